@@ -1,0 +1,119 @@
+/*
+ * Supabase-compatible identity helpers. The server verifies the JWT (HS256, JWT_SECRET) and hands its claims
+ * to Postgres as `request.jwt.claims`; these functions are the only way SQL reads them.
+ */
+create or replace function auth.jwt() returns jsonb
+language sql stable parallel safe as $$
+  select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+$$;
+
+create or replace function auth.uid() returns uuid
+language sql stable parallel safe as $$
+  select coalesce(
+    nullif(auth.jwt() ->> 'sub', ''),
+    nullif(current_setting('request.jwt.claim.sub', true), '')
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable parallel safe as $$
+  select coalesce(nullif(auth.jwt() ->> 'role', ''), nullif(current_setting('request.jwt.claim.role', true), ''), 'anon')
+$$;
+
+-- security definer: a policy on profiles that read profiles directly would recurse (see DESIGN.md, known traps).
+create or replace function auth.rank() returns public.rank
+language sql stable security definer parallel safe set search_path = pg_catalog, public as $$
+  select p.rank from public.profiles p where p.id = auth.uid()
+$$;
+comment on function auth.rank() is 'The caller''s rank, or null without a signed-in member.';
+
+create or replace function auth.is_service() returns boolean
+language sql stable parallel safe as $$
+  select current_user = 'service_role' or auth.role() = 'service_role'
+$$;
+
+grant execute on function auth.jwt(), auth.uid(), auth.role(), auth.rank(), auth.is_service()
+  to anon, authenticated, service_role;
+
+/*
+ * Append to the audit trail as the current caller. Security definer so the API roles can write the trail
+ * without being able to read or alter it.
+ */
+create or replace function nexus_private.audit(action text, details jsonb) returns void
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  insert into nexus_private.audit_log (actor_id, actor_role, action, details)
+  values (auth.uid(), case when auth.is_service() then 'service_role' else auth.role() end, action, coalesce(details, '{}'))
+$$;
+grant execute on function nexus_private.audit(text, jsonb) to authenticated, service_role;
+
+/* Rank names at the edges (REST bodies, webhook metadata, CLI) are matched case-insensitively. */
+create or replace function public.parse_rank(name text) returns public.rank
+language plpgsql immutable parallel safe as $$
+begin
+  if name is null or upper(btrim(name)) not in ('VAGRANT', 'AFFILIATE', 'SCOUT', 'VOYAGER', 'FOUNDER', 'PIONEER') then
+    perform nexus_private.fail('BAD_REQUEST', format('unknown rank %L: expected one of VAGRANT, AFFILIATE, SCOUT, VOYAGER, FOUNDER, PIONEER', name));
+  end if;
+  return upper(btrim(name))::public.rank;
+end
+$$;
+grant execute on function public.parse_rank(text) to anon, authenticated, service_role;
+
+/* The one place accounts are created: register() for newcomers, the operators' CLI for any rank. */
+create or replace function nexus_private.create_user(email text, password text, callsign text, rank public.rank)
+returns uuid
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  new_id uuid;
+begin
+  if email is null or email !~ '^[^@\s]+@[^@\s]+$' or length(email) > 320 then
+    perform nexus_private.fail('BAD_REQUEST', 'email must look like name@host');
+  end if;
+  if password is null or length(password) < 8 or length(password) > 72 then
+    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters');
+  end if;
+  if callsign is null or callsign !~ '^[A-Za-z0-9][A-Za-z0-9 _.-]{1,31}$' then
+    perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores');
+  end if;
+  if exists (select 1 from auth.users u where lower(u.email) = lower(create_user.email)) then
+    perform nexus_private.fail('CONFLICT', 'an account with this email already exists');
+  end if;
+  if exists (select 1 from public.profiles p where lower(p.callsign) = lower(create_user.callsign)) then
+    perform nexus_private.fail('CONFLICT', format('callsign %s is taken', create_user.callsign));
+  end if;
+  insert into auth.users (email, password_hash)
+  values (lower(create_user.email), crypt(create_user.password, gen_salt('bf', 10)))
+  returning id into new_id;
+  insert into public.profiles (id, callsign, rank) values (new_id, create_user.callsign, coalesce(create_user.rank, 'VAGRANT'));
+  return new_id;
+end
+$$;
+grant execute on function nexus_private.create_user(text, text, text, public.rank) to service_role;
+
+/* Public sign-up: always VAGRANT. Returns the new user id; the server signs the JWT. */
+create or replace function auth.register(email text, password text, callsign text) returns uuid
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  select nexus_private.create_user(email, password, callsign, 'VAGRANT')
+$$;
+grant execute on function auth.register(text, text, text) to anon, authenticated;
+
+/*
+ * Sign-in: the user id for a correct email and password, else UNAUTHENTICATED. An unknown email still runs
+ * bcrypt so the answer takes the same time either way.
+ */
+create or replace function auth.authenticate(email text, password text) returns uuid
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  account auth.users;
+begin
+  select * into account from auth.users u where lower(u.email) = lower(authenticate.email);
+  if account.id is null then
+    perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
+    perform nexus_private.fail('UNAUTHENTICATED', 'wrong email or password');
+  end if;
+  if account.password_hash <> crypt(coalesce(password, ''), account.password_hash) then
+    perform nexus_private.fail('UNAUTHENTICATED', 'wrong email or password');
+  end if;
+  return account.id;
+end
+$$;
+grant execute on function auth.authenticate(text, text) to anon, authenticated;

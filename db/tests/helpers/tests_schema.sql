@@ -1,0 +1,64 @@
+/*
+ * pgTAP helpers (basejump style), installed by the test runner into the pgTAP database only. Each test file runs
+ * in a transaction that it rolls back, so users made here vanish with it.
+ */
+create schema if not exists tests;
+grant usage on schema tests to public;
+
+/* A member with the given callsign and rank; cheap bcrypt so tests stay fast. */
+create or replace function tests.create_user(callsign text, rank public.rank default 'VAGRANT') returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  new_id uuid;
+begin
+  insert into auth.users (email, password_hash)
+  values (lower(callsign) || '@tests.invalid', crypt('password', gen_salt('bf', 4)))
+  returning id into new_id;
+  insert into public.profiles (id, callsign, rank) values (new_id, callsign, rank);
+  return new_id;
+end
+$$;
+
+/* The member of that rank made for this test transaction (one per rank, created on first use). */
+create or replace function tests.user_of_rank(wanted public.rank) returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  found uuid;
+begin
+  select p.id into found from public.profiles p where p.callsign = 'test-' || lower(wanted::text);
+  if found is null then
+    found := tests.create_user('test-' || lower(wanted::text), wanted);
+  end if;
+  return found;
+end
+$$;
+
+/* Switch to a signed-in member the way a request does: role `authenticated` and the JWT claims. */
+create or replace function tests.authenticate_as(user_id uuid) returns void
+language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims',
+    json_build_object('sub', user_id, 'role', 'authenticated', 'aud', 'authenticated')::text, true);
+  perform set_config('role', 'authenticated', true);
+end
+$$;
+
+/* Back to an anonymous request: role `anon`, no claims. */
+create or replace function tests.clear_authentication() returns void
+language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', '', true);
+  perform set_config('role', 'anon', true);
+end
+$$;
+
+/* Act as the service role (workers, operators' tools). */
+create or replace function tests.authenticate_as_service() returns void
+language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', json_build_object('role', 'service_role')::text, true);
+  perform set_config('role', 'service_role', true);
+end
+$$;
+
+grant execute on all functions in schema tests to public;

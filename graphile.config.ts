@@ -1,0 +1,47 @@
+/**
+ * PostGraphile v5: the GraphQL API is generated from the `public` schema (tables, RLS, functions); the plugins
+ * listed here add the few fields that must sign something in TypeScript after the database has decided.
+ */
+import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
+import type { Pool } from "pg";
+import { makePgService } from "postgraphile/adaptors/pg";
+import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import { pgSettingsFor } from "./server/auth.ts";
+import type { Config } from "./server/config.ts";
+import { makeMaskError } from "./server/graphql/errors.ts";
+import { identityPlugin } from "./server/graphql/identity.ts";
+import type { Logger } from "./server/log.ts";
+
+export interface PresetOptions {
+  config: Config;
+  pool: Pool;
+  log: Logger;
+}
+
+export function makePreset({ config, pool, log }: PresetOptions): GraphileConfig.Preset {
+  return {
+    extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
+    plugins: [identityPlugin(config)],
+    pgServices: [makePgService({ pool, schemas: ["public"] })],
+    grafast: {
+      explain: false,
+      context(requestContext) {
+        // The Express middleware (server/auth.ts) has already verified the JWT; a request never gets here otherwise.
+        const req = requestContext.expressv4?.req;
+        return { pgSettings: req?.nexusAuth?.pgSettings ?? pgSettingsFor(null) };
+      },
+    },
+    grafserv: {
+      graphqlPath: "/graphql",
+      graphiqlPath: "/graphiql",
+      graphiql: true,
+      watch: false,
+      websockets: true,
+      maskError: makeMaskError(log),
+    },
+    schema: {
+      // Ruru and introspection stay on: the schema is public knowledge, the data is not.
+      exportSchemaSDLPath: undefined,
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * JWTs: HS256 with JWT_SECRET and Supabase's claims (sub, role, aud, exp), so a token minted by a Supabase project
+ * with the same secret is accepted unchanged. Verification happens here, before any SQL: a bad signature,
+ * `alg: none` (or any other algorithm), an expired token or a role we do not know is a 401.
+ */
+import type { NextFunction, Request, Response } from "express";
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { ApiError } from "./errors.ts";
+
+export const API_ROLES = ["anon", "authenticated", "service_role"] as const;
+export type ApiRole = (typeof API_ROLES)[number];
+
+export interface Claims {
+  sub?: string;
+  role: ApiRole;
+  aud?: string | string[];
+  exp?: number;
+  [claim: string]: unknown;
+}
+
+/** What a request runs as: verified claims (null for anonymous) and the pgSettings that carry them. */
+export interface RequestAuth {
+  claims: Claims | null;
+  pgSettings: Record<string, string>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function secretKey(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+export async function signJwt(
+  secret: string,
+  claims: { sub?: string; role: ApiRole },
+  ttlSeconds: number,
+): Promise<string> {
+  return new SignJWT({ role: claims.role })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.sub ?? "")
+    .setAudience(claims.role === "authenticated" ? "authenticated" : claims.role)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(secretKey(secret));
+}
+
+export async function verifyJwt(token: string, secret: string): Promise<Claims> {
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, secretKey(secret), { algorithms: ["HS256"] }));
+  } catch (error) {
+    const reason =
+      error instanceof joseErrors.JWTExpired
+        ? "token expired"
+        : error instanceof joseErrors.JOSEAlgNotAllowed
+          ? "token algorithm not allowed (HS256 only)"
+          : error instanceof joseErrors.JWSSignatureVerificationFailed
+            ? "token signature is invalid"
+            : "token is malformed";
+    throw new ApiError("UNAUTHENTICATED", reason, { cause: error });
+  }
+  const role = payload.role;
+  if (typeof role !== "string" || !(API_ROLES as readonly string[]).includes(role)) {
+    throw new ApiError("UNAUTHENTICATED", `token role ${JSON.stringify(role ?? null)} is not one of ${API_ROLES.join(", ")}`);
+  }
+  if (role === "authenticated" && (typeof payload.sub !== "string" || !UUID.test(payload.sub))) {
+    throw new ApiError("UNAUTHENTICATED", "token subject must be a user id (uuid)");
+  }
+  if (payload.exp === undefined) {
+    throw new ApiError("UNAUTHENTICATED", "token has no expiry (exp)");
+  }
+  return payload as Claims;
+}
+
+export function pgSettingsFor(claims: Claims | null): Record<string, string> {
+  if (!claims) return { role: "anon", "request.jwt.claims": JSON.stringify({ role: "anon" }) };
+  return {
+    role: claims.role,
+    "request.jwt.claims": JSON.stringify(claims),
+    "request.jwt.claim.sub": claims.sub ?? "",
+    "request.jwt.claim.role": claims.role,
+  };
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      nexusAuth?: RequestAuth;
+    }
+  }
+}
+
+/** Reads `Authorization: Bearer <jwt>` (absent = anonymous) into the request's RequestAuth. */
+export async function authenticateRequest(header: string | undefined, secret: string): Promise<RequestAuth> {
+  if (!header) return { claims: null, pgSettings: pgSettingsFor(null) };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
+  const claims = await verifyJwt(match[1]!, secret);
+  return { claims, pgSettings: pgSettingsFor(claims) };
+}
+
+/**
+ * Express middleware: a request with a bad token stops here with 401 and never reaches the database.
+ * `shape` picks the error body: GraphQL's `{ errors: [...] }` or the REST routes' `{ error, message }`.
+ */
+export function requireValidJwt(secret: string, shape: "graphql" | "rest") {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      req.nexusAuth = await authenticateRequest(req.headers.authorization, secret);
+      next();
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token");
+      res.status(401).set("WWW-Authenticate", 'Bearer error="invalid_token"');
+      if (shape === "graphql") {
+        res.json({ errors: [{ message: apiError.message, extensions: { code: apiError.code } }] });
+      } else {
+        res.json({ error: apiError.code, message: apiError.message });
+      }
+    }
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Configuration from the environment, validated once at start-up. A missing or malformed variable stops the
+ * process with one line naming it (ConfigError), never a stack trace deep inside a request.
+ */
+import { z } from "zod";
+
+export class ConfigError extends Error {}
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === "") return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed <= 0) {
+        ctx.addIssue({ code: "custom", message: `must be a positive whole number, got "${value}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: positiveInt(4000),
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: "must be a postgres:// connection URL",
+  }),
+  JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: "must be at least 32 characters (HS256 key)",
+  }),
+  JWT_TTL: positiveInt(7 * 24 * 3600),
+  LIVEKIT_URL: optionalString.refine((v) => v === undefined || /^(wss?|https?):\/\//.test(v), {
+    message: "must be a ws://, wss://, http:// or https:// URL",
+  }),
+  LIVEKIT_API_KEY: optionalString,
+  LIVEKIT_API_SECRET: optionalString,
+  LIVEKIT_WEBHOOK_SECRET: optionalString,
+  LIVEKIT_TOKEN_TTL: positiveInt(600),
+  NEXT_PUBLIC_VAPID_PUBLIC_KEY: optionalString,
+  VAPID_PRIVATE_KEY: optionalString,
+  VAPID_SUBJECT: optionalString.refine((v) => v === undefined || /^(mailto:|https:\/\/)/.test(v), {
+    message: "must start with mailto: or https://",
+  }),
+  CORS_ORIGINS: optionalString,
+  FLARE_MAX_PER_HOUR: positiveInt(6),
+  NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  WORKER_CONCURRENCY: positiveInt(10),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  isProduction: boolean;
+  port: number;
+  databaseUrl: string | undefined;
+  jwt: { secret: string; ttlSeconds: number };
+  livekit: {
+    url: string | undefined;
+    apiKey: string | undefined;
+    apiSecret: string | undefined;
+    webhookSecret: string | undefined;
+    tokenTtlSeconds: number;
+  };
+  vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
+  corsOrigins: string[];
+  flareMaxPerHour: number;
+  dataDir: string;
+  logLevel: Env["LOG_LEVEL"];
+  workerConcurrency: number;
+}
+
+/** Parse the environment. `generated` fills secrets that embedded (development) mode created for itself. */
+export function loadConfig(
+  source: NodeJS.ProcessEnv = process.env,
+  generated: Partial<Record<"JWT_SECRET" | "LIVEKIT_API_KEY" | "LIVEKIT_API_SECRET" | "NEXT_PUBLIC_VAPID_PUBLIC_KEY" | "VAPID_PRIVATE_KEY", string>> = {},
+): Config {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`config: ${issue.path.join(".")} ${issue.message}`);
+  }
+  const env = result.data;
+  const jwtSecret = env.JWT_SECRET ?? generated.JWT_SECRET;
+  if (!jwtSecret) {
+    throw new ConfigError("config: JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)");
+  }
+  if (env.NODE_ENV === "production" && !env.DATABASE_URL) {
+    throw new ConfigError("config: DATABASE_URL is required when NODE_ENV=production");
+  }
+  const vapidPublic = env.NEXT_PUBLIC_VAPID_PUBLIC_KEY ?? generated.NEXT_PUBLIC_VAPID_PUBLIC_KEY;
+  const vapidPrivate = env.VAPID_PRIVATE_KEY ?? generated.VAPID_PRIVATE_KEY;
+  if (Boolean(vapidPublic) !== Boolean(vapidPrivate)) {
+    throw new ConfigError(
+      `config: ${vapidPublic ? "VAPID_PRIVATE_KEY" : "NEXT_PUBLIC_VAPID_PUBLIC_KEY"} is required when the other VAPID key is set`,
+    );
+  }
+  const apiSecret = env.LIVEKIT_API_SECRET ?? generated.LIVEKIT_API_SECRET;
+  const devOrigins = env.NODE_ENV === "production" ? [] : ["http://localhost:5173"];
+  return {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === "production",
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
+    livekit: {
+      url: env.LIVEKIT_URL ?? (generated.LIVEKIT_API_KEY ? "ws://127.0.0.1:7880" : undefined),
+      apiKey: env.LIVEKIT_API_KEY ?? generated.LIVEKIT_API_KEY,
+      apiSecret,
+      webhookSecret: env.LIVEKIT_WEBHOOK_SECRET ?? apiSecret,
+      tokenTtlSeconds: env.LIVEKIT_TOKEN_TTL,
+    },
+    vapid: {
+      publicKey: vapidPublic,
+      privateKey: vapidPrivate,
+      subject: env.VAPID_SUBJECT ?? (vapidPublic && env.NODE_ENV !== "production" ? "mailto:ops@nomadnexus.invalid" : undefined),
+    },
+    corsOrigins: [
+      ...new Set([
+        ...(env.CORS_ORIGINS ?? "")
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+        ...devOrigins,
+      ]),
+    ],
+    flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
+    dataDir: env.NEXUS_DATA_DIR,
+    logLevel: env.LOG_LEVEL,
+    workerConcurrency: env.WORKER_CONCURRENCY,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The one mapping from a failure to the API's stable error codes, used by GraphQL (extensions.code) and by the
+ * REST routes ({ error, message } with a status). SQL raises `NX4xx` SQLSTATEs with the code as the message
+ * (db/functions/00_errors.sql); a few standard SQLSTATEs are mapped here so constraint failures read as 400/409.
+ */
+export type ErrorCode =
+  | "BAD_REQUEST"
+  | "UNAUTHENTICATED"
+  | "INSUFFICIENT_CLEARANCE"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "RATE_LIMITED"
+  | "LIVEKIT_NOT_CONFIGURED"
+  | "PUSH_NOT_CONFIGURED"
+  | "UNAVAILABLE"
+  | "INTERNAL";
+
+export const STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  INSUFFICIENT_CLEARANCE: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  LIVEKIT_NOT_CONFIGURED: 503,
+  PUSH_NOT_CONFIGURED: 503,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** An error whose code and message are safe to show a caller. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.status = STATUS[code];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+const SQLSTATE_CODES: Record<string, ErrorCode> = {
+  NX400: "BAD_REQUEST",
+  NX401: "UNAUTHENTICATED",
+  NX403: "INSUFFICIENT_CLEARANCE",
+  NX404: "NOT_FOUND",
+  NX409: "CONFLICT",
+  NX429: "RATE_LIMITED",
+  "23505": "CONFLICT", // unique_violation
+  "23503": "BAD_REQUEST", // foreign_key_violation
+  "23502": "BAD_REQUEST", // not_null_violation
+  "23514": "BAD_REQUEST", // check_violation
+  "22P02": "BAD_REQUEST", // invalid_text_representation (bad uuid, bad enum)
+  "22001": "BAD_REQUEST", // string_data_right_truncation
+  "22003": "BAD_REQUEST", // numeric_value_out_of_range
+  "22023": "BAD_REQUEST", // invalid_parameter_value
+  "42501": "INSUFFICIENT_CLEARANCE", // insufficient_privilege, incl. RLS refusals
+};
+
+const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
+  BAD_REQUEST: "the request is not valid",
+  UNAUTHENTICATED: "sign in first",
+  INSUFFICIENT_CLEARANCE: "your rank does not allow this",
+  NOT_FOUND: "not found",
+  CONFLICT: "this conflicts with the current state",
+  RATE_LIMITED: "too many requests; try again later",
+  LIVEKIT_NOT_CONFIGURED: "LiveKit is not configured",
+  PUSH_NOT_CONFIGURED: "Web Push is not configured",
+  UNAVAILABLE: "the database is unavailable; try again shortly",
+  INTERNAL: "internal error",
+};
+
+interface PgLikeError {
+  code?: string;
+  message?: string;
+  detail?: string;
+}
+
+function isConnectionFailure(error: PgLikeError): boolean {
+  const code = error.code ?? "";
+  return (
+    code.startsWith("08") || // connection_exception
+    code === "57P01" || // admin_shutdown
+    code === "57P03" || // cannot_connect_now
+    code === "53300" || // too_many_connections
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message ?? "")
+  );
+}
+
+/** Classify any thrown value. Unknown failures become INTERNAL with a generic message (details go to the log). */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const e = (error ?? {}) as PgLikeError & { cause?: unknown };
+  const code = e.code ? SQLSTATE_CODES[e.code] : undefined;
+  if (code) {
+    const message = e.code?.startsWith("NX") ? e.detail || DEFAULT_MESSAGES[code] : DEFAULT_MESSAGES[code];
+    return new ApiError(code, message, { cause: error });
+  }
+  if (isConnectionFailure(e)) return new ApiError("UNAVAILABLE", DEFAULT_MESSAGES.UNAVAILABLE, { cause: error });
+  if (e.cause && e.cause !== error) {
+    const inner = toApiError(e.cause);
+    if (inner.code !== "INTERNAL") return inner;
+  }
+  return new ApiError("INTERNAL", DEFAULT_MESSAGES.INTERNAL, { cause: error });
+}

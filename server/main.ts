@@ -1,0 +1,74 @@
+/**
+ * `npm start`: the API server and the worker in one process (`--server` or `--worker` runs one of them, for
+ * production where they scale separately). Without DATABASE_URL it runs on the embedded Postgres and migrates it.
+ */
+import "./env.ts";
+import pg from "pg";
+import type { Runner } from "graphile-worker";
+import { createServer, type NexusServer } from "./app.ts";
+import { ConfigError } from "./config.ts";
+import { migrate } from "./database/migrate.ts";
+import { resolveDatabase } from "./database/resolve.ts";
+import { createLogger } from "./log.ts";
+import { startWorker } from "../worker/runner.ts";
+
+const log = createLogger();
+const args = new Set(process.argv.slice(2));
+const runServer = !args.has("--worker");
+const runWorker = !args.has("--server");
+
+async function main() {
+  const db = await resolveDatabase(log);
+  const { config } = db;
+  log.level = config.logLevel;
+  if (db.embedded || !config.isProduction) {
+    await migrate(db.url);
+    log.info("database migrated");
+  }
+  const pool = new pg.Pool({ connectionString: db.url, max: 20 });
+  pool.on("error", (error) => log.error({ err: error }, "idle database connection failed"));
+
+  let server: NexusServer | undefined;
+  let worker: Runner | undefined;
+  if (runServer) {
+    server = await createServer({ config, pool, log });
+    await new Promise<void>((resolve) => server!.server.listen(config.port, resolve));
+    const base = `http://localhost:${config.port}`;
+    log.info({ port: config.port }, "server listening");
+    process.stdout.write(
+      [
+        "",
+        `  NomadNexus backend is up${db.embedded ? ` (embedded Postgres in ${config.dataDir})` : ""}`,
+        `  GraphQL:   ${base}/graphql`,
+        `  GraphiQL:  ${base}/graphiql`,
+        `  Webhook:   ${base}/livekit/webhook`,
+        `  Health:    ${base}/healthz  ${base}/readyz`,
+        "",
+      ].join("\n") + "\n",
+    );
+  }
+  if (runWorker) worker = await startWorker({ config, pool, log });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    await server?.close().catch((error) => log.error({ err: error }, "server close failed"));
+    await worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed"));
+    await pool.end().catch(() => {});
+    await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    log.fatal({ err: error }, "start-up failed");
+  }
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+/**
+ * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`), schedules
+ * are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { run, type Runner } from "graphile-worker";
+import type { Pool } from "pg";
+import type { Config } from "../server/config.ts";
+import type { Logger } from "../server/log.ts";
+import { setWorkerContext } from "./context.ts";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export interface WorkerOptions {
+  config: Config;
+  pool: Pool;
+  log: Logger;
+  taskDirectory?: string;
+  crontabFile?: string;
+  concurrency?: number;
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Runner> {
+  const { config, pool, log } = options;
+  setWorkerContext({ config, pool, log });
+  const runner = await run({
+    pgPool: pool,
+    taskDirectory: options.taskDirectory ?? path.join(HERE, "tasks"),
+    crontabFile: options.crontabFile ?? path.join(HERE, "crontab"),
+    concurrency: options.concurrency ?? config.workerConcurrency,
+    noHandleSignals: true,
+    pollInterval: 1000,
+  });
+  log.info({ concurrency: options.concurrency ?? config.workerConcurrency }, "worker started");
+  return runner;
+}
