@@ -10,18 +10,24 @@ import { pgSettingsFor } from "./server/auth.ts";
 import type { Config } from "./server/config.ts";
 import { makeMaskError } from "./server/graphql/errors.ts";
 import { identityPlugin } from "./server/graphql/identity.ts";
+import { PlainIdsPlugin } from "./server/graphql/plain-ids.ts";
 import type { Logger } from "./server/log.ts";
 
 export interface PresetOptions {
   config: Config;
   pool: Pool;
   log: Logger;
+  /** Capability modules' plugins (server/modules.ts). */
+  plugins?: GraphileConfig.Plugin[];
 }
 
-export function makePreset({ config, pool, log }: PresetOptions): GraphileConfig.Preset {
+export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [identityPlugin(config)],
+    plugins: [PlainIdsPlugin, identityPlugin(config), ...plugins],
+    // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
+    // Relay global object ids.
+    disablePlugins: ["NodePlugin"],
     pgServices: [makePgService({ pool, schemas: ["public"] })],
     grafast: {
       explain: false,

@@ -11,6 +11,8 @@ import { makePreset } from "../graphile.config.ts";
 import { requireValidJwt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { modules } from "./modules.ts";
+import { restRouter } from "./rest/route.ts";
 
 export interface AppContext {
   config: Config;
@@ -56,9 +58,14 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     }
   });
 
+  for (const module of modules) module.mount?.(app, ctx);
+  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
+  app.use("/functions/v1", restRouter({ config, pool, log, routes }));
+
   app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql"));
 
-  const pgl = postgraphile(makePreset({ config, pool, log }));
+  const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
+  const pgl = postgraphile(makePreset({ config, pool, log, plugins }));
   const serv = pgl.createServ(grafserv);
   await serv.addTo(app, server);
 

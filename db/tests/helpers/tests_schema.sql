@@ -25,7 +25,7 @@ language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
   found uuid;
 begin
-  select p.id into found from public.profiles p where p.callsign = 'test-' || lower(wanted::text);
+  select u.id into found from auth.users u where u.email = 'test-' || lower(wanted::text) || '@tests.invalid';
   if found is null then
     found := tests.create_user('test-' || lower(wanted::text), wanted);
   end if;

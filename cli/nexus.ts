@@ -1,0 +1,135 @@
+/**
+ * `npm run nexus -- <command>`: the operators' command line.
+ *
+ *   user add --email E --password P --callsign C --rank R   create a member (prints the new user id)
+ *   user rank --callsign C --rank R                         set a member's rank as an operator
+ *   db migrate | rollback | status                         schema management
+ *
+ * It talks to DATABASE_URL, or to the embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
+ */
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { ConfigError } from "../server/config.ts";
+import { applyDefinitions, migrate, rollback, status } from "../server/database/migrate.ts";
+import { resolveDatabase } from "../server/database/resolve.ts";
+import { toApiError } from "../server/errors.ts";
+import { createLogger } from "../server/log.ts";
+
+const USAGE = `usage: npm run nexus -- <command>
+  user add --email E --password P --callsign C [--rank R]   create a member, print the new user id
+  user rank --callsign C --rank R                           set a member's rank (operator)
+  db migrate | db rollback | db status                      schema management`;
+
+export class UsageError extends Error {}
+
+/** Run SQL as the service role (operators' tools bypass RLS but still go through the rule functions). */
+async function asService<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("begin");
+    await client.query("set local role service_role");
+    await client.query(`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`);
+    const result = await fn(client);
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+function required(values: Record<string, string | boolean | undefined>, ...names: string[]): string[] {
+  return names.map((name) => {
+    const value = values[name];
+    if (typeof value !== "string" || value === "") throw new UsageError(`missing --${name}\n${USAGE}`);
+    return value;
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: "string" },
+      password: { type: "string" },
+      callsign: { type: "string" },
+      rank: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [group, action] = positionals;
+  if (values.help || !group) {
+    process.stdout.write(USAGE + "\n");
+    return values.help ? 0 : 2;
+  }
+  const log = createLogger(process.env.LOG_LEVEL ?? "warn");
+  const db = await resolveDatabase(log);
+  try {
+    if (group === "user" && action === "add") {
+      const [email, password, callsign] = required(values, "email", "password", "callsign");
+      const id = await asService(db.url, async (client) => {
+        const { rows } = await client.query<{ id: string }>(
+          "select nexus_private.create_user($1, $2, $3, public.parse_rank($4)) as id",
+          [email, password, callsign, values.rank ?? "VAGRANT"],
+        );
+        return rows[0]!.id;
+      });
+      process.stdout.write(`${id}\n`);
+      return 0;
+    }
+    if (group === "user" && action === "rank") {
+      const [callsign, rank] = required(values, "callsign", "rank");
+      const row = await asService(db.url, async (client) => {
+        const { rows } = await client.query(
+          `select p.id, p.rank from public.set_member_rank(
+             (select id from public.profiles where lower(callsign) = lower($1)), public.parse_rank($2)) p`,
+          [callsign, rank],
+        );
+        return rows[0];
+      });
+      process.stdout.write(`${row.id} ${row.rank}\n`);
+      return 0;
+    }
+    if (group === "db") {
+      if (action === "migrate") {
+        process.stdout.write(await migrate(db.url));
+        process.stdout.write("functions and policies applied\n");
+        return 0;
+      }
+      if (action === "rollback") {
+        process.stdout.write(await rollback(db.url));
+        return 0;
+      }
+      if (action === "status") {
+        process.stdout.write(await status(db.url));
+        return 0;
+      }
+      if (action === "definitions") {
+        process.stdout.write(`${await applyDefinitions(db.url)} function and policy files applied\n`);
+        return 0;
+      }
+    }
+    throw new UsageError(`unknown command: ${positionals.join(" ")}\n${USAGE}`);
+  } finally {
+    await db.stop();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    const apiError = toApiError(error);
+    process.stderr.write(
+      apiError.code === "INTERNAL" ? `error: ${(error as Error).message}\n` : `${apiError.code}: ${apiError.message}\n`,
+    );
+    process.exit(1);
+  },
+);

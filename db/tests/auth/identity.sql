@@ -1,0 +1,45 @@
+begin;
+select plan(14);
+
+select tests.clear_authentication();
+select is(auth.uid(), null, 'auth.uid() is null without JWT claims');
+select is(auth.rank(), null, 'auth.rank() is null without JWT claims');
+select is(auth.role(), 'anon', 'auth.role() is anon without JWT claims');
+
+reset role;
+select tests.authenticate_as(tests.user_of_rank('SCOUT'));
+select is(auth.uid(), tests.user_of_rank('SCOUT'), 'auth.uid() reads the sub claim');
+select is(auth.rank(), 'SCOUT'::public.rank, 'auth.rank() reads the caller''s rank from profiles');
+
+-- Supabase's older per-claim setting is honoured too.
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.jwt.claim.sub', tests.user_of_rank('VOYAGER')::text, true);
+select is(auth.uid(), tests.user_of_rank('VOYAGER'), 'auth.uid() falls back to request.jwt.claim.sub');
+select set_config('request.jwt.claim.sub', '', true);
+
+-- register / authenticate
+select tests.clear_authentication();
+select isnt(auth.register('newcomer@example.org', 'correct horse', 'Newcomer'), null, 'anyone may register');
+reset role;
+select is((select rank from public.profiles where callsign = 'Newcomer'), 'VAGRANT'::public.rank, 'a new account is VAGRANT');
+select tests.clear_authentication();
+select throws_ok($$ select auth.register('NEWCOMER@example.org', 'another pass', 'Other') $$,
+  'NX409', 'CONFLICT', 'an email is registered once, whatever its case');
+select throws_ok($$ select auth.register('x@example.org', 'another pass', 'newcomer') $$,
+  'NX409', 'CONFLICT', 'a callsign is taken once, whatever its case');
+select throws_ok($$ select auth.register('y@example.org', 'short', 'Shorty') $$,
+  'NX400', 'BAD_REQUEST', 'a password under 8 characters is refused');
+reset role;
+create temp table newcomer on commit drop as select id from auth.users where email = 'newcomer@example.org';
+grant select on newcomer to public;
+select tests.clear_authentication();
+select is(auth.authenticate('Newcomer@Example.org', 'correct horse'), (select id from newcomer),
+  'authenticate returns the user id for the right password, whatever the email''s case');
+select throws_ok($$ select auth.authenticate('newcomer@example.org', 'wrong horse') $$,
+  'NX401', 'UNAUTHENTICATED', 'a wrong password is refused');
+select throws_ok($$ select auth.authenticate('nobody@example.org', 'whatever1') $$,
+  'NX401', 'UNAUTHENTICATED', 'an unknown email is refused the same way');
+
+select * from finish();
+rollback;

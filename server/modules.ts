@@ -1,0 +1,18 @@
+/**
+ * The capability modules: each brings its GraphQL plugins (fields that sign or send after SQL decides), its
+ * runbook REST routes and any extra Express routes. app.ts and graphile.config.ts read this list; adding a
+ * capability is one line here.
+ */
+import type { Express } from "express";
+import type { AppContext } from "./app.ts";
+import type { RestRoute } from "./rest/route.ts";
+
+export interface NexusModule {
+  name: string;
+  plugins?(ctx: AppContext): GraphileConfig.Plugin[];
+  restRoutes?(ctx: AppContext): RestRoute[];
+  /** Routes outside /functions/v1 (e.g. the LiveKit webhook shim), mounted before the JSON body parsers. */
+  mount?(app: Express, ctx: AppContext): void;
+}
+
+export const modules: NexusModule[] = [];

@@ -1,0 +1,68 @@
+/**
+ * The real HTTP server (and optionally the worker) on a test database, listening on a free loopback port.
+ */
+import type { AddressInfo } from "node:net";
+import "../../server/env.ts";
+import pg from "pg";
+import type { Runner } from "graphile-worker";
+import { createServer, type NexusServer } from "../../server/app.ts";
+import { loadConfig, type Config } from "../../server/config.ts";
+import { createLogger } from "../../server/log.ts";
+import { startWorker } from "../../worker/runner.ts";
+import { createTestDatabase, type TestDatabase } from "./db.ts";
+
+export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
+
+export interface TestServer {
+  baseUrl: string;
+  config: Config;
+  pool: pg.Pool;
+  db: TestDatabase;
+  server: NexusServer;
+  worker?: Runner;
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: { env?: Record<string, string>; worker?: boolean; taskDirectory?: string; crontabFile?: string } = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: db.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    ...options.env,
+  });
+  const log = createLogger(config.logLevel);
+  const pool = new pg.Pool({ connectionString: db.url, max: 20 });
+  pool.on("error", () => {});
+  const server = await createServer({ config, pool, log });
+  await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const worker = options.worker
+    ? await startWorker({ config, pool, log, taskDirectory: options.taskDirectory, crontabFile: options.crontabFile, concurrency: 4 })
+    : undefined;
+  return {
+    baseUrl,
+    config,
+    pool,
+    db,
+    server,
+    worker,
+    async graphql(query, variables, token) {
+      const response = await fetch(`${baseUrl}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    async close() {
+      await worker?.stop();
+      await server.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
