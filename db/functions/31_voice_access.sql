@@ -117,8 +117,8 @@ begin
   order by 1, 6 nulls first, 4;
 end
 $$;
-comment on function public.issue_voice_grants(text[]) is E'The caller''s join/rx/tx on each named net (id or room name), plus the bridged nets they may hear; per-net error codes. The server signs LiveKit tokens from exactly these rows.\n@behavior -queryField';
-grant execute on function public.issue_voice_grants(text[]) to authenticated, service_role;
+comment on function public.issue_voice_grants(text[]) is E'@behavior -queryField\nThe caller''s join/rx/tx on each named net (id or room name), plus the bridged nets they may hear; per-net error codes. The server signs LiveKit tokens from exactly these rows.';
+grant execute on function public.issue_voice_grants(text[]) to anon, authenticated, service_role;
 
 /* One net's grants for the caller, by id or room name; no row for an unknown net. For SQL and tests. */
 create or replace function public.voice_access(net text)
@@ -128,5 +128,5 @@ language sql stable as $$
     from public.issue_voice_grants(array[net]) g
    where g.bridged_from is null and g.net_id is not null
 $$;
-comment on function public.voice_access(text) is E'The caller''s join/rx/tx on one net (id or room name).\n@behavior -queryField';
-grant execute on function public.voice_access(text) to authenticated, service_role;
+comment on function public.voice_access(text) is E'@behavior -queryField\nThe caller''s join/rx/tx on one net (id or room name).';
+grant execute on function public.voice_access(text) to anon, authenticated, service_role;
