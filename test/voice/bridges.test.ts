@@ -79,7 +79,7 @@ describe("GraphQL linkVoiceNets / unlinkVoiceNets", () => {
 
   it("lets a FOUNDER link and unlink, and refuses a VOYAGER with INSUFFICIENT_CLEARANCE", async () => {
     const refused = await t.graphql(LINK, { input: { sourceNetId: alpha, targetNetId: bravo } }, members.VOYAGER.token);
-    expect(refused.body.errors[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
+    expect(refused.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
 
     const linked = await t.graphql(LINK, { input: { sourceNetId: alpha, targetNetId: bravo } }, members.FOUNDER.token);
     expect(linked.body.errors).toBeUndefined();

@@ -119,17 +119,17 @@ describe("issueVoiceToken (GraphQL)", () => {
   it("refuses a VAGRANT on a net whose join gate is SCOUT with INSUFFICIENT_CLEARANCE, and an unknown net with NOT_FOUND", async () => {
     const refused = await t.graphql(ISSUE, { input: { roomName: "scouts" } }, vagrant.token);
     expect(refused.body.data.issueVoiceToken).toBeNull();
-    expect(refused.body.errors[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
-    expect(refused.body.errors[0].message).toMatch(/SCOUT/);
+    expect(refused.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
+    expect(refused.body.errors?.[0].message).toMatch(/SCOUT/);
     const missing = await t.graphql(ISSUE, { input: { roomName: "no-such-net" } }, scout.token);
-    expect(missing.body.errors[0].extensions.code).toBe("NOT_FOUND");
+    expect(missing.body.errors?.[0].extensions.code).toBe("NOT_FOUND");
     const both = await t.graphql(ISSUE, { input: { roomName: "scouts", netId: nets.scouts } }, scout.token);
-    expect(both.body.errors[0].extensions.code).toBe("BAD_REQUEST");
+    expect(both.body.errors?.[0].extensions.code).toBe("BAD_REQUEST");
   });
 
   it("refuses anon with UNAUTHENTICATED", async () => {
     const anon = await t.graphql(ISSUE, { input: { roomName: "test-room" } });
-    expect(anon.body.errors[0].extensions.code).toBe("UNAUTHENTICATED");
+    expect(anon.body.errors?.[0].extensions.code).toBe("UNAUTHENTICATED");
   });
 
   it("carries a token for each bridged net the member may hear, with their own rights there, and never more", async () => {
@@ -293,8 +293,8 @@ describe("LiveKit not configured", () => {
     const member = await createMember(bare.pool, "SCOUT");
     await bare.pool.query("insert into public.voice_nets (name, room_name) values ('open', 'open')");
     const gql = await bare.graphql(ISSUE, { input: { roomName: "open" } }, member.token);
-    expect(gql.body.errors[0].extensions.code).toBe("LIVEKIT_NOT_CONFIGURED");
-    expect(gql.body.errors[0].message).toBe("LiveKit is not configured: set LIVEKIT_API_KEY, LIVEKIT_API_SECRET");
+    expect(gql.body.errors?.[0].extensions.code).toBe("LIVEKIT_NOT_CONFIGURED");
+    expect(gql.body.errors?.[0].message).toBe("LiveKit is not configured: set LIVEKIT_API_KEY, LIVEKIT_API_SECRET");
     const res = await fetch(`${bare.baseUrl}/functions/v1/livekit-token`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${member.token}` },
