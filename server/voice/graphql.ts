@@ -4,10 +4,11 @@
  * public.link_voice_nets / public.unlink_voice_nets as mutations of those names.
  */
 import { sideEffectWithPgClient } from "postgraphile/@dataplan/pg";
+import { lambda } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { issueVoiceToken, issueVoiceTokens } from "./tokens.ts";
+import { loadVoiceGrants, signVoiceToken, signVoiceTokens } from "./tokens.ts";
 
 interface IssueVoiceTokenInput {
   netId?: string | null;
@@ -96,16 +97,18 @@ export function voicePlugin(config: Config) {
       objects: {
         Mutation: {
           plans: {
+            // The database decides inside the transaction; signing happens after the connection is released.
             issueVoiceToken(_, fieldArgs) {
-              return sideEffectWithPgClient(executor, fieldArgs.getRaw("input"), (client, input: IssueVoiceTokenInput) =>
-                issueVoiceToken(client, config, oneNet(input)),
+              const $grants = sideEffectWithPgClient(executor, fieldArgs.getRaw("input"), (client, input: IssueVoiceTokenInput) =>
+                loadVoiceGrants(client, config, [oneNet(input)]),
               );
+              return lambda($grants, (rows) => signVoiceToken(config, rows));
             },
             issueVoiceTokens(_, fieldArgs) {
-              return sideEffectWithPgClient(executor, fieldArgs.getRaw("input"), async (client, input: IssueVoiceTokensInput) => {
-                const nets = [...(input.netIds ?? []), ...(input.roomNames ?? [])];
-                return { results: await issueVoiceTokens(client, config, nets) };
-              });
+              const $grants = sideEffectWithPgClient(executor, fieldArgs.getRaw("input"), (client, input: IssueVoiceTokensInput) =>
+                loadVoiceGrants(client, config, [...(input.netIds ?? []), ...(input.roomNames ?? [])]),
+              );
+              return lambda($grants, async (rows) => ({ results: await signVoiceTokens(config, rows) }));
             },
           },
         },

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { defineRoute } from "../rest/route.ts";
-import { issueVoiceToken } from "./tokens.ts";
+import { loadVoiceGrants, signVoiceToken } from "./tokens.ts";
 
 const livekitTokenBody = z
   .object({
@@ -35,8 +35,8 @@ interface BridgeRow {
 export function voiceRoutes(config: Config) {
   return [
     defineRoute("livekit-token", livekitTokenBody, async (body, ctx) => {
-      const voiceToken = await ctx.withClient((client) => issueVoiceToken(client, config, body.netId ?? body.roomName!));
-      return { body: voiceToken };
+      const grants = await ctx.withClient((client) => loadVoiceGrants(client, config, [body.netId ?? body.roomName!]));
+      return { body: await signVoiceToken(config, grants) };
     }),
     defineRoute("net-bridge", netBridgeBody, async (body, ctx) => {
       const fn = body.action === "link" ? "public.link_voice_nets" : "public.unlink_voice_nets";

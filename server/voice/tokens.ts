@@ -1,7 +1,8 @@
 /**
  * Voice tokens: ask Postgres what the caller may do on each net (public.issue_voice_grants, one query for the
- * whole batch, bridged nets included), then sign one LiveKit token per net the caller may join and one per bridged
- * net they may hear. GraphQL (issueVoiceToken, issueVoiceTokens) and REST (livekit-token) both come through here.
+ * whole batch, bridged nets included), then, with the connection back in the pool, sign one LiveKit token per net
+ * the caller may join and one per bridged net they may hear. GraphQL (issueVoiceToken, issueVoiceTokens) and REST
+ * (livekit-token) both come through here.
  */
 import type { PgClient } from "postgraphile/@dataplan/pg";
 import type { Config } from "../config.ts";
@@ -58,12 +59,27 @@ export interface VoiceTokenResult {
   error: { code: ErrorCode; message: string } | null;
 }
 
-const GRANTS_SQL = "select * from public.issue_voice_grants($1::text[])";
+/** One query for the whole batch; a named statement, so each connection parses and plans it once. */
+const GRANTS_QUERY = { name: "nexus_issue_voice_grants", text: "select * from public.issue_voice_grants($1::text[])" };
 
-/** Tokens for each named net (id or room name), in request order, with a per-net error for the others. */
-export async function issueVoiceTokens(client: PgClient, config: Config, nets: readonly string[]): Promise<VoiceTokenResult[]> {
+export type VoiceGrants = GrantRow[];
+
+/**
+ * Ask the database (as the caller) what they may do on each named net. Checks the LiveKit settings first so a
+ * misconfigured server answers LIVEKIT_NOT_CONFIGURED without touching the database.
+ */
+export async function loadVoiceGrants(client: PgClient, config: Config, nets: readonly string[]): Promise<VoiceGrants> {
+  liveKitCredentials(config);
+  const { rows } = await client.query<GrantRow>({ ...GRANTS_QUERY, values: [nets] });
+  return [...rows];
+}
+
+/**
+ * Sign what the database granted: a token per net the caller may join, one per bridged net they may hear, and a
+ * per-net error for the rest, in request order. Runs after the database connection is released.
+ */
+export async function signVoiceTokens(config: Config, rows: VoiceGrants): Promise<VoiceTokenResult[]> {
   const credentials = liveKitCredentials(config);
-  const { rows } = await client.query<GrantRow>({ text: GRANTS_SQL, values: [nets] });
   const byOrdinal = new Map<number, { net: GrantRow; bridged: GrantRow[] }>();
   for (const row of rows) {
     if (row.bridged_from === null) byOrdinal.set(row.ordinal, { net: row, bridged: [] });
@@ -111,9 +127,9 @@ export async function issueVoiceTokens(client: PgClient, config: Config, nets: r
   );
 }
 
-/** The token for one net, or the database's refusal (INSUFFICIENT_CLEARANCE, NOT_FOUND) as an ApiError. */
-export async function issueVoiceToken(client: PgClient, config: Config, net: string): Promise<VoiceToken> {
-  const [result] = await issueVoiceTokens(client, config, [net]);
+/** The single-net answer: its token, or the database's refusal (INSUFFICIENT_CLEARANCE, NOT_FOUND) as an ApiError. */
+export async function signVoiceToken(config: Config, rows: VoiceGrants): Promise<VoiceToken> {
+  const [result] = await signVoiceTokens(config, rows);
   if (!result) throw new Error("issue_voice_grants returned no row for the requested net");
   if (result.error) throw new ApiError(result.error.code, result.error.message);
   return result.voiceToken!;
