@@ -105,25 +105,35 @@ begin
            case when w.key ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then w.key::uuid end as key_id
       from unnest(nets) with ordinality as w(key, ord)
   ),
+  -- Every lookup below is by primary key or unique index (no OR across columns), so the cost follows the
+  -- number of nets asked for, not the number of nets in the organisation.
   decided as (
     select w.ord, w.key, n.id, n.room_name, n.name, n.min_rank_to_join, n.linked_squad_id,
            coalesce(c.can_join, false) as may_join, coalesce(c.can_rx, false) as may_rx, coalesce(c.can_tx, false) as may_tx
       from wanted w
       left join lateral (
-        select v.* from public.voice_nets v
-         where v.id = w.key_id or v.room_name = w.key
-         order by (v.id = w.key_id) is true desc
-         limit 1
+        (select v.* from public.voice_nets v where v.id = w.key_id)
+        union all
+        (select v.* from public.voice_nets v where v.room_name = w.key)
+        limit 1
       ) n on true
-      left join nexus_private.net_clearance(caller.id, caller.rank) c on c.net_id = n.id
+      left join lateral (
+        -- offset 0 keeps this a per-net probe; pulled up, the planner would rate every net in the organisation
+        select * from nexus_private.net_clearance(caller.id, caller.rank) r where r.net_id = n.id offset 0
+      ) c on true
   ),
   bridged as (
     select d.ord, d.key, o.id, o.room_name, o.name, d.id as bridged_from, c.can_tx as may_tx
       from decided d
-      join public.voice_net_bridges b on d.id in (b.source_net_id, b.target_net_id)
-      join public.voice_nets o
-        on o.id = case when b.source_net_id = d.id then b.target_net_id else b.source_net_id end
-      join nexus_private.net_clearance(caller.id, caller.rank) c on c.net_id = o.id
+      cross join lateral (
+        select b.target_net_id as other_id from public.voice_net_bridges b where b.source_net_id = d.id
+        union all
+        select b.source_net_id from public.voice_net_bridges b where b.target_net_id = d.id
+      ) x
+      join public.voice_nets o on o.id = x.other_id
+      cross join lateral (
+        select * from nexus_private.net_clearance(caller.id, caller.rank) r where r.net_id = x.other_id offset 0
+      ) c
      where d.may_join
        -- a bridge never raises clearance: the caller must be able to hear the other net on their own
        and c.can_rx
