@@ -13,7 +13,8 @@ import pg from "pg";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MIGRATIONS_DIR = path.join(ROOT, "db/migrations");
-const MIGRATIONS_TABLE = "nexus_private.schema_migrations";
+// Its own schema, so rolling back the first migration (which drops nexus_private) keeps the ledger.
+const MIGRATIONS_TABLE = "dbmate.schema_migrations";
 
 /** dbmate speaks lib/pq, which insists on TLS unless told otherwise; loopback servers rarely have it. */
 export function dbmateUrl(url: string): string {
