@@ -29,6 +29,8 @@ async function main() {
 
   let server: NexusServer | undefined;
   let worker: Runner | undefined;
+  // The worker starts first so the banner below means everything is up.
+  if (runWorker) worker = await startWorker({ config, pool, log });
   if (runServer) {
     server = await createServer({ config, pool, log });
     await new Promise<void>((resolve) => server!.server.listen(config.port, resolve));
@@ -46,7 +48,6 @@ async function main() {
       ].join("\n") + "\n",
     );
   }
-  if (runWorker) worker = await startWorker({ config, pool, log });
 
   let stopping = false;
   const stop = async (signal: string) => {
