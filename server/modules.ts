@@ -5,6 +5,7 @@
  */
 import type { Express } from "express";
 import type { AppContext } from "./app.ts";
+import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
 
 export interface NexusModule {
@@ -15,4 +16,4 @@ export interface NexusModule {
   mount?(app: Express, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [];
+export const modules: NexusModule[] = [presenceModule];
