@@ -42,6 +42,12 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const app = express();
   app.disable("x-powered-by");
   const server = http.createServer(app);
+  // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
+  const upgraded = new Set<import("node:stream").Duplex>();
+  server.on("upgrade", (_req, socket) => {
+    upgraded.add(socket);
+    socket.on("close", () => upgraded.delete(socket));
+  });
   app.use(requestLogger(log));
   app.use(securityHeaders());
 
@@ -71,7 +77,8 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql"));
 
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
-  const pgl = postgraphile(makePreset({ config, pool, log, plugins }));
+  const preset = makePreset({ config, pool, log, plugins });
+  const pgl = postgraphile(preset);
   const serv = pgl.createServ(grafserv);
   await serv.addTo(app, server);
 
@@ -83,8 +90,11 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       });
       await pgl.release();
+      // The pool is ours, but the LISTEN client of the subscriptions' PgSubscriber is the service's to give back.
+      for (const service of preset.pgServices ?? []) await service.release?.();
     },
   };
 }

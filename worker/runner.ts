@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventEmitter } from "node:events";
-import { run, type Runner, type WorkerEvents } from "graphile-worker";
+import { Logger as GraphileLogger, run, type Runner, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
 import type { Config } from "../server/config.ts";
 import type { Logger } from "../server/log.ts";
@@ -26,6 +26,14 @@ export interface WorkerOptions {
   taskDirectory?: string;
   crontabFile?: string;
   concurrency?: number;
+}
+
+/** graphile-worker's own messages, into our JSON log (its per-job "Completed task" lines at debug). */
+function workerLogger(log: Logger): GraphileLogger {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    const pinoLevel = level === "error" ? "error" : level === "warning" ? "warn" : level === "info" && !scope.taskIdentifier ? "info" : "debug";
+    log[pinoLevel]({ scope: "graphile-worker", ...scope, ...meta }, message);
+  });
 }
 
 export async function unlockDeadWorkers(pool: Pool, deadAfterSeconds: number, log: Logger): Promise<string[]> {
@@ -58,6 +66,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
   });
   const runner = await run({
     events,
+    logger: workerLogger(log),
     pgPool: pool,
     taskDirectory: options.taskDirectory ?? path.join(HERE, "tasks"),
     crontabFile: options.crontabFile ?? path.join(HERE, "crontab"),
