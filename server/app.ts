@@ -10,6 +10,7 @@ import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "../graphile.config.ts";
 import { requireValidJwt } from "./auth.ts";
 import type { Config } from "./config.ts";
+import { cors, requestLogger, securityHeaders } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { createMetricsRegistry, mountMetrics } from "./metrics.ts";
 import { modules } from "./modules.ts";
@@ -42,6 +43,8 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const app = express();
   app.disable("x-powered-by");
   const server = http.createServer(app);
+  app.use(requestLogger(log));
+  app.use(securityHeaders());
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -65,6 +68,9 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
 
   for (const module of modules) module.mount?.(app, ctx);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
+  const browserFacing = cors(config.corsOrigins);
+  app.use("/functions/v1", browserFacing);
+  app.use("/graphql", browserFacing);
   app.use("/functions/v1", restRouter({ config, pool, log, routes }));
 
   app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql"));

@@ -7,6 +7,7 @@ import type { Express } from "express";
 import type { Registry } from "prom-client";
 import type { AppContext } from "./app.ts";
 import { opsModule } from "./ops/index.ts";
+import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
 
 export interface NexusModule {
@@ -19,4 +20,4 @@ export interface NexusModule {
   metrics?(registry: Registry, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [opsModule];
+export const modules: NexusModule[] = [presenceModule, opsModule];

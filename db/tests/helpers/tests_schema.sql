@@ -63,6 +63,44 @@ $$;
 
 grant execute on all functions in schema tests to public;
 
+/* Voice nets (issue #3) ------------------------------------------------------------------------------------ */
+
+/* A voice net with the given gates (as the superuser, like an operator's insert); returns its id. */
+create or replace function tests.create_net(
+  room text,
+  join_rank public.rank default 'VAGRANT',
+  rx_rank public.rank default null,
+  tx_rank public.rank default null,
+  squad uuid default null
+) returns uuid
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx, linked_squad_id)
+  values (room, room, join_rank, coalesce(rx_rank, join_rank), coalesce(tx_rank, join_rank), squad)
+  returning id
+$$;
+
+/* The id of the net with this room name. */
+create or replace function tests.net(room text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select id from public.voice_nets where room_name = room
+$$;
+
+/* A squad with the given name and members (the first one its LEAD); returns its id. */
+create or replace function tests.create_squad(squad_name text, members uuid[] default '{}') returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  new_id uuid;
+begin
+  insert into public.squads (name) values (squad_name) returning id into new_id;
+  insert into public.squad_members (squad_id, user_id, role)
+  select new_id, m.user_id, case when m.ord = 1 then 'LEAD' else 'MEMBER' end
+    from unnest(members) with ordinality as m(user_id, ord);
+  return new_id;
+end
+$$;
+
+grant execute on all functions in schema tests to public;
+
 /*
  * A graphile-worker job in a given state, for the job queue monitoring tests: 'queued' (due now), 'scheduled'
  * (due later), 'locked' (a worker is running it) or 'exhausted' (a dead letter: attempts = max_attempts).
