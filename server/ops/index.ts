@@ -25,9 +25,12 @@ interface QueueRow {
   oldest_queued_age_seconds: number | null;
 }
 
-/** The page may only talk to this origin, run its own module and never be framed. */
-const pageHeaders = helmet({
-  contentSecurityPolicy: {
+/**
+ * The page may only talk to this origin, run its own module and never be framed (the other security headers come
+ * from server/http.ts for every route).
+ */
+const pageHeaders = [
+  helmet.contentSecurityPolicy({
     useDefaults: false,
     directives: {
       defaultSrc: ["'none'"],
@@ -39,9 +42,9 @@ const pageHeaders = helmet({
       formAction: ["'none'"],
       frameAncestors: ["'none'"],
     },
-  },
-  referrerPolicy: { policy: "no-referrer" },
-});
+  }),
+  helmet.referrerPolicy({ policy: "no-referrer" }),
+];
 
 export const opsModule: NexusModule = {
   name: "ops",
@@ -51,8 +54,8 @@ export const opsModule: NexusModule = {
     const sendPage: express.RequestHandler = (_req, res) => {
       res.set("Cache-Control", "no-cache").sendFile(page);
     };
-    app.get(["/ops", "/ops/"], pageHeaders, sendPage);
-    app.use("/ops", pageHeaders, express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: 0 }));
+    app.get(["/ops", "/ops/"], ...pageHeaders, sendPage);
+    app.use("/ops", ...pageHeaders, express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: 0 }));
   },
 
   metrics(registry, { pool, log }) {

@@ -26,7 +26,7 @@ let founder: Member;
 let scout: Member;
 
 beforeAll(async () => {
-  t = await startTestServer({ worker: true, taskDirectory: FIXTURES, crontabFile: path.join(FIXTURES, "crontab") });
+  t = await startTestServer({ worker: true, taskDirectory: FIXTURES, crontabFile: path.join(ROOT, "test/fixtures/ops-crontab") });
   founder = await createMember(t.pool, "FOUNDER");
   scout = await createMember(t.pool, "SCOUT");
   await t.pool.query(`

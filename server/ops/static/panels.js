@@ -104,13 +104,17 @@ export const panels = [
           {
             label: "Last error",
             className: "wide",
-            cell: (r) =>
-              keptOpen(
+            cell: (r) => {
+              // The summary is the error's first line; opening it shows the rest (the stack), the payload and the key.
+              const [first = "", ...rest] = (r.lastError ?? "").split("\n");
+              const details = [rest.join("\n").trim(), `payload ${JSON.stringify(r.payload, null, 2)}`, r.key ? `key ${r.key}` : ""];
+              return keptOpen(
                 tools,
                 `job-${r.id}`,
-                el("span", { className: "error-text" }, (r.lastError ?? "").split("\n")[0].slice(0, 120) || "—"),
-                el("pre", {}, `${r.lastError ?? ""}\n\npayload ${JSON.stringify(r.payload, null, 2)}${r.key ? `\nkey ${r.key}` : ""}`),
-              ),
+                el("span", { className: "error-text" }, first || "—"),
+                el("pre", {}, details.filter(Boolean).join("\n")),
+              );
+            },
           },
           {
             label: "",
@@ -152,28 +156,32 @@ export const panels = [
     },
   },
   {
+    // public.net_roster() (presence capability): open sessions on the nets this operator may join, per RLS.
     id: "presence",
     title: "On the nets now",
-    field: "opsPresence",
-    selection: `opsPresence { nodes { netName roomName callsign rank since } }`,
-    empty: "Nobody is connected to a net.",
+    field: "netRoster",
+    selection: `netRoster { nodes { presenceId roomName callsign rank participantIdentity joinedAt } }`,
+    empty: "Nobody is connected to a net you may join.",
     render(nodes, { table, el, ago, clock }) {
       return table(
         [
-          { label: "Net", cell: (r) => r.netName ?? r.roomName },
-          { label: "Callsign", cell: (r) => r.callsign ?? "—" },
+          { label: "Net", cell: (r) => el("code", {}, r.roomName) },
+          { label: "Callsign", cell: (r) => r.callsign ?? r.participantIdentity },
           { label: "Rank", cell: (r) => r.rank ?? "—" },
-          { label: "Since", cell: (r) => el("span", { title: clock(r.since) }, ago(r.since)) },
+          { label: "Since", className: "when", cell: (r) => el("span", { title: clock(r.joinedAt) }, ago(r.joinedAt)) },
         ],
         nodes,
+        (r) => r.presenceId,
+        { compact: true },
       );
     },
   },
   {
+    // Expects public.open_rescue_flares() (flares capability, not deployed yet): OPEN and ACKNOWLEDGED flares.
     id: "flares",
     title: "Open rescue flares",
-    field: "opsOpenFlares",
-    selection: `opsOpenFlares { nodes { id flareType status location requesterCallsign responderCallsign createdAt } }`,
+    field: "openRescueFlares",
+    selection: `openRescueFlares { nodes { id flareType status location requesterCallsign responderCallsign createdAt } }`,
     empty: "No open flares.",
     render(nodes, { table, el, ago, clock }) {
       return table(
@@ -183,7 +191,7 @@ export const panels = [
           { label: "Location", cell: (r) => r.location ?? "—" },
           { label: "Requester", cell: (r) => r.requesterCallsign ?? "—" },
           { label: "Responder", cell: (r) => r.responderCallsign ?? "—" },
-          { label: "Fired", cell: (r) => el("span", { title: clock(r.createdAt) }, ago(r.createdAt)) },
+          { label: "Fired", className: "when", cell: (r) => el("span", { title: clock(r.createdAt) }, ago(r.createdAt)) },
         ],
         nodes,
         (r) => r.id,
