@@ -47,7 +47,7 @@ language sql stable set search_path = pg_catalog, public as $$
     (select t.identifier from graphile_worker._private_tasks t where t.id = job.task_id),
     (select q.queue_name from graphile_worker._private_job_queues q where q.id = job.job_queue_id),
     job.key,
-    job.payload::jsonb,
+    job.payload,
     job.priority,
     job.run_at,
     job.attempts,
@@ -68,17 +68,27 @@ create or replace function public.job_queue_stats() returns setof public.job_que
 language plpgsql stable security definer set search_path = pg_catalog, public as $$
 begin
   perform nexus_private.require_job_operator();
+  -- Aggregate by task id first, then name the tasks: one pass over the jobs, no join per job.
   return query
     select
       t.identifier,
-      (count(j.id) filter (where j.locked_at is null and j.attempts < j.max_attempts and j.run_at <= now()))::int,
-      (count(j.id) filter (where j.locked_at is null and j.attempts < j.max_attempts and j.run_at > now()))::int,
-      (count(j.id) filter (where j.locked_at is not null))::int,
-      (count(j.id) filter (where j.locked_at is null and j.attempts >= j.max_attempts))::int,
-      min(j.run_at) filter (where j.locked_at is null and j.attempts < j.max_attempts and j.run_at <= now())
+      coalesce(a.queued, 0),
+      coalesce(a.scheduled, 0),
+      coalesce(a.running, 0),
+      coalesce(a.failed, 0),
+      a.oldest_queued_at
     from graphile_worker._private_tasks t
-    left join graphile_worker._private_jobs j on j.task_id = t.id
-    group by t.identifier
+    left join (
+      select
+        j.task_id,
+        (count(*) filter (where j.locked_at is null and j.attempts < j.max_attempts and j.run_at <= now()))::int as queued,
+        (count(*) filter (where j.locked_at is null and j.attempts < j.max_attempts and j.run_at > now()))::int as scheduled,
+        (count(*) filter (where j.locked_at is not null))::int as running,
+        (count(*) filter (where j.locked_at is null and j.attempts >= j.max_attempts))::int as failed,
+        min(j.run_at) filter (where j.locked_at is null and j.attempts < j.max_attempts and j.run_at <= now()) as oldest_queued_at
+      from graphile_worker._private_jobs j
+      group by j.task_id
+    ) a on a.task_id = t.id
     order by t.identifier;
 end
 $$;
@@ -91,10 +101,11 @@ language plpgsql stable security definer set search_path = pg_catalog, public as
 begin
   perform nexus_private.require_job_operator();
   return query
-    select q.*
+    select j.id, t.identifier, q.queue_name, j.key, j.payload, j.priority::int, j.run_at, j.attempts::int,
+           j.max_attempts::int, j.last_error, j.locked_at, j.created_at, j.updated_at
     from graphile_worker._private_jobs j
     join graphile_worker._private_tasks t on t.id = j.task_id
-    cross join lateral nexus_private.queue_job_of(j) q
+    left join graphile_worker._private_job_queues q on q.id = j.job_queue_id
     where j.locked_at is null
       and j.attempts >= j.max_attempts
       and (failed_jobs.task_identifier is null or t.identifier = failed_jobs.task_identifier)

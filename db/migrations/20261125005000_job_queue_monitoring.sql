@@ -30,7 +30,7 @@ create type public.queue_job as (
   task_identifier text,
   queue_name text,
   key text,
-  payload jsonb,
+  payload json,
   priority integer,
   run_at timestamptz,
   attempts integer,

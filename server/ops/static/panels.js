@@ -6,6 +6,7 @@
  * the server's schema lacks is skipped, so a panel can ship before the capability behind it is deployed.
  */
 
+const DEAD_LETTERS_SHOWN = 100;
 const RETRY = `mutation Retry($ids: [BigInt]!) { retryJobs(input: { jobIds: $ids }) { result { id } } }`;
 const DISCARD = `mutation Discard($ids: [BigInt]!) { discardJobs(input: { jobIds: $ids }) { result { id } } }`;
 
@@ -83,17 +84,20 @@ export const panels = [
     id: "dead-letters",
     title: "Dead letters",
     field: "failedJobs",
-    selection: `failedJobs(first: 100) { totalCount nodes { id taskIdentifier attempts maxAttempts lastError payload runAt updatedAt key } }`,
+    // No totalCount: counting would run failed_jobs() a second time; the queue panel has the dead count per task.
+    selection: `failedJobs(first: ${DEAD_LETTERS_SHOWN}) { nodes { id taskIdentifier attempts maxAttempts lastError payload runAt updatedAt key } }`,
     empty: "None: every failed job still has attempts left, or was retried.",
-    count: (nodes, data) => `${data.totalCount}`,
+    count: (nodes) => (nodes.length >= DEAD_LETTERS_SHOWN ? `newest ${nodes.length}` : `${nodes.length}`),
     render(nodes, tools) {
       const { table, el, ago, clock, mutate } = tools;
       const ids = nodes.map((r) => r.id);
+      // Bulk buttons act on the rows shown (at most DEAD_LETTERS_SHOWN); `nexus jobs --retry all` takes every one.
+      const which = ids.length >= DEAD_LETTERS_SHOWN ? "these" : "all";
       const bulk = el(
         "div",
         { className: "actions" },
-        actionButton(tools, `Retry all ${ids.length}`, () => mutate(RETRY, { ids })),
-        actionButton(tools, `Discard all ${ids.length}`, () => mutate(DISCARD, { ids }), { danger: true, confirmKey: "all" }),
+        actionButton(tools, `Retry ${which} ${ids.length}`, () => mutate(RETRY, { ids })),
+        actionButton(tools, `Discard ${which} ${ids.length}`, () => mutate(DISCARD, { ids }), { danger: true, confirmKey: "all" }),
       );
       const rows = table(
         [

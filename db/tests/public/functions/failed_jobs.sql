@@ -26,7 +26,7 @@ select results_eq(
   $$ select id from public.failed_jobs('tap__alpha') $$,
   $$ select id from ids where what in ('new dead', 'old dead') order by what = 'old dead', id $$,
   'failed_jobs(task) lists the dead letters of that task only');
-select is((select (last_error, payload, attempts, max_attempts, task_identifier)::text from public.failed_jobs('tap__alpha')
+select is((select (last_error, payload::jsonb, attempts, max_attempts, task_identifier)::text from public.failed_jobs('tap__alpha')
             where id = (select id from ids where what = 'new dead')),
   (E'Error: push service answered 410\n    at deliver', '{"test": "exhausted"}'::jsonb, 3, 3, 'tap__alpha')::text,
   'a dead letter carries its last error, payload, attempts and task');
