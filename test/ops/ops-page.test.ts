@@ -93,7 +93,7 @@ describe("/ops in a browser", () => {
     await t.pool.query(`
       select graphile_worker.add_job('livekit__apply_event', json_build_object('event', 'participant_joined', 'id', 'EV_' || n), job_key => 'EV_' || n)
         from generate_series(1, 3) n;
-      select graphile_worker.add_job('presence__sweep', '{}', run_at => now() + interval '5 minutes')`);
+      select graphile_worker.add_job('presence__sweep_stale', '{}', run_at => now() + interval '5 minutes')`);
     const { rows } = await t.pool.query<{ id: string }>(
       `select id from graphile_worker.add_job('ops_fixture__deliver', '{"target":"beacon-3"}', max_attempts => 1)`,
     );
