@@ -75,7 +75,7 @@ describe("/ops in a browser", () => {
     expect(html).not.toMatch(/ops_fixture|jwt/i);
   });
 
-  it("a FOUNDER sees a dead letter appear, presses Retry and sees it leave", { timeout: 60_000 }, async () => {
+  it("a FOUNDER sees a dead letter appear, presses Retry and sees it leave; Discard takes two presses", { timeout: 60_000 }, async () => {
     const page = await signIn(founder);
     await page.waitForSelector("#panel-dead-letters >> text=None", { timeout: 10_000 });
     expect(await page.isHidden("#sign-in")).toBe(true);
@@ -126,6 +126,20 @@ describe("/ops in a browser", () => {
     });
     const audit = await t.pool.query("select actor_id from nexus_private.audit_log where action = 'job.retried'");
     expect(audit.rows).toEqual([{ actor_id: founder.id }]);
+
+    // Discard takes a second press: the first only arms the button.
+    const poison = await t.pool.query<{ id: string }>(
+      `select id from graphile_worker.add_job('ops_fixture__deliver', '{"target":"nowhere"}', max_attempts => 1)`,
+    );
+    const poisonRow = `#panel-dead-letters tr[data-key="${poison.rows[0]!.id}"]`;
+    await page.waitForSelector(poisonRow, { timeout: 15_000 });
+    await page.click(`${poisonRow} >> button:has-text("Discard")`);
+    expect(await page.textContent(`${poisonRow} button.danger`)).toBe("Confirm discard");
+    expect(await page.$(poisonRow)).not.toBeNull();
+    await page.click(`${poisonRow} >> button:has-text("Confirm discard")`);
+    await page.waitForSelector(poisonRow, { state: "detached", timeout: 10_000 });
+    const discarded = await t.pool.query("select actor_id, details -> 'jobs' -> 0 ->> 'task' as task from nexus_private.audit_log where action = 'job.discarded'");
+    expect(discarded.rows).toEqual([{ actor_id: founder.id, task: "ops_fixture__deliver" }]);
     await page.context().close();
   });
 

@@ -26,7 +26,10 @@ function actionButton(tools, label, run, { danger = false, confirmKey } = {}) {
       button.classList.add("confirming");
       button.textContent = `Confirm ${label.toLowerCase()}`;
       setTimeout(() => {
-        if (state.confirming === confirmKey) state.confirming = undefined;
+        if (state.confirming !== confirmKey) return;
+        state.confirming = undefined;
+        button.classList.remove("confirming");
+        button.textContent = label;
       }, 4000);
       return;
     }
