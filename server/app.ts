@@ -1,6 +1,6 @@
 /**
- * The HTTP server: health probes, the GraphQL API (PostGraphile through grafserv's Express adaptor) and, from the
- * capability modules, the runbook's /functions/v1 routes and the LiveKit webhook shim.
+ * The HTTP server: health probes, Prometheus metrics, the GraphQL API (PostGraphile through grafserv's Express
+ * adaptor) and, from the capability modules, the runbook's /functions/v1 routes, the LiveKit webhook shim and /ops.
  */
 import http from "node:http";
 import express, { type Express } from "express";
@@ -12,6 +12,7 @@ import { requireValidJwt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { cors, requestLogger, securityHeaders } from "./http.ts";
 import type { Logger } from "./log.ts";
+import { createMetricsRegistry, mountMetrics } from "./metrics.ts";
 import { modules } from "./modules.ts";
 import { restRouter } from "./rest/route.ts";
 
@@ -66,6 +67,10 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
       res.status(503).json({ status: "unavailable", error: "UNAVAILABLE", message: (error as Error).message });
     }
   });
+
+  const metrics = createMetricsRegistry();
+  for (const module of modules) module.metrics?.(metrics, ctx);
+  mountMetrics(app, metrics, log);
 
   for (const module of modules) module.mount?.(app, ctx);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
