@@ -5,6 +5,7 @@
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
  *   db seed                                                development data (refused when NODE_ENV=production)
+ *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
  * It talks to DATABASE_URL, or to the embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
  */
@@ -12,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
 import { ConfigError } from "../server/config.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../server/database/migrate.ts";
 import { resolveDatabase } from "../server/database/resolve.ts";
@@ -22,7 +24,8 @@ const USAGE = `usage: npm run nexus -- <command>
   user add --email E --password P --callsign C [--rank R]   create a member, print the new user id
   user rank --callsign C --rank R                           set a member's rank (operator)
   db migrate | db rollback | db status                      schema management
-  db seed                                                   development members, squad and nets (not in production)`;
+  db seed                                                   development members, squad and nets (not in production)
+${JOBS_USAGE}`;
 
 export class UsageError extends Error {}
 
@@ -53,7 +56,27 @@ function required(values: Record<string, string | boolean | undefined>, ...names
   });
 }
 
+async function jobs(argv: string[]): Promise<number> {
+  let request;
+  try {
+    request = parseJobsArgs(argv);
+  } catch (error) {
+    if (error instanceof JobsUsageError) throw new UsageError(`${error.message}\n${USAGE}`);
+    throw error;
+  }
+  const db = await resolveDatabase(createLogger(process.env.LOG_LEVEL ?? "warn"));
+  try {
+    const { output, code } = await runJobs(request, (fn) => asService(db.url, fn));
+    process.stdout.write(output);
+    return code;
+  } finally {
+    await db.stop();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  // `jobs` takes lists of ids (--retry 12 13 14), which parseArgs below does not.
+  if (argv[0] === "jobs") return jobs(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -3,11 +3,11 @@
  * production where they scale separately). Without DATABASE_URL it runs on the embedded Postgres and migrates it.
  */
 import "./env.ts";
-import pg from "pg";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./app.ts";
 import { ConfigError } from "./config.ts";
 import { migrate } from "./database/migrate.ts";
+import { createPool } from "./database/pool.ts";
 import { resolveDatabase } from "./database/resolve.ts";
 import { createLogger } from "./log.ts";
 import { startWorker } from "../worker/runner.ts";
@@ -25,11 +25,12 @@ async function main() {
     await migrate(db.url);
     log.info("database migrated");
   }
-  const pool = new pg.Pool({ connectionString: db.url, max: 20 });
-  pool.on("error", (error) => log.error({ err: error }, "idle database connection failed"));
+  const pool = createPool(db.url, log);
 
   let server: NexusServer | undefined;
   let worker: Runner | undefined;
+  // The worker starts first so the banner below means everything is up.
+  if (runWorker) worker = await startWorker({ config, pool, log });
   if (runServer) {
     server = await createServer({ config, pool, log });
     await new Promise<void>((resolve) => server!.server.listen(config.port, resolve));
@@ -47,7 +48,6 @@ async function main() {
       ].join("\n") + "\n",
     );
   }
-  if (runWorker) worker = await startWorker({ config, pool, log });
 
   let stopping = false;
   const stop = async (signal: string) => {

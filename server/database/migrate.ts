@@ -10,10 +10,12 @@ import { fileURLToPath } from "node:url";
 import { resolveBinary } from "dbmate";
 import { runMigrations as installWorkerSchema } from "graphile-worker";
 import pg from "pg";
+import { createPool } from "./pool.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MIGRATIONS_DIR = path.join(ROOT, "db/migrations");
-const MIGRATIONS_TABLE = "nexus_private.schema_migrations";
+// Its own schema, so rolling back the first migration (which drops nexus_private) keeps the ledger.
+const MIGRATIONS_TABLE = "dbmate.schema_migrations";
 
 /** dbmate speaks lib/pq, which insists on TLS unless told otherwise; loopback servers rarely have it. */
 export function dbmateUrl(url: string): string {
@@ -73,7 +75,7 @@ export async function applyDefinitions(url: string): Promise<number> {
 
 export async function migrate(url: string): Promise<string> {
   const out = await dbmate(url, ["up"]);
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const pool = createPool(url, undefined, 1);
   try {
     await installWorkerSchema({ pgPool: pool });
   } finally {

@@ -7,6 +7,7 @@ import pg from "pg";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "../../server/app.ts";
 import { loadConfig, type Config } from "../../server/config.ts";
+import { createPool } from "../../server/database/pool.ts";
 import { createLogger } from "../../server/log.ts";
 import { startWorker } from "../../worker/runner.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
@@ -34,8 +35,7 @@ export async function startTestServer(options: { env?: Record<string, string>; w
     ...options.env,
   });
   const log = createLogger(config.logLevel);
-  const pool = new pg.Pool({ connectionString: db.url, max: 20 });
-  pool.on("error", () => {});
+  const pool = createPool(db.url, log);
   const server = await createServer({ config, pool, log });
   await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
   const { port } = server.server.address() as AddressInfo;
@@ -59,10 +59,16 @@ export async function startTestServer(options: { env?: Record<string, string>; w
       return { status: response.status, body: await response.json() };
     },
     async close() {
+      const mark = (m: string) => process.env.DEBUG_CLOSE && console.log(m, Date.now());
+      mark("worker");
       await worker?.stop();
+      mark("server");
       await server.close();
+      mark("pool");
       await pool.end();
+      mark("db");
       await db.drop();
+      mark("done");
     },
   };
 }

@@ -100,3 +100,42 @@ end
 $$;
 
 grant execute on all functions in schema tests to public;
+
+/*
+ * A graphile-worker job in a given state, for the job queue monitoring tests: 'queued' (due now), 'scheduled'
+ * (due later), 'locked' (a worker is running it) or 'exhausted' (a dead letter: attempts = max_attempts).
+ */
+create or replace function tests.add_job(task text, state text default 'queued', error text default 'Error: boom')
+returns bigint
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  job_id bigint;
+begin
+  select j.id into job_id from graphile_worker.add_job(task, json_build_object('test', state), max_attempts => 3) j;
+  update graphile_worker._private_jobs j set
+    run_at = case when state = 'scheduled' then now() + interval '1 hour' else j.run_at end,
+    locked_at = case when state = 'locked' then now() end,
+    locked_by = case when state = 'locked' then 'tests-worker' end,
+    attempts = case state when 'locked' then 1 when 'exhausted' then j.max_attempts else 0 end,
+    last_error = case when state = 'exhausted' then error end
+  where j.id = job_id;
+  return job_id;
+end
+$$;
+grant execute on function tests.add_job(text, text, text) to public;
+
+/* Claim the next job of a task the way a graphile-worker does (available, due, by priority then run_at). */
+create or replace function tests.claim_next_job(task text) returns bigint
+language sql security definer set search_path = pg_catalog, public as $$
+  update graphile_worker._private_jobs j
+     set locked_at = now(), locked_by = 'tests-worker', attempts = j.attempts + 1
+   where j.id = (
+     select c.id from graphile_worker._private_jobs c
+      where c.task_id = (select t.id from graphile_worker._private_tasks t where t.identifier = task)
+        and c.is_available and c.run_at <= now()
+      order by c.priority, c.run_at, c.id
+      limit 1
+      for update skip locked)
+  returning j.id
+$$;
+grant execute on function tests.claim_next_job(text) to public;

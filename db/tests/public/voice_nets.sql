@@ -9,7 +9,7 @@ select has_column('public', 'voice_nets', 'min_rank_to_join', 'voice_nets has mi
 select has_column('public', 'voice_nets', 'min_rank_to_rx', 'voice_nets has min_rank_to_rx (voice_nets_rbac)');
 select has_column('public', 'voice_nets', 'min_rank_to_tx', 'voice_nets has min_rank_to_tx (voice_nets_rbac)');
 select has_column('public', 'voice_nets', 'linked_squad_id', 'voice_nets has linked_squad_id (voice_nets_rbac)');
-select ok(exists(select 1 from nexus_private.schema_migrations where version = '20261125001200'),
+select ok(exists(select 1 from dbmate.schema_migrations where version = '20261125001200'),
   'the migration the runbook calls voice_nets_rbac is recorded as applied');
 
 -- The runbook's SQL-editor habit, verbatim, as a superuser.

@@ -1,8 +1,8 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secretKey } from "../server/auth.ts";
-import { createMember } from "./support/members.ts";
-import { startTestServer, TEST_JWT_SECRET, type TestServer } from "./support/server.ts";
+import { secretKey } from "../../server/auth.ts";
+import { createMember } from "../support/members.ts";
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
 let t: TestServer;
 let acquired = 0;

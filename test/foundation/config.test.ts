@@ -1,0 +1,44 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../server/config.ts";
+import { ROOT } from "../../server/database/migrate.ts";
+
+describe("configuration", () => {
+  it("names a missing JWT_SECRET in one line", () => {
+    expect(() => loadConfig({ DATABASE_URL: "postgres://x@127.0.0.1/db" })).toThrow(
+      new ConfigError("config: JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)"),
+    );
+  });
+
+  it("names a malformed variable", () => {
+    expect(() => loadConfig({ PORT: "eighty", JWT_SECRET: "x".repeat(32) })).toThrow(/^config: PORT must be a positive whole number/);
+    expect(() => loadConfig({ JWT_SECRET: "short" })).toThrow(/^config: JWT_SECRET must be at least 32 characters/);
+    expect(() => loadConfig({ JWT_SECRET: "x".repeat(32), NEXT_PUBLIC_VAPID_PUBLIC_KEY: "abc" })).toThrow(
+      "config: VAPID_PRIVATE_KEY is required when the other VAPID key is set",
+    );
+  });
+
+  it("production needs a real database", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) })).toThrow(
+      "config: DATABASE_URL is required when NODE_ENV=production",
+    );
+  });
+
+  it("adds the Vite dev origin outside production only", () => {
+    const dev = loadConfig({ JWT_SECRET: "x".repeat(32), CORS_ORIGINS: "https://a.example, https://b.example" });
+    expect(dev.corsOrigins).toEqual(["https://a.example", "https://b.example", "http://localhost:5173"]);
+    const prod = loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://h/db", JWT_SECRET: "x".repeat(32), CORS_ORIGINS: "https://a.example" });
+    expect(prod.corsOrigins).toEqual(["https://a.example"]);
+  });
+
+  it("npm start exits non-zero with one line naming the missing variable", () => {
+    const result = spawnSync(process.execPath, [path.join(ROOT, "server/main.ts")], {
+      env: { PATH: process.env.PATH, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe("config: JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)");
+  });
+});
