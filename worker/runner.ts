@@ -73,6 +73,15 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
+    preset: {
+      worker: {
+        // Fetch jobs in batches and complete them in batches: a webhook burst is thousands of millisecond-long
+        // jobs, and per-job round trips to fetch and complete them would cost more than the jobs themselves.
+        localQueue: { size: Math.max(2, concurrency * 10), refetchDelay: { durationMs: 10 } },
+        completeJobBatchDelay: 0,
+        failJobBatchDelay: 0,
+      },
+    },
   });
   // Liveness is not a job: a stuck or dead worker could not run it. Hence a timer, not the crontab.
   const timer = setInterval(beat, Math.max(1000, (config.workerDeadAfterSeconds * 1000) / 4));

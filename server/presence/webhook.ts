@@ -14,6 +14,7 @@ import type { Config } from "../config.ts";
 import { ApiError, toApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { sendError } from "../rest/route.ts";
+import { JobBatcher } from "./enqueue.ts";
 import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "./events.ts";
 
 export const WEBHOOK_TASK = "livekit_webhook";
@@ -58,6 +59,7 @@ export async function verifyWebhook(receiver: WebhookReceiver, raw: string, auth
 export function mountWebhook(app: Express, { config, pool, log }: { config: Config; pool: Pool; log: Logger }): void {
   const { apiKey, webhookSecret } = config.livekit;
   const receiver = apiKey && webhookSecret ? new WebhookReceiver(apiKey, webhookSecret) : undefined;
+  const batcher = new JobBatcher(pool);
 
   const handler = async (req: Request, res: Response) => {
     try {
@@ -70,11 +72,7 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
         res.json({ received: true, enqueued: false });
         return;
       }
-      await pool.query("select graphile_worker.add_job($1, $2::json, max_attempts => 25, job_key => $3, job_key_mode => 'preserve_run_at')", [
-        WEBHOOK_TASK,
-        JSON.stringify(event),
-        `livekit:${event.id}`,
-      ]);
+      await batcher.add({ identifier: WEBHOOK_TASK, payload: event, jobKey: `livekit:${event.id}`, maxAttempts: 25 });
       res.json({ received: true, enqueued: true, id: event.id });
     } catch (error) {
       const apiError = toApiError(error);
