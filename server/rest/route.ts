@@ -10,6 +10,7 @@ import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphi
 import type { z } from "zod";
 import { requireValidJwt, type RequestAuth } from "../auth.ts";
 import type { Config } from "../config.ts";
+import { makeAsCaller, type CallerResult, type CallerStatement } from "../database/caller.ts";
 import { ApiError, toApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
@@ -21,6 +22,11 @@ export interface RouteContext {
   userId: string;
   /** Run queries as the caller (role and JWT claims as pgSettings, in one transaction). */
   withClient<T>(fn: (client: PgClient) => Promise<T>): Promise<T>;
+  /**
+   * Run named statements as the caller in one transaction and ONE round trip (server/database/caller.ts), for
+   * hot routes; withClient is four.
+   */
+  asCaller(statements: readonly CallerStatement[]): Promise<CallerResult<any>[]>;
   req: Request;
 }
 
@@ -58,6 +64,7 @@ export interface RestOptions {
 export function restRouter({ config, pool, log, routes }: RestOptions): Router {
   const router = express.Router();
   const withPgClient = makePgAdaptorWithPgClient(pool);
+  const asCaller = makeAsCaller(pool);
 
   router.use(express.json({ limit: "64kb", type: () => true }));
   router.use(requireValidJwt(config.jwt.secret, "rest"));
@@ -77,6 +84,7 @@ export function restRouter({ config, pool, log, routes }: RestOptions): Router {
           userId,
           req,
           withClient: (fn) => withPgClient(auth.pgSettings, fn),
+          asCaller: (statements) => asCaller(auth.pgSettings, statements),
         });
         res.status(result.status ?? 200).json(result.body);
       } catch (error) {

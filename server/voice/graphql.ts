@@ -3,10 +3,10 @@
  * signs what it returns. `linkVoiceNets` / `unlinkVoiceNets` need no code: PostGraphile exposes the SQL functions
  * public.link_voice_nets / public.unlink_voice_nets as mutations of those names.
  */
-import { sideEffectWithPgClient } from "postgraphile/@dataplan/pg";
-import { lambda } from "postgraphile/grafast";
+import { context, lambda, sideEffect } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import type { Config } from "../config.ts";
+import type { AsCaller } from "../database/caller.ts";
 import { ApiError } from "../errors.ts";
 import { loadVoiceGrants, signVoiceToken, signVoiceTokens } from "./tokens.ts";
 
@@ -26,9 +26,12 @@ function oneNet(input: IssueVoiceTokenInput): string {
   return named[0]!;
 }
 
-export function voicePlugin(config: Config) {
-  return extendSchema((build) => {
-    const executor = build.input.pgRegistry.pgExecutors.main!;
+/**
+ * `asCaller` runs the decision in one round trip with the request's pgSettings (role, JWT claims), like
+ * sideEffectWithPgClient but without its begin/set_config/commit round trips.
+ */
+export function voicePlugin(config: Config, asCaller: AsCaller) {
+  return extendSchema(() => {
     return {
       typeDefs: gql`
         input IssueVoiceTokenInput {
@@ -99,16 +102,17 @@ export function voicePlugin(config: Config) {
           plans: {
             // The database decides inside the transaction; signing happens after the connection is released.
             issueVoiceToken(_, fieldArgs) {
-              const $grants = sideEffectWithPgClient(executor, fieldArgs.getRaw("input"), (client, input: IssueVoiceTokenInput) =>
-                loadVoiceGrants(client, config, [oneNet(input)]),
+              const $grants = sideEffect([fieldArgs.getRaw("input"), context().get("pgSettings")], ([input, pgSettings]) =>
+                loadVoiceGrants((statements) => asCaller(pgSettings, statements), config, [oneNet(input as IssueVoiceTokenInput)]),
               );
               return lambda($grants, (rows) => signVoiceToken(config, rows));
             },
             issueVoiceTokens(_, fieldArgs) {
-              const $grants = sideEffectWithPgClient(executor, fieldArgs.getRaw("input"), (client, input: IssueVoiceTokensInput) =>
-                loadVoiceGrants(client, config, [...(input.netIds ?? []), ...(input.roomNames ?? [])]),
-              );
-              return lambda($grants, async (rows) => ({ results: await signVoiceTokens(config, rows) }));
+              const $grants = sideEffect([fieldArgs.getRaw("input"), context().get("pgSettings")], ([raw, pgSettings]) => {
+                const input = raw as IssueVoiceTokensInput;
+                return loadVoiceGrants((statements) => asCaller(pgSettings, statements), config, [...(input.netIds ?? []), ...(input.roomNames ?? [])]);
+              });
+              return lambda($grants, (rows) => ({ results: signVoiceTokens(config, rows) }));
             },
           },
         },

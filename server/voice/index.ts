@@ -1,10 +1,11 @@
 /** Voice nets: rank-gated LiveKit tokens and net bridging (issue #3). */
+import { makeAsCaller } from "../database/caller.ts";
 import type { NexusModule } from "../modules.ts";
 import { voicePlugin } from "./graphql.ts";
 import { voiceRoutes } from "./rest.ts";
 
 export const voiceModule: NexusModule = {
   name: "voice",
-  plugins: ({ config }) => [voicePlugin(config)],
+  plugins: ({ config, pool }) => [voicePlugin(config, makeAsCaller(pool))],
   restRoutes: ({ config }) => voiceRoutes(config),
 };

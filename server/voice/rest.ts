@@ -35,8 +35,8 @@ interface BridgeRow {
 export function voiceRoutes(config: Config) {
   return [
     defineRoute("livekit-token", livekitTokenBody, async (body, ctx) => {
-      const grants = await ctx.withClient((client) => loadVoiceGrants(client, config, [body.netId ?? body.roomName!]));
-      return { body: await signVoiceToken(config, grants) };
+      const grants = await loadVoiceGrants(ctx.asCaller, config, [body.netId ?? body.roomName!]);
+      return { body: signVoiceToken(config, grants) };
     }),
     defineRoute("net-bridge", netBridgeBody, async (body, ctx) => {
       const fn = body.action === "link" ? "public.link_voice_nets" : "public.unlink_voice_nets";

@@ -4,8 +4,8 @@
  * the caller may join and one per bridged net they may hear. GraphQL (issueVoiceToken, issueVoiceTokens) and REST
  * (livekit-token) both come through here.
  */
-import type { PgClient } from "postgraphile/@dataplan/pg";
 import type { Config } from "../config.ts";
+import type { CallerResult, CallerStatement } from "../database/caller.ts";
 import { ApiError, type ErrorCode } from "../errors.ts";
 import { liveKitCredentials, signParticipantToken, type LiveKitCredentials } from "../livekit/tokens.ts";
 
@@ -65,78 +65,83 @@ const GRANTS_QUERY = { name: "nexus_issue_voice_grants", text: "select * from pu
 export type VoiceGrants = GrantRow[];
 
 /**
+ * Runs statements as the caller in one transaction and one round trip (server/database/caller.ts), results in
+ * statement order. Anything else the token path must do in the same transaction (a rate limit, say) is one more
+ * statement in the same call.
+ */
+export type RunAsCaller = (statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
+
+/**
  * Ask the database (as the caller) what they may do on each named net. Checks the LiveKit settings first so a
  * misconfigured server answers LIVEKIT_NOT_CONFIGURED without touching the database.
  */
-export async function loadVoiceGrants(client: PgClient, config: Config, nets: readonly string[]): Promise<VoiceGrants> {
+export async function loadVoiceGrants(asCaller: RunAsCaller, config: Config, nets: readonly string[]): Promise<VoiceGrants> {
   liveKitCredentials(config);
-  const { rows } = await client.query<GrantRow>({ ...GRANTS_QUERY, values: [nets] });
-  return [...rows];
+  const [grants] = await asCaller([{ ...GRANTS_QUERY, values: [nets] }]);
+  return grants!.rows as GrantRow[];
 }
 
 /**
  * Sign what the database granted: a token per net the caller may join, one per bridged net they may hear, and a
  * per-net error for the rest, in request order. Runs after the database connection is released.
  */
-export async function signVoiceTokens(config: Config, rows: VoiceGrants): Promise<VoiceTokenResult[]> {
+export function signVoiceTokens(config: Config, rows: VoiceGrants): VoiceTokenResult[] {
   const credentials = liveKitCredentials(config);
   const byOrdinal = new Map<number, { net: GrantRow; bridged: GrantRow[] }>();
   for (const row of rows) {
     if (row.bridged_from === null) byOrdinal.set(row.ordinal, { net: row, bridged: [] });
     else byOrdinal.get(row.ordinal)!.bridged.push(row);
   }
-  return Promise.all(
-    [...byOrdinal.values()].map(async ({ net, bridged }): Promise<VoiceTokenResult> => {
-      if (net.error_code) {
-        return {
-          requested: net.requested,
-          netId: net.net_id,
-          roomName: net.room_name,
-          voiceToken: null,
-          error: { code: net.error_code, message: net.error_message ?? net.error_code },
-        };
-      }
-      const [main, ...extra] = await Promise.all([net, ...bridged].map((row) => sign(credentials, config, row)));
+  return [...byOrdinal.values()].map(({ net, bridged }): VoiceTokenResult => {
+    if (net.error_code) {
       return {
         requested: net.requested,
         netId: net.net_id,
         roomName: net.room_name,
-        error: null,
-        voiceToken: {
-          netId: net.net_id!,
-          netName: net.net_name!,
-          roomName: net.room_name!,
-          serverUrl: credentials.url,
-          identity: net.user_id,
-          canPublish: net.can_tx,
-          canSubscribe: net.can_rx,
-          token: main!.token,
-          expiresAt: main!.expiresAt,
-          bridged: extra.map((signed, i) => ({
-            netId: bridged[i]!.net_id!,
-            roomName: bridged[i]!.room_name!,
-            netName: bridged[i]!.net_name!,
-            canPublish: bridged[i]!.can_tx,
-            canSubscribe: bridged[i]!.can_rx,
-            token: signed.token,
-            expiresAt: signed.expiresAt,
-          })),
-        },
+        voiceToken: null,
+        error: { code: net.error_code, message: net.error_message ?? net.error_code },
       };
-    }),
-  );
+    }
+    const [main, ...extra] = [net, ...bridged].map((row) => sign(credentials, config, row));
+    return {
+      requested: net.requested,
+      netId: net.net_id,
+      roomName: net.room_name,
+      error: null,
+      voiceToken: {
+        netId: net.net_id!,
+        netName: net.net_name!,
+        roomName: net.room_name!,
+        serverUrl: credentials.url,
+        identity: net.user_id,
+        canPublish: net.can_tx,
+        canSubscribe: net.can_rx,
+        token: main!.token,
+        expiresAt: main!.expiresAt,
+        bridged: extra.map((signed, i) => ({
+          netId: bridged[i]!.net_id!,
+          roomName: bridged[i]!.room_name!,
+          netName: bridged[i]!.net_name!,
+          canPublish: bridged[i]!.can_tx,
+          canSubscribe: bridged[i]!.can_rx,
+          token: signed.token,
+          expiresAt: signed.expiresAt,
+        })),
+      },
+    };
+  });
 }
 
 /** The single-net answer: its token, or the database's refusal (INSUFFICIENT_CLEARANCE, NOT_FOUND) as an ApiError. */
-export async function signVoiceToken(config: Config, rows: VoiceGrants): Promise<VoiceToken> {
-  const [result] = await signVoiceTokens(config, rows);
+export function signVoiceToken(config: Config, rows: VoiceGrants): VoiceToken {
+  const [result] = signVoiceTokens(config, rows);
   if (!result) throw new Error("issue_voice_grants returned no row for the requested net");
   if (result.error) throw new ApiError(result.error.code, result.error.message);
   return result.voiceToken!;
 }
 
-async function sign(credentials: LiveKitCredentials, config: Config, row: GrantRow) {
-  const { token, expiresAt } = await signParticipantToken(credentials, {
+function sign(credentials: LiveKitCredentials, config: Config, row: GrantRow) {
+  const { token, expiresAt } = signParticipantToken(credentials, {
     room: row.room_name!,
     identity: row.user_id,
     name: row.callsign,

@@ -1,0 +1,107 @@
+/**
+ * server/database/caller.ts: statements run as the caller in one round trip. The promises of begin/set_config/commit
+ * must hold without them: the caller's role and claims apply to the statements (privileges, RLS, auth.uid()) and to
+ * nothing after; the batch is one transaction; nothing runs if the settings fail; a failed batch leaves the
+ * connection usable.
+ */
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pgSettingsFor } from "../../server/auth.ts";
+import { makeAsCaller, type AsCaller } from "../../server/database/caller.ts";
+import { createPool } from "../../server/database/pool.ts";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { createMember, type Member } from "../support/members.ts";
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let asCaller: AsCaller;
+let vagrant: Member;
+let founder: Member;
+
+const as = (member: Member) => pgSettingsFor({ sub: member.id, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 });
+const WHO = { name: "test_caller_who", text: "select current_user::text as role, auth.uid() as uid, auth.rank()::text as rank", values: [] };
+const NETS = { name: "test_caller_nets", text: "select room_name from public.voice_nets order by room_name", values: [] };
+const AUDIT = (marker: string) => ({ name: "test_caller_audit", text: "select nexus_private.audit($1, '{}')", values: [marker] });
+const audited = async (marker: string) => (await pool.query("select count(*)::int as n from nexus_private.audit_log where action = $1", [marker])).rows[0].n;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // One connection, so every batch and every check below share it: whatever leaks would be seen.
+  pool = createPool(db.url, undefined, 1);
+  asCaller = makeAsCaller(pool);
+  vagrant = await createMember(pool, "VAGRANT");
+  founder = await createMember(pool, "FOUNDER");
+  await pool.query(`insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx)
+                    values ('Open', 'open-net', 'VAGRANT', 'VAGRANT', 'VAGRANT'), ('Command', 'command-net', 'FOUNDER', 'FOUNDER', 'FOUNDER')`);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+describe("statements as the caller in one round trip", () => {
+  it("run with the caller's role and JWT claims, and only those statements: the connection is back to its own role after", async () => {
+    const [who] = await asCaller(as(vagrant), [WHO]);
+    expect(who!.rows).toEqual([{ role: "authenticated", uid: vagrant.id, rank: "VAGRANT" }]);
+    const after = await pool.query("select current_user::text as role, current_setting('request.jwt.claims', true) as claims");
+    expect(after.rows[0].role).not.toBe("authenticated");
+    expect(after.rows[0].claims ?? "").toBe("");
+  });
+
+  it("are subject to row level security as the caller: each member sees only the nets they may join", async () => {
+    const [asVagrant] = await asCaller(as(vagrant), [NETS]);
+    const [asFounder] = await asCaller(as(founder), [NETS]);
+    expect(asVagrant!.rows.map((r) => r.room_name)).toEqual(["open-net"]);
+    expect(asFounder!.rows.map((r) => r.room_name)).toEqual(["command-net", "open-net"]);
+  });
+
+  it("give each statement's rows in order", async () => {
+    const results = await asCaller(as(founder), [NETS, WHO, { name: "test_caller_two", text: "select $1::int + 1 as n", values: [1] }]);
+    expect(results.map((r) => r.rows)).toEqual([
+      [{ room_name: "command-net" }, { room_name: "open-net" }],
+      [{ role: "authenticated", uid: founder.id, rank: "FOUNDER" }],
+      [{ n: 2 }],
+    ]);
+  });
+
+  it("are one transaction: when a later statement fails, what an earlier one wrote is rolled back", async () => {
+    await expect(
+      asCaller(as(vagrant), [AUDIT("caller.rolled_back"), { name: "test_caller_fail", text: "select 1 / $1::int", values: [0] }]),
+    ).rejects.toMatchObject({ code: "22012" });
+    expect(await audited("caller.rolled_back")).toBe(0);
+    await asCaller(as(vagrant), [AUDIT("caller.committed")]);
+    expect(await audited("caller.committed")).toBe(1);
+  });
+
+  it("do not run at all when the caller's settings cannot be applied (an unknown role)", async () => {
+    await expect(asCaller({ role: "no_such_role" }, [AUDIT("caller.without_settings")])).rejects.toMatchObject({ code: "22023" });
+    expect(await audited("caller.without_settings")).toBe(0);
+  });
+
+  it("raise the database's rule violations with their codes, as withPgClient does", async () => {
+    // anon may not execute the audit function: a privilege error, not a silent success.
+    await expect(asCaller(pgSettingsFor(null), [AUDIT("caller.anon")])).rejects.toMatchObject({ code: "42501" });
+    expect(await audited("caller.anon")).toBe(0);
+  });
+
+  it("keep working after failures, including a statement that does not parse", async () => {
+    await expect(asCaller(as(vagrant), [{ name: "test_caller_bad_sql", text: "selec 1", values: [] }])).rejects.toMatchObject({ code: "42601" });
+    await expect(
+      asCaller(as(vagrant), [{ name: "test_caller_new", text: "select 1 as one", values: [] }, { name: "test_caller_fail", text: "select 1 / $1::int", values: [0] }]),
+    ).rejects.toMatchObject({ code: "22012" });
+    const [one, who] = await asCaller(as(founder), [{ name: "test_caller_new", text: "select 1 as one", values: [] }, WHO]);
+    expect(one!.rows).toEqual([{ one: 1 }]);
+    expect(who!.rows[0].uid).toBe(founder.id);
+  });
+
+  it("refuse a pooled connection left inside a transaction, whose settings would outlive the batch", async () => {
+    const client = await pool.connect();
+    await client.query("begin");
+    client.release();
+    await expect(asCaller(as(vagrant), [WHO])).rejects.toThrow(/transaction/);
+    // That connection was dropped; the next one is clean.
+    const [who] = await asCaller(as(vagrant), [WHO]);
+    expect(who!.rows[0].uid).toBe(vagrant.id);
+  });
+});
