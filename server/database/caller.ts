@@ -6,7 +6,7 @@
  * sides, and each a statement Postgres has to run. Here the same pgSettings and the caller's statements go out in
  * one write, pipelined in the extended protocol with a single Sync at the end:
  *
- *   Bind/Execute  select set_config(k, v, true) from unnest($1, $2)    -- role, request.jwt.claims, …
+ *   Bind/Execute  select set_config($1, $2, true), set_config($3, $4, true), …   -- role, request.jwt.claims, …
  *   Bind/Describe/Execute  <statement 1>                                 -- e.g. a rate limit
  *   Bind/Describe/Execute  <statement 2>                                 -- e.g. public.issue_voice_grants($1)
  *   Sync
@@ -34,11 +34,26 @@ export interface CallerResult<R = Record<string, unknown>> {
 /** Run statements as the caller (pgSettings as local settings), in one transaction and one round trip. */
 export type AsCaller = (pgSettings: Record<string, string | null | undefined> | null | undefined, statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
 
-const SETTINGS: CallerStatement = {
-  name: "nexus_caller_settings",
-  text: "select set_config(s.name, s.value, true) from unnest($1::text[], $2::text[]) as s(name, value)",
-  values: [],
-};
+const SETTINGS_PREFIX = "nexus_caller_settings_";
+const settingsStatements = new Map<number, { name: string; text: string }>();
+
+/** `select set_config($1, $2, true), …` for n settings (names and values both parameters): one named statement per n. */
+function settingsStatement(pgSettings: Record<string, string | null | undefined> | null | undefined): CallerStatement {
+  const values: string[] = [];
+  for (const name in pgSettings) {
+    const value = pgSettings[name];
+    if (value == null) continue;
+    values.push(name, String(value));
+  }
+  const count = values.length / 2;
+  let statement = settingsStatements.get(count);
+  if (!statement) {
+    const calls = Array.from({ length: count }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
+    statement = { name: `${SETTINGS_PREFIX}${count}`, text: `select ${calls.join(", ") || "1"}` };
+    settingsStatements.set(count, statement);
+  }
+  return { ...statement, values };
+}
 
 // The parts of node-postgres this uses that its type definitions leave out (pg/lib/result.js, utils.prepareValue,
 // the Connection's message writers). They have been stable since pg 8.0; test/foundation/caller.test.ts covers them.
@@ -154,23 +169,11 @@ class CallerBatch {
   handleCopyData(): void {}
 }
 
-function settingsValues(pgSettings: Record<string, string | null | undefined> | null | undefined): [string[], string[]] {
-  const names: string[] = [];
-  const values: string[] = [];
-  for (const name in pgSettings) {
-    const value = pgSettings[name];
-    if (value == null) continue;
-    names.push(name);
-    values.push(String(value));
-  }
-  return [names, values];
-}
-
 /** An AsCaller over the given pool (the same pool, roles and pgSettings as PostGraphile's withPgClient). */
 export function makeAsCaller(pool: pg.Pool): AsCaller {
   return async (pgSettings, statements) => {
     for (const statement of statements) {
-      if (statement.name === SETTINGS.name) throw new Error(`statement name ${SETTINGS.name} is reserved`);
+      if (statement.name.startsWith(SETTINGS_PREFIX)) throw new Error(`statement names starting ${SETTINGS_PREFIX} are reserved`);
     }
     const client = await pool.connect();
     let broken: Error | undefined;
@@ -181,7 +184,7 @@ export function makeAsCaller(pool: pg.Pool): AsCaller {
         broken = new Error(`pooled connection is in transaction state ${status}`);
         throw broken;
       }
-      const batch = new CallerBatch([{ ...SETTINGS, values: settingsValues(pgSettings) }, ...statements], (client as unknown as { _types?: unknown })._types);
+      const batch = new CallerBatch([settingsStatement(pgSettings), ...statements], (client as unknown as { _types?: unknown })._types);
       client.query(batch as unknown as pg.Submittable);
       return await batch.done;
     } finally {
