@@ -15,7 +15,7 @@
  * extra statements: the role switch applies to the statements that follow (EXECUTE privileges, RLS), the claims
  * are what auth.uid() reads, and both end with the transaction. If any statement fails, Postgres skips the rest
  * up to the Sync and rolls the whole batch back, so nothing runs without the caller's settings. Statements are
- * named and parsed once per connection.
+ * named and parsed once per connection. Needs node-postgres' JavaScript client (not pg-native).
  */
 import pg from "pg";
 
@@ -31,14 +31,16 @@ export interface CallerResult<R = Record<string, unknown>> {
   rowCount: number | null;
 }
 
+type PgSettings = Record<string, string | null | undefined> | null | undefined;
+
 /** Run statements as the caller (pgSettings as local settings), in one transaction and one round trip. */
-export type AsCaller = (pgSettings: Record<string, string | null | undefined> | null | undefined, statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
+export type AsCaller = (pgSettings: PgSettings, statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
 
 const SETTINGS_PREFIX = "nexus_caller_settings_";
 const settingsStatements = new Map<number, { name: string; text: string }>();
 
 /** `select set_config($1, $2, true), …` for n settings (names and values both parameters): one named statement per n. */
-function settingsStatement(pgSettings: Record<string, string | null | undefined> | null | undefined): CallerStatement {
+function settingsStatement(pgSettings: PgSettings): CallerStatement {
   const values: string[] = [];
   for (const name in pgSettings) {
     const value = pgSettings[name];
@@ -60,7 +62,7 @@ function settingsStatement(pgSettings: Record<string, string | null | undefined>
 interface WireConnection {
   stream: { cork(): void; uncork(): void };
   parse(config: { name: string; text: string }): void;
-  bind(config: { statement: string; values: readonly unknown[]; valueMapper: (value: unknown) => unknown }): void;
+  bind(config: { statement: string; values: unknown[] }): void;
   describe(config: { type: "P"; name: string }): void;
   execute(config: Record<string, never>): void;
   close(config: { type: "S"; name: string }): void;
@@ -102,7 +104,14 @@ class CallerBatch {
     });
   }
 
-  submit(connection: WireConnection): null {
+  /** Writes the whole batch in one go; returns an error instead, before writing anything, for a bad value. */
+  submit(connection: WireConnection): Error | null {
+    let values: unknown[][];
+    try {
+      values = this.statements.map((statement) => statement.values.map(prepareValue));
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
     this.connection = connection;
     const prepared = (connection.nexusPrepared ??= new Map());
     connection.stream.cork();
@@ -116,7 +125,7 @@ class CallerBatch {
           connection.parse({ name: statement.name, text: statement.text });
           prepared.set(statement.name, "uncertain");
         }
-        connection.bind({ statement: statement.name, values: statement.values, valueMapper: prepareValue });
+        connection.bind({ statement: statement.name, values: values[i]! });
         // The settings statement's rows (the values it set) are not wanted: no Describe, rows skipped.
         if (i > 0) connection.describe({ type: "P", name: "" });
         connection.execute({});

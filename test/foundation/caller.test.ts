@@ -95,6 +95,15 @@ describe("statements as the caller in one round trip", () => {
     expect(who!.rows[0].uid).toBe(founder.id);
   });
 
+  it("refuse a value that cannot be sent before writing anything, and the connection keeps working", async () => {
+    await expect(asCaller(as(vagrant), [{ name: "test_caller_json", text: "select $1::jsonb as doc", values: [{ big: 1n }] }])).rejects.toThrow(
+      /BigInt/,
+    );
+    const [doc, who] = await asCaller(as(vagrant), [{ name: "test_caller_json", text: "select $1::jsonb as doc", values: [{ small: 1 }] }, WHO]);
+    expect(doc!.rows).toEqual([{ doc: { small: 1 } }]);
+    expect(who!.rows[0].uid).toBe(vagrant.id);
+  });
+
   it("refuse a pooled connection left inside a transaction, whose settings would outlive the batch", async () => {
     const client = await pool.connect();
     await client.query("begin");
