@@ -51,6 +51,8 @@ const schema = z.object({
   }),
   CORS_ORIGINS: optionalString,
   FLARE_MAX_PER_HOUR: positiveInt(6),
+  PUSH_BATCH_SIZE: positiveInt(100),
+  PUSH_FANOUT_PAGE_SIZE: positiveInt(1000),
   NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: positiveInt(10),
@@ -74,6 +76,8 @@ export interface Config {
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
   corsOrigins: string[];
   flareMaxPerHour: number;
+  /** Web Push fan-out: devices queued per transaction, and rows per delivery job (sent concurrently). */
+  push: { batchSize: number; fanoutPageSize: number };
   dataDir: string;
   logLevel: Env["LOG_LEVEL"];
   workerConcurrency: number;
@@ -134,6 +138,7 @@ export function loadConfig(
       ]),
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
+    push: { batchSize: env.PUSH_BATCH_SIZE, fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE },
     dataDir: env.NEXUS_DATA_DIR,
     logLevel: env.LOG_LEVEL,
     workerConcurrency: env.WORKER_CONCURRENCY,

@@ -6,6 +6,7 @@
 import type { Express } from "express";
 import type { AppContext } from "./app.ts";
 import type { RestRoute } from "./rest/route.ts";
+import { pushModule } from "./push/module.ts";
 
 export interface NexusModule {
   name: string;
@@ -15,4 +16,4 @@ export interface NexusModule {
   mount?(app: Express, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [];
+export const modules: NexusModule[] = [pushModule];

@@ -66,7 +66,7 @@ begin
 end
 $$;
 comment on function public.subscribe_push(text, text, text) is
-  'Register (or refresh) this device for push notifications: the endpoint and keys of the browser''s PushSubscription. An endpoint already registered by another member moves to you.';
+  E'@resultFieldName pushSubscription\nRegister (or refresh) this device for push notifications: the endpoint and keys of the browser''s PushSubscription. An endpoint already registered by another member moves to you.';
 grant execute on function public.subscribe_push(text, text, text) to authenticated;
 
 create or replace function public.unsubscribe_push(endpoint text) returns boolean
@@ -82,5 +82,5 @@ begin
 end
 $$;
 comment on function public.unsubscribe_push(text) is
-  'Stop push notifications to this device. True if it was subscribed to you; false if there was nothing to remove.';
+  E'@resultFieldName unsubscribed\nStop push notifications to this device. True if it was subscribed to you; false if there was nothing to remove.';
 grant execute on function public.unsubscribe_push(text) to authenticated;

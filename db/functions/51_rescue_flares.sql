@@ -132,7 +132,7 @@ begin
 end
 $$;
 comment on function public.fire_rescue_flare(text, public.flare_type) is
-  'Call for help: every other member with a push subscription is paged. SCOUT and above; one active flare at a time; at most FLARE_MAX_PER_HOUR an hour.';
+  E'@resultFieldName rescueFlare\nCall for help: every other member with a push subscription is paged. SCOUT and above; one active flare at a time; at most FLARE_MAX_PER_HOUR an hour.';
 grant execute on function public.fire_rescue_flare(text, public.flare_type) to authenticated;
 
 create or replace function public.acknowledge_rescue_flare(flare_id uuid) returns public.rescue_flares
@@ -170,7 +170,7 @@ begin
 end
 $$;
 comment on function public.acknowledge_rescue_flare(uuid) is
-  'Answer an OPEN rescue flare: you become its responder and the requester is paged. Any member but the requester.';
+  E'@resultFieldName rescueFlare\nAnswer an OPEN rescue flare: you become its responder and the requester is paged. Any member but the requester.';
 grant execute on function public.acknowledge_rescue_flare(uuid) to authenticated;
 
 /* Resolve or cancel: the requester's own flare, while it is active. The responder, if any, is told. */
@@ -224,14 +224,14 @@ create or replace function public.resolve_rescue_flare(flare_id uuid) returns pu
 language sql volatile security definer set search_path = pg_catalog, public as $$
   select * from nexus_private.close_rescue_flare(flare_id, 'RESOLVED')
 $$;
-comment on function public.resolve_rescue_flare(uuid) is 'Mark your rescue flare as resolved: help arrived. The responder, if any, is told.';
+comment on function public.resolve_rescue_flare(uuid) is E'@resultFieldName rescueFlare\nMark your rescue flare as resolved: help arrived. The responder, if any, is told.';
 grant execute on function public.resolve_rescue_flare(uuid) to authenticated, service_role;
 
 create or replace function public.cancel_rescue_flare(flare_id uuid) returns public.rescue_flares
 language sql volatile security definer set search_path = pg_catalog, public as $$
   select * from nexus_private.close_rescue_flare(flare_id, 'CANCELLED')
 $$;
-comment on function public.cancel_rescue_flare(uuid) is 'Call off your rescue flare. Pages not yet sent are dropped; the responder, if any, is told.';
+comment on function public.cancel_rescue_flare(uuid) is E'@resultFieldName rescueFlare\nCall off your rescue flare. Pages not yet sent are dropped; the responder, if any, is told.';
 grant execute on function public.cancel_rescue_flare(uuid) to authenticated, service_role;
 
 /*

@@ -89,10 +89,10 @@ alter table public.push_subscriptions enable row level security;
 create index push_subscriptions_user_id_idx on public.push_subscriptions (user_id);
 
 comment on table public.push_subscriptions is
-  E'A device on which a member receives Web Push: its push service endpoint and encryption keys. Added with subscribePush, removed with unsubscribePush or deletePushSubscription.\n@behavior -insert -update';
+  E'@behavior -insert -update\nA device on which a member receives Web Push: its push service endpoint and encryption keys. Added with subscribePush, removed with unsubscribePush or deletePushSubscription.';
 comment on column public.push_subscriptions.endpoint is 'The push service URL the browser issued; unique: a device belongs to one member.';
-comment on column public.push_subscriptions.p256dh is E'The device''s P-256 public key (uncompressed point, base64url).\n@behavior -*';
-comment on column public.push_subscriptions.auth is E'The device''s 16-byte authentication secret (base64url).\n@behavior -*';
+comment on column public.push_subscriptions.p256dh is E'@behavior -*\nThe device''s P-256 public key (uncompressed point, base64url).';
+comment on column public.push_subscriptions.auth is E'@behavior -*\nThe device''s 16-byte authentication secret (base64url).';
 comment on column public.push_subscriptions.last_success_at is 'When a push to this device was last accepted by its push service.';
 comment on column public.push_subscriptions.failure_count is 'Failed pushes since the last success; the subscription is deleted when its push service answers 404 or 410.';
 
@@ -100,6 +100,10 @@ grant select, delete on public.push_subscriptions to authenticated;
 grant select, insert, update, delete on public.push_subscriptions to service_role;
 
 -- migrate:down
+-- The functions db/functions/50_push_subscriptions.sql adds for this table go with it.
+drop function if exists public.subscribe_push(text, text, text);
+drop function if exists public.unsubscribe_push(text);
+drop function if exists nexus_private.push_devices_per_member();
 drop table if exists public.push_subscriptions;
 drop function if exists nexus_private.is_push_endpoint(text);
 drop function if exists nexus_private.is_p256_public_key(bytea);

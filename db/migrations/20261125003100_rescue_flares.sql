@@ -47,7 +47,7 @@ create index rescue_flares_active_created_at_idx on public.rescue_flares (create
   where status in ('OPEN', 'ACKNOWLEDGED');
 
 comment on table public.rescue_flares is
-  E'A call for help: who, where, what kind, and who answered. Fired with fireRescueFlare, answered with acknowledgeRescueFlare, ended with resolveRescueFlare or cancelRescueFlare.\n@behavior -insert -update -delete';
+  E'@behavior -insert -update -delete\nA call for help: who, where, what kind, and who answered. Fired with fireRescueFlare, answered with acknowledgeRescueFlare, ended with resolveRescueFlare or cancelRescueFlare.';
 comment on column public.rescue_flares.location is 'Where the requester is, in their words (system, planet, station, grid).';
 comment on column public.rescue_flares.responder_id is 'The member who acknowledged the flare.';
 
@@ -55,6 +55,16 @@ grant select on public.rescue_flares to authenticated;
 grant select, insert, update, delete on public.rescue_flares to service_role;
 
 -- migrate:down
+-- The functions db/functions/51_rescue_flares.sql adds for flares go with them.
+drop function if exists public.fire_rescue_flare(text, public.flare_type);
+drop function if exists public.acknowledge_rescue_flare(uuid);
+drop function if exists public.resolve_rescue_flare(uuid);
+drop function if exists public.cancel_rescue_flare(uuid);
+drop function if exists public.parse_flare_type(text);
+drop function if exists nexus_private.close_rescue_flare(uuid, public.flare_status);
+drop function if exists nexus_private.fan_out_flare(uuid, uuid, integer, integer);
+drop function if exists nexus_private.flare_payload(public.rescue_flares, text);
+drop function if exists nexus_private.flare_max_per_hour();
 drop table if exists public.rescue_flares;
 drop type if exists public.flare_status;
 drop type if exists public.flare_type;

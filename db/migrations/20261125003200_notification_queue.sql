@@ -44,7 +44,7 @@ create index notification_queue_pending_type_idx on public.notification_queue (t
 create index notification_queue_sent_at_idx on public.notification_queue (sent_at desc) where sent_at is not null;
 
 comment on table public.notification_queue is
-  E'One row per push delivery (one message to one device): pending, sent or failed, with attempts and the last error.\n@behavior -*';
+  E'@behavior -*\nOne row per push delivery (one message to one device): pending, sent or failed, with attempts and the last error.';
 comment on column public.notification_queue.type is 'RESCUE_FLARE, FLARE_ACKNOWLEDGED, FLARE_RESOLVED, FLARE_CANCELLED, SIM_POD_READY, …';
 comment on column public.notification_queue.payload is 'The JSON the device receives (encrypted): type, the subject''s id and what a phone shows.';
 comment on column public.notification_queue.dedupe_key is 'Rows of one fan-out share it, so a repeated fan-out queues each device once.';
@@ -52,4 +52,11 @@ comment on column public.notification_queue.dedupe_key is 'Rows of one fan-out s
 grant select, insert, update, delete on public.notification_queue to service_role;
 
 -- migrate:down
+-- The functions db/functions/52_notification_queue.sql adds for the queue go with it.
+drop function if exists nexus_private.enqueue_push(uuid, text, jsonb, text);
+drop function if exists nexus_private.enqueue_deliveries(bigint[], integer);
+drop function if exists nexus_private.push_deliveries_due(bigint[]);
+drop function if exists nexus_private.record_push_outcomes(jsonb, boolean);
+drop function if exists nexus_private.prune_notification_queue(interval);
+drop function if exists nexus_private.push_delivery_max_attempts();
 drop table if exists public.notification_queue;

@@ -21,4 +21,8 @@ comment on table nexus_private.worker_runners is 'Registered graphile-worker poo
 grant select, insert, delete on nexus_private.worker_runners to service_role;
 
 -- migrate:down
+-- The functions db/functions/59_worker_runners.sql adds for runners go with them.
+drop function if exists nexus_private.register_worker_runner(text);
+drop function if exists nexus_private.unregister_worker_runner(text);
+drop function if exists nexus_private.unlock_orphaned_jobs();
 drop table if exists nexus_private.worker_runners;
