@@ -6,7 +6,7 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { pgSettingsFor } from "./server/auth.ts";
+import { configPgSettings, pgSettingsFor } from "./server/auth.ts";
 import type { Config } from "./server/config.ts";
 import { makeMaskError } from "./server/graphql/errors.ts";
 import { identityPlugin } from "./server/graphql/identity.ts";
@@ -34,7 +34,7 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       context(requestContext) {
         // The Express middleware (server/auth.ts) has already verified the JWT; a request never gets here otherwise.
         const req = requestContext.expressv4?.req;
-        return { pgSettings: req?.nexusAuth?.pgSettings ?? pgSettingsFor(null) };
+        return { pgSettings: req?.nexusAuth?.pgSettings ?? pgSettingsFor(null, configPgSettings(config)) };
       },
     },
     grafserv: {
