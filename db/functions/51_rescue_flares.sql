@@ -22,9 +22,12 @@ end
 $$;
 grant execute on function nexus_private.flare_max_per_hour() to authenticated, service_role;
 
-/* Flare types arriving at the edges (REST bodies) are matched case-insensitively. */
+/*
+ * Flare types arriving at the edges (REST bodies) are matched case-insensitively. Security definer only so
+ * that members, who cannot reach nexus_private, get BAD_REQUEST from nexus_private.fail() for a bad name.
+ */
 create or replace function public.parse_flare_type(name text) returns public.flare_type
-language plpgsql immutable parallel safe as $$
+language plpgsql immutable parallel safe security definer set search_path = pg_catalog, public as $$
 begin
   if name is null or upper(btrim(name)) <> all (enum_range(null::public.flare_type)::text[]) then
     perform nexus_private.fail('BAD_REQUEST', format('unknown flare type %L: expected one of %s', name,

@@ -1,5 +1,5 @@
 begin;
-select plan(17);
+select plan(19);
 
 select tests.user_of_rank(r) from unnest(enum_range(null::public.rank)) r;
 
@@ -32,6 +32,12 @@ select lives_ok($$ select public.fire_rescue_flare('Aberdeen', 'COMBAT') $$, 'a 
 reset role;
 select is((select location from public.rescue_flares where requester_id = tests.user_of_rank('SCOUT')), 'Stanton III - Crusader',
   'the location is stored trimmed');
+
+-- Flare types at the edges: any case; an unknown one is BAD_REQUEST, for a member too.
+select tests.authenticate_as(tests.user_of_rank('SCOUT'));
+select is(public.parse_flare_type(' medical '), 'MEDICAL'::public.flare_type, 'flare types from REST bodies match in any case');
+select throws_ok($$ select public.parse_flare_type('PIZZA') $$, 'NX400', 'BAD_REQUEST', 'an unknown flare type is BAD_REQUEST');
+reset role;
 
 -- Firing queues the fan-out in the same transaction.
 select is((select count(*)::int from graphile_worker._private_jobs j
