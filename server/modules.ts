@@ -10,6 +10,7 @@ import { opsModule } from "./ops/index.ts";
 import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
 import { voiceModule } from "./voice/index.ts";
+import { pushModule } from "./push/module.ts";
 
 export interface NexusModule {
   name: string;
@@ -21,4 +22,4 @@ export interface NexusModule {
   metrics?(registry: Registry, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule];
+export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule];
