@@ -94,10 +94,15 @@ export async function verifyJwt(token: string, secret: string): Promise<Claims> 
 
 /**
  * Settings from the configuration that SQL rules read (current_setting), passed with every request's
- * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR).
+ * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR) and the LiveKit token
+ * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql).
  */
-export function configPgSettings(config: Pick<Config, "flareMaxPerHour">): Record<string, string> {
-  return { "nexus.flare_max_per_hour": String(config.flareMaxPerHour) };
+export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit">): Record<string, string> {
+  return {
+    "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
+    "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
+    "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
+  };
 }
 
 export function pgSettingsFor(claims: Claims | null, configured: Record<string, string> = {}): Record<string, string> {

@@ -51,6 +51,8 @@ const schema = z.object({
   }),
   CORS_ORIGINS: optionalString,
   FLARE_MAX_PER_HOUR: positiveInt(6),
+  LIVEKIT_TOKENS_PER_MINUTE: positiveInt(30),
+  LIVEKIT_TOKEN_BURST: positiveInt(20),
   PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
   PUSH_BATCH_SIZE: positiveInt(100),
   PUSH_FANOUT_PAGE_SIZE: positiveInt(1000),
@@ -78,6 +80,8 @@ export interface Config {
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
   corsOrigins: string[];
   flareMaxPerHour: number;
+  /** Per-member limit on LiveKit tokens (voice nets, sim pods): a bucket of `burst`, refilled at `perMinute`. */
+  tokenRateLimit: { perMinute: number; burst: number };
   /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
   presenceMaxOpenHours: number;
   /** Web Push fan-out: devices queued per transaction, and rows per delivery job (sent concurrently). */
@@ -144,6 +148,7 @@ export function loadConfig(
       ]),
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
+    tokenRateLimit: { perMinute: env.LIVEKIT_TOKENS_PER_MINUTE, burst: env.LIVEKIT_TOKEN_BURST },
     presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     push: { batchSize: env.PUSH_BATCH_SIZE, fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE },
     dataDir: env.NEXUS_DATA_DIR,

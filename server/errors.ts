@@ -76,6 +76,13 @@ interface PgLikeError {
   code?: string;
   message?: string;
   detail?: string;
+  hint?: string;
+}
+
+/** SQL refusing with RATE_LIMITED puts the seconds to wait in the HINT: `retry_after=NN` (db/functions/80_rate_limits.sql). */
+function retryAfterOf(error: PgLikeError): number | undefined {
+  const match = /(?:^|\s|;)retry_after=(\d{1,9})(?:$|\s|;)/.exec(error.hint ?? "");
+  return match ? Math.max(1, Number(match[1])) : undefined;
 }
 
 function isConnectionFailure(error: PgLikeError): boolean {
@@ -97,7 +104,8 @@ export function toApiError(error: unknown): ApiError {
   const code = e.code ? SQLSTATE_CODES[e.code] : undefined;
   if (code) {
     const message = e.code?.startsWith("NX") ? e.detail || DEFAULT_MESSAGES[code] : DEFAULT_MESSAGES[code];
-    return new ApiError(code, message, { cause: error });
+    const retryAfterSeconds = code === "RATE_LIMITED" ? retryAfterOf(e) : undefined;
+    return new ApiError(code, message, { cause: error, retryAfterSeconds });
   }
   if (isConnectionFailure(e)) return new ApiError("UNAVAILABLE", DEFAULT_MESSAGES.UNAVAILABLE, { cause: error });
   if (e.cause && e.cause !== error) {

@@ -118,9 +118,11 @@ begin
   select count(*), min(f.created_at) into recent, oldest_recent from public.rescue_flares f
    where f.requester_id = caller and f.created_at > now() - interval '1 hour';
   if recent >= max_per_hour then
-    perform nexus_private.fail('RATE_LIMITED', format(
+    -- The hint carries the seconds until the oldest of them leaves the hour: the edges' Retry-After.
+    perform nexus_private.fail_rate_limited(format(
       'at most %s rescue flares per hour; the next one is possible in %s minutes', max_per_hour,
-      greatest(1, ceil(extract(epoch from oldest_recent + interval '1 hour' - now()) / 60))));
+      greatest(1, ceil(extract(epoch from oldest_recent + interval '1 hour' - now()) / 60))),
+      ceil(extract(epoch from oldest_recent + interval '1 hour' - now()))::integer);
   end if;
 
   insert into public.rescue_flares (requester_id, location, flare_type)

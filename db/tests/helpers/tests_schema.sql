@@ -157,3 +157,20 @@ language sql security definer set search_path = pg_catalog, public as $$
 $$;
 
 grant execute on all functions in schema tests to public;
+
+/* Rate limits (issue #7) ------------------------------------------------------------------------------------- */
+
+/* Run a statement as the caller and return the HINT of the error it raises (null if it raises none). */
+create or replace function tests.error_hint(statement text) returns text
+language plpgsql as $$
+declare
+  hint text;
+begin
+  execute statement;
+  return null;
+exception when others then
+  get stacked diagnostics hint = pg_exception_hint;
+  return hint;
+end
+$$;
+grant execute on function tests.error_hint(text) to public;

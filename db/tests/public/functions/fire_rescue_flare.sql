@@ -1,5 +1,5 @@
 begin;
-select plan(19);
+select plan(20);
 
 select tests.user_of_rank(r) from unnest(enum_range(null::public.rank)) r;
 
@@ -69,6 +69,8 @@ select lives_ok($$ select public.fire_rescue_flare('Lorville', 'COMBAT') $$, 'th
 select public.cancel_rescue_flare(id) from public.rescue_flares where requester_id = auth.uid() and status = 'OPEN';
 select throws_ok($$ select public.fire_rescue_flare('Lorville', 'COMBAT') $$, 'NX429', 'RATE_LIMITED',
   'the fourth flare within the hour is refused at a limit of 3 (cancelled flares count)');
+select ok(substring(tests.error_hint($$ select public.fire_rescue_flare('Lorville', 'COMBAT') $$) from '^retry_after=(\d+)$')::int between 3590 and 3600,
+  'the refusal says, in the hint retry_after=N, the seconds until the oldest of those flares leaves the hour');
 select set_config('nexus.flare_max_per_hour', '', true);
 select lives_ok($$ select public.fire_rescue_flare('Lorville', 'COMBAT') $$, 'unset, the limit is 6, so a fourth is allowed');
 reset role;
