@@ -10,6 +10,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "RATE_LIMITED"
+  | "METHOD_NOT_ALLOWED"
   | "LIVEKIT_NOT_CONFIGURED"
   | "PUSH_NOT_CONFIGURED"
   | "UNAVAILABLE"
@@ -22,6 +23,7 @@ export const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  METHOD_NOT_ALLOWED: 405,
   LIVEKIT_NOT_CONFIGURED: 503,
   PUSH_NOT_CONFIGURED: 503,
   UNAVAILABLE: 503,
@@ -66,6 +68,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   NOT_FOUND: "not found",
   CONFLICT: "this conflicts with the current state",
   RATE_LIMITED: "too many requests; try again later",
+  METHOD_NOT_ALLOWED: "this route only answers POST",
   LIVEKIT_NOT_CONFIGURED: "LiveKit is not configured",
   PUSH_NOT_CONFIGURED: "Web Push is not configured",
   UNAVAILABLE: "the database is unavailable; try again shortly",

@@ -45,6 +45,7 @@ function describeIssue(error: z.ZodError): string {
 
 export function sendError(res: Response, error: ApiError): void {
   if (error.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
+  if (error.code === "METHOD_NOT_ALLOWED") res.set("Allow", "POST, OPTIONS");
   res.status(error.status).json({ error: error.code, message: error.message });
 }
 
@@ -84,6 +85,10 @@ export function restRouter({ config, pool, log, routes }: RestOptions): Router {
         if (apiError.status >= 500) log.error({ err: error, route: route.name }, "REST route failed");
         sendError(res, apiError);
       }
+    });
+    // The runbook's routes are POST only (OPTIONS is the CORS preflight, answered before this router).
+    router.all(`/${route.name}`, (req, res) => {
+      sendError(res, new ApiError("METHOD_NOT_ALLOWED", `${req.baseUrl}/${route.name} answers POST, not ${req.method}`));
     });
   }
 
