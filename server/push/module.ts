@@ -9,6 +9,7 @@ import { ApiError } from "../errors.ts";
 import type { NexusModule } from "../modules.ts";
 import { defineRoute, sendError } from "../rest/route.ts";
 import { P256dhArgumentPlugin } from "./graphql.ts";
+import { notificationMetrics } from "./metrics.ts";
 
 /** The runbook's flat body; the browser's PushSubscription JSON ({endpoint, keys: {p256dh, auth}}) is accepted too. */
 const SubscribeBody = z.preprocess(
@@ -32,6 +33,7 @@ const RescueRequestBody = z.object({
 export const pushModule: NexusModule = {
   name: "push",
   plugins: () => [P256dhArgumentPlugin],
+  metrics: notificationMetrics,
   restRoutes: () => [
     defineRoute("notifications-subscribe", SubscribeBody, async (input, ctx) => {
       await ctx.withClient((client) =>
