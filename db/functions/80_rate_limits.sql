@@ -27,9 +27,9 @@ grant execute on function nexus_private.fail_rate_limited(text, integer) to anon
 
 /* A positive whole-number setting (nexus.<name>), or the default when unset or unreadable. */
 create or replace function nexus_private.rate_limit_setting(name text, fallback integer) returns integer
-language plpgsql stable parallel safe set search_path = pg_catalog as $$
+language plpgsql stable parallel safe as $$
 declare
-  configured text := btrim(coalesce(current_setting('nexus.' || name, true), ''));
+  configured text := pg_catalog.btrim(coalesce(pg_catalog.current_setting('nexus.' || name, true), ''));
 begin
   if configured ~ '^[0-9]{1,9}$' and configured::integer > 0 then
     return configured::integer;
@@ -46,7 +46,11 @@ grant execute on function nexus_private.rate_limit_setting(text, integer) to ano
  * above the bucket size is charged as a full bucket (a batch of many nets can still be issued, once).
  */
 create or replace function nexus_private.take_rate_limit(action text, cost integer default 1) returns void
-language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+-- planned once per session, like the decisions it guards (a custom plan per call costs more than the upsert)
+set plan_cache_mode = force_generic_plan
+as $$
 declare
   caller uuid := auth.uid();
   burst double precision;
@@ -56,8 +60,8 @@ declare
   available double precision;
   retry_after integer;
 begin
-  -- No member (service_role; anon or a deleted member's token, whom the guarded decision refuses): no bucket.
-  if caller is null or not exists (select 1 from public.profiles p where p.id = caller) then
+  -- No member (service_role, anon): no bucket; the guarded decision refuses anon.
+  if caller is null then
     return;
   end if;
   case action
@@ -69,8 +73,10 @@ begin
   end case;
   wanted := least(greatest(coalesce(cost, 1), 1), burst);
 
+  -- A token whose member no longer exists inserts nothing (and the guarded decision answers UNAUTHENTICATED).
   insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
-  values (caller, take_rate_limit.action, burst - wanted, clock_timestamp())
+  select caller, take_rate_limit.action, burst - wanted, clock_timestamp()
+   where exists (select 1 from public.profiles p where p.id = caller)
   on conflict on constraint rate_limit_buckets_pkey do update
      set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) - wanted,
          refilled_at = clock_timestamp()
@@ -83,6 +89,9 @@ begin
       into available
       from nexus_private.rate_limit_buckets b
      where b.user_id = caller and b.action = take_rate_limit.action;
+    if not found then
+      return; -- no such member: nothing was inserted
+    end if;
     retry_after := ceil((wanted - coalesce(available, 0)) / per_second)::integer;
     perform nexus_private.fail_rate_limited(format(
       'too many %s: at most %s at once, then %s a minute; try again in %s seconds',
@@ -102,7 +111,7 @@ grant execute on function nexus_private.take_rate_limit(text, integer) to anon, 
  * (a function's arguments are evaluated before it runs, once).
  */
 create or replace function nexus_private.rate_limited(action text, cost integer, value anyelement) returns anyelement
-language plpgsql volatile set search_path = pg_catalog as $$
+language plpgsql volatile as $$
 begin
   perform nexus_private.take_rate_limit(action, cost);
   return value;

@@ -120,3 +120,24 @@ describe("GET /metrics", () => {
     expect(text).toMatch(/^nexus_presence_stale \d+/m);
   });
 });
+
+describe("emergency disable (docs/DEPLOY.md, phase 8.3)", () => {
+  it("revoking a capability's function from members turns its route into 403 for everyone, and a grant restores it", async () => {
+    const scout = await createMember(t.pool, "SCOUT");
+    const ask = () =>
+      fetch(`${t.baseUrl}/functions/v1/livekit-token`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${scout.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ roomName: "test-room" }),
+      });
+    await t.pool.query("revoke execute on function public.issue_voice_grants(text[]) from authenticated");
+    try {
+      const refused = await ask();
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: "INSUFFICIENT_CLEARANCE" });
+    } finally {
+      await t.pool.query("grant execute on function public.issue_voice_grants(text[]) to authenticated");
+    }
+    expect((await ask()).status).toBe(200);
+  });
+});
