@@ -316,7 +316,11 @@ describe("malformed requests on the runbook routes", () => {
     expect(statuses.get(401)).toBeGreaterThan(REQUESTS / 10);
 
     expect(statuses.get(405)).toBeGreaterThan(0);
-    console.log(`fuzz seed ${SEED}: ${answers.length} requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+    // Every route had its share.
+    for (const path of [...REST_ROUTES.map((r) => `/functions/v1/${r}`), ...WEBHOOK_PATHS]) {
+      expect(answers.filter((a) => a.label.includes(` ${path} `)).length, path).toBeGreaterThan(50);
+    }
+    console.log(`fuzz seed ${SEED}: ${answers.length} requests over ${[...REST_ROUTES, ...WEBHOOK_PATHS].join(", ")}; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
 
     expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
