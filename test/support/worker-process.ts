@@ -19,7 +19,13 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export async function startWorkerProcess(options: { databaseUrl: string; caFile: string; env?: Record<string, string> }): Promise<WorkerProcess> {
+export async function startWorkerProcess(options: {
+  databaseUrl: string;
+  caFile: string;
+  env?: Record<string, string>;
+  /** Extra node flags, e.g. --cpu-prof for a benchmark. */
+  nodeArgs?: string[];
+}): Promise<WorkerProcess> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: "test",
@@ -30,7 +36,10 @@ export async function startWorkerProcess(options: { databaseUrl: string; caFile:
     WORKER_CONCURRENCY: "4",
     ...options.env,
   };
-  const child = spawn(process.execPath, [path.join(ROOT, "server/main.ts"), "--worker"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, "server/main.ts"), "--worker"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (out += chunk.toString()));
