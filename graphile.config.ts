@@ -6,7 +6,7 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { configPgSettings, pgSettingsFor } from "./server/auth.ts";
+import { authenticateRequest, configPgSettings, pgSettingsFor } from "./server/auth.ts";
 import type { Config } from "./server/config.ts";
 import { makeMaskError } from "./server/graphql/errors.ts";
 import { identityPlugin } from "./server/graphql/identity.ts";
@@ -31,10 +31,18 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
     pgServices: [makePgService({ pool, schemas: ["public"] })],
     grafast: {
       explain: false,
-      context(requestContext) {
-        // The Express middleware (server/auth.ts) has already verified the JWT; a request never gets here otherwise.
+      async context(requestContext) {
+        // HTTP: the Express middleware (server/auth.ts) has already verified the JWT; a bad one never gets here.
         const req = requestContext.expressv4?.req;
-        return { pgSettings: req?.nexusAuth?.pgSettings ?? pgSettingsFor(null, configPgSettings(config)) };
+        if (req?.nexusAuth) return { pgSettings: req.nexusAuth.pgSettings };
+        // WebSocket (subscriptions): the JWT comes in graphql-ws connectionParams ({ authorization: "Bearer …" }).
+        const ws = requestContext.ws;
+        if (ws) {
+          const header = ws.normalizedConnectionParams?.authorization ?? ws.request?.headers?.authorization;
+          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, config.jwt.secret, configPgSettings(config));
+          return { pgSettings: auth.pgSettings };
+        }
+        return { pgSettings: pgSettingsFor(null, configPgSettings(config)) };
       },
     },
     grafserv: {

@@ -27,7 +27,7 @@ import { startCluster } from "../test/support/cluster.ts";
 import { tokenFor } from "../test/support/members.ts";
 import { startPushService } from "../test/support/push-service.ts";
 import { TEST_JWT_SECRET } from "../test/support/server.ts";
-import { startWorkerProcess } from "../test/support/worker-process.ts";
+import { spawnWorker } from "../test/support/processes.ts";
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 /** Worker processes (`npm run start:worker`), as a deployment would run one per core. */
@@ -117,11 +117,12 @@ async function main() {
     for (const name of ["PUSH_BATCH_SIZE", "PUSH_FANOUT_PAGE_SIZE", "WORKER_CONCURRENCY"]) {
       if (process.env[name]) workerEnv[name] = process.env[name]!;
     }
-    const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(" ").filter(Boolean); // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // Its own process, trusting the push service's self-signed certificate through NODE_EXTRA_CA_CERTS.
+    Object.assign(workerEnv, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, NODE_EXTRA_CA_CERTS: service.caFile });
     const workers = [];
     for (let i = 0; i < WORKERS; i++) {
-      const worker = await startWorkerProcess({ databaseUrl: url, caFile: service.caFile, env: workerEnv, nodeArgs });
-      cleanup.push(() => worker.stop());
+      const worker = await spawnWorker(workerEnv);
+      cleanup.push(() => worker.kill("SIGTERM"));
       workers.push(worker);
     }
     const worker = workers[0]!;

@@ -1,6 +1,6 @@
 /**
- * The HTTP server: health probes, the GraphQL API (PostGraphile through grafserv's Express adaptor) and, from the
- * capability modules, the runbook's /functions/v1 routes and the LiveKit webhook shim.
+ * The HTTP server: health probes, Prometheus metrics, the GraphQL API (PostGraphile through grafserv's Express
+ * adaptor) and, from the capability modules, the runbook's /functions/v1 routes, the LiveKit webhook shim and /ops.
  */
 import http from "node:http";
 import express, { type Express } from "express";
@@ -10,7 +10,9 @@ import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "../graphile.config.ts";
 import { configPgSettings, requireValidJwt } from "./auth.ts";
 import type { Config } from "./config.ts";
+import { cors, requestLogger, securityHeaders } from "./http.ts";
 import type { Logger } from "./log.ts";
+import { createMetricsRegistry, mountMetrics } from "./metrics.ts";
 import { modules } from "./modules.ts";
 import { restRouter } from "./rest/route.ts";
 
@@ -41,6 +43,14 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const app = express();
   app.disable("x-powered-by");
   const server = http.createServer(app);
+  // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
+  const upgraded = new Set<import("node:stream").Duplex>();
+  server.on("upgrade", (_req, socket) => {
+    upgraded.add(socket);
+    socket.on("close", () => upgraded.delete(socket));
+  });
+  app.use(requestLogger(log));
+  app.use(securityHeaders());
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -58,14 +68,22 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     }
   });
 
+  const metrics = createMetricsRegistry();
+  for (const module of modules) module.metrics?.(metrics, ctx);
+  mountMetrics(app, metrics, log);
+
   for (const module of modules) module.mount?.(app, ctx);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
+  const browserFacing = cors(config.corsOrigins);
+  app.use("/functions/v1", browserFacing);
+  app.use("/graphql", browserFacing);
   app.use("/functions/v1", restRouter({ config, pool, log, routes }));
 
   app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql", configPgSettings(config)));
 
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
-  const pgl = postgraphile(makePreset({ config, pool, log, plugins }));
+  const preset = makePreset({ config, pool, log, plugins });
+  const pgl = postgraphile(preset);
   const serv = pgl.createServ(grafserv);
   await serv.addTo(app, server);
 
@@ -77,8 +95,11 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       });
       await pgl.release();
+      // The pool is ours, but the LISTEN client of the subscriptions' PgSubscriber is the service's to give back.
+      for (const service of preset.pgServices ?? []) await service.release?.();
     },
   };
 }

@@ -53,9 +53,11 @@ const schema = z.object({
   FLARE_MAX_PER_HOUR: positiveInt(6),
   PUSH_BATCH_SIZE: positiveInt(100),
   PUSH_FANOUT_PAGE_SIZE: positiveInt(1000),
+  PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
   NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: positiveInt(10),
+  WORKER_DEAD_AFTER_SECONDS: positiveInt(60),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -78,9 +80,13 @@ export interface Config {
   flareMaxPerHour: number;
   /** Web Push fan-out: devices queued per transaction, and rows per delivery job (sent concurrently). */
   push: { batchSize: number; fanoutPageSize: number };
+  /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
+  presenceMaxOpenHours: number;
   dataDir: string;
   logLevel: Env["LOG_LEVEL"];
   workerConcurrency: number;
+  /** A worker that has not refreshed its heartbeat for this long is presumed dead and its jobs are unlocked. */
+  workerDeadAfterSeconds: number;
 }
 
 /** Parse the environment. `generated` fills secrets that embedded (development) mode created for itself. */
@@ -139,8 +145,10 @@ export function loadConfig(
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
     push: { batchSize: env.PUSH_BATCH_SIZE, fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE },
+    presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     dataDir: env.NEXUS_DATA_DIR,
     logLevel: env.LOG_LEVEL,
     workerConcurrency: env.WORKER_CONCURRENCY,
+    workerDeadAfterSeconds: env.WORKER_DEAD_AFTER_SECONDS,
   };
 }

@@ -4,9 +4,13 @@
  * capability is one line here.
  */
 import type { Express } from "express";
+import type { Registry } from "prom-client";
 import type { AppContext } from "./app.ts";
+import { opsModule } from "./ops/index.ts";
+import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
 import { pushModule } from "./push/module.ts";
+import { voiceModule } from "./voice/index.ts";
 
 export interface NexusModule {
   name: string;
@@ -14,6 +18,8 @@ export interface NexusModule {
   restRoutes?(ctx: AppContext): RestRoute[];
   /** Routes outside /functions/v1 (e.g. the LiveKit webhook shim), mounted before the JSON body parsers. */
   mount?(app: Express, ctx: AppContext): void;
+  /** Gauges and counters for GET /metrics (see server/metrics.ts), registered on the server's registry. */
+  metrics?(registry: Registry, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [pushModule];
+export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule];

@@ -12,13 +12,17 @@ export interface WorkerContext {
   log: Logger;
 }
 
-let current: WorkerContext | undefined;
+// Kept on globalThis: graphile-worker imports task files itself, and a test runner's module graph may load this
+// file a second time; both copies must see the same context.
+const KEY = Symbol.for("nomadnexus.workerContext");
+const store = globalThis as typeof globalThis & { [KEY]?: WorkerContext };
 
 export function setWorkerContext(context: WorkerContext): void {
-  current = context;
+  store[KEY] = context;
 }
 
 export function workerContext(): WorkerContext {
+  const current = store[KEY];
   if (!current) throw new Error("worker context not set: tasks run only inside startWorker()");
   return current;
 }

@@ -1,16 +1,21 @@
 /**
  * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`), schedules
  * are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
+ *
+ * Liveness: every runner refreshes a heartbeat for the ids its workers lock jobs with. At start-up, and from the
+ * `worker__unlock_dead` crontab sweep, the jobs of ids silent for WORKER_DEAD_AFTER_SECONDS are unlocked, so a
+ * worker killed mid-job (SIGKILL, OOM) delays its jobs by about a minute rather than graphile-worker's 4 hours.
  */
-import { EventEmitter } from "node:events";
+import { randomUUID } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { run, type Runner, type WorkerEvents } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import { Logger as GraphileLogger, run, type Runner, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
 import type { Config } from "../server/config.ts";
 import type { Logger } from "../server/log.ts";
 import { setWorkerContext } from "./context.ts";
-import { holdRunnerLiveness } from "./liveness.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -23,30 +28,70 @@ export interface WorkerOptions {
   concurrency?: number;
 }
 
+/** graphile-worker's own messages, into our JSON log (its per-job "Completed task" lines at debug). */
+function workerLogger(log: Logger): GraphileLogger {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    const pinoLevel = level === "error" ? "error" : level === "warning" ? "warn" : level === "info" && !scope.taskIdentifier ? "info" : "debug";
+    log[pinoLevel]({ scope: "graphile-worker", ...scope, ...meta }, message);
+  });
+}
+
+export async function unlockDeadWorkers(pool: Pool, deadAfterSeconds: number, log: Logger): Promise<string[]> {
+  const { rows } = await pool.query<{ dead: string[] }>(
+    "select nexus_private.unlock_dead_workers(make_interval(secs => $1)) as dead",
+    [deadAfterSeconds],
+  );
+  const dead = rows[0]?.dead ?? [];
+  if (dead.length > 0) log.warn({ workerIds: dead }, "unlocked the jobs of workers that stopped answering");
+  return dead;
+}
+
 export async function startWorker(options: WorkerOptions): Promise<Runner> {
   const { config, pool, log } = options;
   setWorkerContext({ config, pool, log });
-  const events: WorkerEvents = new EventEmitter();
-  let poolId: string | undefined;
-  events.on("pool:create", ({ workerPool }) => (poolId = workerPool.id));
+  const runnerId = randomUUID();
+  const workerIds = new Set<string>();
+  const beat = () =>
+    pool
+      .query("select nexus_private.worker_heartbeat($1, $2, $3, $4)", [[...workerIds], runnerId, os.hostname(), process.pid])
+      .catch((error) => log.warn({ err: error }, "worker heartbeat failed"));
+
+  await unlockDeadWorkers(pool, config.workerDeadAfterSeconds, log);
+  const concurrency = options.concurrency ?? config.workerConcurrency;
+  const events = new EventEmitter() as WorkerEvents;
+  events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
+  events.on("worker:create", ({ worker }) => {
+    workerIds.add(worker.workerId);
+    void beat();
+  });
   const runner = await run({
     events,
+    logger: workerLogger(log),
     pgPool: pool,
     taskDirectory: options.taskDirectory ?? path.join(HERE, "tasks"),
     crontabFile: options.crontabFile ?? path.join(HERE, "crontab"),
-    concurrency: options.concurrency ?? config.workerConcurrency,
+    concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
+    preset: {
+      worker: {
+        // Fetch jobs in batches and complete them in batches: a webhook burst is thousands of millisecond-long
+        // jobs, and per-job round trips to fetch and complete them would cost more than the jobs themselves.
+        localQueue: { size: Math.max(2, concurrency * 10), refetchDelay: { durationMs: 10 } },
+        completeJobBatchDelay: 0,
+        failJobBatchDelay: 0,
+      },
+    },
   });
-  // Jobs this runner holds go back to the queue at once if it dies (worker/liveness.ts).
-  if (!poolId) throw new Error("graphile-worker started without announcing its worker pool (pool:create)");
-  const liveness = await holdRunnerLiveness(pool, poolId, log);
+  // Liveness is not a job: a stuck or dead worker could not run it. Hence a timer, not the crontab.
+  const timer = setInterval(beat, Math.max(1000, (config.workerDeadAfterSeconds * 1000) / 4));
+  timer.unref();
   const stop = runner.stop.bind(runner);
-  runner.stop = async (...args) => {
-    await stop(...args);
-    await liveness.release();
+  runner.stop = async () => {
+    clearInterval(timer);
+    await stop();
+    await pool.query("select nexus_private.worker_gone($1)", [runnerId]).catch(() => {});
   };
-  runner.promise.finally(() => liveness.release()).catch(() => {});
-  log.info({ concurrency: options.concurrency ?? config.workerConcurrency }, "worker started");
+  log.info({ concurrency, runnerId }, "worker started");
   return runner;
 }

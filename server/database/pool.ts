@@ -7,7 +7,8 @@ import type { Logger } from "../log.ts";
  */
 export function createPool(url: string, log: Logger | undefined, max = 20): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max });
-  const onError = (error: Error) => log?.warn({ err: error }, "database connection lost");
+  const onError = (error: Error & { code?: string }) =>
+    log?.warn({ code: error.code, error: error.message }, "database connection lost");
   pool.on("error", onError);
   pool.on("connect", (client) => client.on("error", onError));
   return pool;

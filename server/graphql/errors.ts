@@ -1,3 +1,4 @@
+import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError } from "postgraphile/graphql";
 import { toApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -10,6 +11,16 @@ export function makeMaskError(log: Logger) {
   return (error: GraphQLError): GraphQLError => {
     const original = error.originalError;
     if (!original || original instanceof GraphQLError) return error;
+    if (isSafeError(original)) {
+      return new GraphQLError(original.message, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        originalError: original,
+        extensions: { code: "INTERNAL", ...original.extensions },
+      });
+    }
     const apiError = toApiError(original);
     const extensions: Record<string, unknown> = { code: apiError.code };
     if (apiError.code === "INTERNAL" || apiError.code === "UNAVAILABLE") {

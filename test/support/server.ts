@@ -59,10 +59,16 @@ export async function startTestServer(options: { env?: Record<string, string>; w
       return { status: response.status, body: await response.json() };
     },
     async close() {
+      const mark = (m: string) => process.env.DEBUG_CLOSE && console.log(m, Date.now());
+      mark("worker");
       await worker?.stop();
+      mark("server");
       await server.close();
+      mark("pool");
       await pool.end();
+      mark("db");
       await db.drop();
+      mark("done");
     },
   };
 }

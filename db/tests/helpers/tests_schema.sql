@@ -63,6 +63,85 @@ $$;
 
 grant execute on all functions in schema tests to public;
 
+/* Voice nets (issue #3) ------------------------------------------------------------------------------------ */
+
+/* A voice net with the given gates (as the superuser, like an operator's insert); returns its id. */
+create or replace function tests.create_net(
+  room text,
+  join_rank public.rank default 'VAGRANT',
+  rx_rank public.rank default null,
+  tx_rank public.rank default null,
+  squad uuid default null
+) returns uuid
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx, linked_squad_id)
+  values (room, room, join_rank, coalesce(rx_rank, join_rank), coalesce(tx_rank, join_rank), squad)
+  returning id
+$$;
+
+/* The id of the net with this room name. */
+create or replace function tests.net(room text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select id from public.voice_nets where room_name = room
+$$;
+
+/* A squad with the given name and members (the first one its LEAD); returns its id. */
+create or replace function tests.create_squad(squad_name text, members uuid[] default '{}') returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  new_id uuid;
+begin
+  insert into public.squads (name) values (squad_name) returning id into new_id;
+  insert into public.squad_members (squad_id, user_id, role)
+  select new_id, m.user_id, case when m.ord = 1 then 'LEAD' else 'MEMBER' end
+    from unnest(members) with ordinality as m(user_id, ord);
+  return new_id;
+end
+$$;
+
+grant execute on all functions in schema tests to public;
+
+/*
+ * A graphile-worker job in a given state, for the job queue monitoring tests: 'queued' (due now), 'scheduled'
+ * (due later), 'locked' (a worker is running it) or 'exhausted' (a dead letter: attempts = max_attempts).
+ */
+create or replace function tests.add_job(task text, state text default 'queued', error text default 'Error: boom')
+returns bigint
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  job_id bigint;
+begin
+  select j.id into job_id from graphile_worker.add_job(task, json_build_object('test', state), max_attempts => 3) j;
+  update graphile_worker._private_jobs j set
+    run_at = case when state = 'scheduled' then now() + interval '1 hour' else j.run_at end,
+    locked_at = case when state = 'locked' then now() end,
+    locked_by = case when state = 'locked' then 'tests-worker' end,
+    attempts = case state when 'locked' then 1 when 'exhausted' then j.max_attempts else 0 end,
+    last_error = case when state = 'exhausted' then error end
+  where j.id = job_id;
+  return job_id;
+end
+$$;
+grant execute on function tests.add_job(text, text, text) to public;
+
+/* Claim the next job of a task the way a graphile-worker does (available, due, by priority then run_at). */
+create or replace function tests.claim_next_job(task text) returns bigint
+language sql security definer set search_path = pg_catalog, public as $$
+  update graphile_worker._private_jobs j
+     set locked_at = now(), locked_by = 'tests-worker', attempts = j.attempts + 1
+   where j.id = (
+     select c.id from graphile_worker._private_jobs c
+      where c.task_id = (select t.id from graphile_worker._private_tasks t where t.identifier = task)
+        and c.is_available and c.run_at <= now()
+      order by c.priority, c.run_at, c.id
+      limit 1
+      for update skip locked)
+  returning j.id
+$$;
+grant execute on function tests.claim_next_job(text) to public;
+
+/* Web Push (issue #5) ------------------------------------------------------------------------------------- */
+
 /* A real device's keys (a P-256 public key and a 16-byte auth secret, base64url), for push subscriptions in tests. */
 create or replace function tests.push_p256dh() returns text
 language sql immutable as $$

@@ -1,0 +1,19 @@
+-- A member sees exactly the nets they may join (the join rule lives in public.can_join_net); anon sees none.
+drop policy if exists voice_nets_select_joinable on public.voice_nets;
+create policy voice_nets_select_joinable on public.voice_nets for select to authenticated
+  using (public.can_join_net(id));
+
+-- FOUNDER+ create, edit and delete nets, and only nets they could join themselves: nobody gates a net above
+-- their own rank.
+drop policy if exists voice_nets_insert_founders on public.voice_nets;
+create policy voice_nets_insert_founders on public.voice_nets for insert to authenticated
+  with check (auth.rank() >= 'FOUNDER' and min_rank_to_join <= auth.rank());
+
+drop policy if exists voice_nets_update_founders on public.voice_nets;
+create policy voice_nets_update_founders on public.voice_nets for update to authenticated
+  using (auth.rank() >= 'FOUNDER' and public.can_join_net(id))
+  with check (auth.rank() >= 'FOUNDER' and min_rank_to_join <= auth.rank());
+
+drop policy if exists voice_nets_delete_founders on public.voice_nets;
+create policy voice_nets_delete_founders on public.voice_nets for delete to authenticated
+  using (auth.rank() >= 'FOUNDER' and public.can_join_net(id));

@@ -1,0 +1,72 @@
+/**
+ * Cross-cutting HTTP behaviour: a request id on every request and one log line when it ends, security headers,
+ * and CORS for the browser-facing routes (the webhook shim is server-to-server and gets none).
+ */
+import { randomUUID } from "node:crypto";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import helmet from "helmet";
+import type { Logger } from "./log.ts";
+
+declare global {
+  namespace Express {
+    interface Request {
+      id?: string;
+      log?: Logger;
+    }
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Reuse a sane incoming X-Request-Id (a proxy's), else make one; echo it back; log the outcome once. */
+export function requestLogger(log: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers["x-request-id"];
+    const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.id = id;
+    req.log = log.child({ reqId: id });
+    res.setHeader("X-Request-Id", id);
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug";
+      req.log![level]({ method: req.method, path: req.originalUrl.split("?")[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+    });
+    next();
+  };
+}
+
+/**
+ * Security headers. Ruru (/graphiql) and the /ops page load their own inline scripts, so the CSP is set per page
+ * rather than here.
+ */
+export function securityHeaders(): RequestHandler {
+  return helmet({ contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+}
+
+// Headers a Supabase-era frontend sends (supabase-js adds apikey and x-client-info).
+const ALLOWED_HEADERS = "authorization, content-type, apikey, x-client-info, x-request-id";
+
+/** CORS for the listed origins only; a preflight from any other origin gets no CORS headers (the browser blocks it). */
+export function cors(origins: string[]): RequestHandler {
+  const allowed = new Set(origins);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const origin = req.headers.origin;
+    res.append("Vary", "Origin");
+    const ok = typeof origin === "string" && allowed.has(origin);
+    if (ok) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+    }
+    if (req.method === "OPTIONS") {
+      if (ok) {
+        res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS);
+        res.setHeader("Access-Control-Max-Age", "600");
+      }
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}

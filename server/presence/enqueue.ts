@@ -1,0 +1,69 @@
+/**
+ * Micro-batched job enqueueing for the webhook shim. Requests arriving within a few milliseconds share one
+ * `graphile_worker.add_jobs` call (one statement, one commit); each request is answered only after the batch
+ * that holds its event has committed, so a 200 still means "durably queued". Events with the same job key in one
+ * batch (LiveKit redelivering) collapse into one job: add_jobs cannot touch one key twice in a statement.
+ */
+import type { Pool } from "pg";
+
+export interface JobSpec {
+  identifier: string;
+  payload: unknown;
+  jobKey: string;
+  maxAttempts: number;
+}
+
+interface Pending {
+  spec: JobSpec;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export class JobBatcher {
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pool: Pool;
+  private readonly maxBatch: number;
+  private readonly maxWaitMs: number;
+
+  constructor(pool: Pool, options: { maxBatch?: number; maxWaitMs?: number } = {}) {
+    this.pool = pool;
+    this.maxBatch = options.maxBatch ?? 200;
+    this.maxWaitMs = options.maxWaitMs ?? 2;
+  }
+
+  add(spec: JobSpec): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ spec, resolve, reject });
+      if (this.pending.length >= this.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const byKey = new Map<string, JobSpec>();
+    for (const { spec } of batch) byKey.set(spec.jobKey, spec);
+    const specs = [...byKey.values()].map((s) => ({
+      identifier: s.identifier,
+      payload: s.payload,
+      job_key: s.jobKey,
+      max_attempts: s.maxAttempts,
+    }));
+    this.pool
+      .query(
+        `select count(*) from graphile_worker.add_jobs(
+           array(select json_populate_record(null::graphile_worker.job_spec, spec) from json_array_elements($1::json) spec),
+           true)`,
+        [JSON.stringify(specs)],
+      )
+      .then(
+        () => batch.forEach((p) => p.resolve()),
+        (error) => batch.forEach((p) => p.reject(error)),
+      );
+  }
+}

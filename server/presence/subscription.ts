@@ -1,0 +1,77 @@
+/**
+ * `voicePresenceChanged(netId)`: a GraphQL subscription (graphql-ws on /graphql) that pushes joins and leaves on
+ * one net. Subscribing asks the database whether the caller may join the net (public.can_join_net, the same rule
+ * as voice tokens): INSUFFICIENT_CLEARANCE otherwise. Each event carries the presence row, read through RLS.
+ * Events come from the NOTIFY trigger on voice_presence (channel `nexus:presence:<netId>`).
+ */
+import { loadOneWithPgClient } from "postgraphile/@dataplan/pg";
+import { jsonParse } from "postgraphile/@dataplan/json";
+import { context, lambda, listen, SafeError } from "postgraphile/grafast";
+import { extendSchema, gql } from "postgraphile/utils";
+
+export function presenceSubscriptionPlugin() {
+  return extendSchema((build) => {
+    const executor = build.input.pgRegistry.pgExecutors.main!;
+    const presence = build.input.pgRegistry.pgResources.voice_presence!;
+    return {
+      typeDefs: gql`
+        enum VoicePresenceEventKind {
+          JOINED
+          LEFT
+        }
+        type VoicePresenceEvent {
+          event: VoicePresenceEventKind!
+          netId: UUID!
+          "The presence row, as the subscriber may see it (null if that is no longer allowed)."
+          voicePresence: VoicePresence
+        }
+        extend type Subscription {
+          "Joins and leaves on a net you may join, as they happen."
+          voicePresenceChanged(netId: UUID!): VoicePresenceEvent
+        }
+      `,
+      objects: {
+        Subscription: {
+          plans: {
+            voicePresenceChanged: {
+              subscribePlan(_$root, fieldArgs) {
+                const $netId = fieldArgs.getRaw("netId");
+                const $topic = loadOneWithPgClient(executor, $netId, async (client, netIds) =>
+                  Promise.all(
+                    netIds.map(async (netId) => {
+                      const { rows } = await client.query<{ allowed: boolean }>({
+                        text: "select public.can_join_net($1::uuid) as allowed",
+                        values: [netId],
+                      });
+                      if (!rows[0]?.allowed) {
+                        throw new SafeError("you may not join this net", { code: "INSUFFICIENT_CLEARANCE" });
+                      }
+                      return `nexus:presence:${netId}`;
+                    }),
+                  ),
+                );
+                return listen(context().get("pgSubscriber"), $topic, jsonParse);
+              },
+              plan($event) {
+                return $event;
+              },
+            },
+          },
+        },
+        VoicePresenceEvent: {
+          plans: {
+            event($e: any) {
+              return $e.get("event");
+            },
+            netId($e: any) {
+              return $e.get("netId");
+            },
+            voicePresence($e: any) {
+              return presence.get({ id: lambda($e.get("id"), (id) => id as string) });
+            },
+          },
+        },
+      },
+    };
+  }, "NexusPresenceSubscriptionPlugin");
+}

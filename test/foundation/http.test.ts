@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ env: { CORS_ORIGINS: "https://nexus.example" } });
+});
+afterAll(async () => t?.close());
+
+describe("CORS", () => {
+  for (const path of ["/graphql", "/functions/v1/livekit-token"]) {
+    it(`answers a preflight on ${path} for a listed origin, and for the Vite dev origin outside production`, async () => {
+      for (const origin of ["https://nexus.example", "http://localhost:5173"]) {
+        const res = await fetch(`${t.baseUrl}${path}`, {
+          method: "OPTIONS",
+          headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+        });
+        expect(res.status).toBe(204);
+        expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+        expect(res.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+      }
+    });
+
+    it(`gives no CORS headers on ${path} to another origin`, async () => {
+      const res = await fetch(`${t.baseUrl}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+      });
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    });
+  }
+
+  it("adds the allow-origin header to the actual request too", async () => {
+    const res = await fetch(`${t.baseUrl}/graphql`, {
+      method: "POST",
+      headers: { origin: "https://nexus.example", "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://nexus.example");
+  });
+});
+
+describe("every response", () => {
+  it("carries security headers and a request id, reusing a sane incoming one", async () => {
+    const res = await fetch(`${t.baseUrl}/healthz`, { headers: { "x-request-id": "edge-1234" } });
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(res.headers.get("x-powered-by")).toBeNull();
+    expect(res.headers.get("x-request-id")).toBe("edge-1234");
+    const other = await fetch(`${t.baseUrl}/healthz`, { headers: { "x-request-id": "bad id with spaces" } });
+    expect(other.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("the REST edge", () => {
+  it("answers malformed JSON, oversized bodies and unknown routes with JSON 4xx", async () => {
+    const headers = { "content-type": "application/json" };
+    const bad = await fetch(`${t.baseUrl}/functions/v1/anything`, { method: "POST", headers, body: "{not json" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: "BAD_REQUEST", message: "body is not valid JSON" });
+    const big = await fetch(`${t.baseUrl}/functions/v1/anything`, { method: "POST", headers, body: JSON.stringify({ x: "a".repeat(70_000) }) });
+    expect(big.status).toBe(400);
+    expect(await big.json()).toEqual({ error: "BAD_REQUEST", message: "body larger than 64 KiB" });
+    const unknown = await fetch(`${t.baseUrl}/functions/v1/no-such-function`, { method: "POST", headers, body: "{}" });
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error).toBe("NOT_FOUND");
+  });
+});

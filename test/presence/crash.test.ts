@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
+import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
+
+let t: TestServer;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer({ env: LIVEKIT_ENV }); // the server only enqueues; the worker is a separate process
+});
+afterAll(async () => {
+  for (const w of workers) await w.kill();
+  await t?.close();
+});
+
+async function count(sql: string): Promise<number> {
+  return (await t.pool.query(sql)).rows[0].n;
+}
+
+describe("a worker killed mid-burst", () => {
+  it("loses no event: the restarted worker applies everything", async () => {
+    const env = { ...LIVEKIT_ENV, DATABASE_URL: t.db.url, JWT_SECRET: TEST_JWT_SECRET, WORKER_DEAD_AFTER_SECONDS: "2", WORKER_CONCURRENCY: "8" };
+    const first = await spawnWorker(env);
+    workers.push(first);
+    const base = 1_771_400_000;
+    const total = 1500;
+    const bodies = Array.from({ length: total }, (_, i) =>
+      liveKitBody("participant_joined", `crash-${i % 10}`, base + i, { identity: `guest-${i}`, sid: `PA_crash_${i}` }),
+    );
+    let posted = 0;
+    let killedAt = -1;
+    for (let i = 0; i < bodies.length; i += 25) {
+      const batch = bodies.slice(i, i + 25);
+      const answers = await Promise.all(batch.map(async (b) => postWebhook(t.baseUrl, b, await signWebhook(b))));
+      for (const a of answers) expect(a.status).toBe(200);
+      posted += batch.length;
+      if (killedAt < 0 && posted >= total / 3) {
+        await first.kill("SIGKILL");
+        killedAt = await count("select count(*)::int as n from public.voice_presence");
+      }
+    }
+    expect(killedAt).toBeGreaterThan(0);
+    expect(killedAt).toBeLessThan(total);
+
+    const second = await spawnWorker(env);
+    workers.push(second);
+    const until = Date.now() + 60_000;
+    while ((await count("select count(*)::int as n from public.voice_presence")) < total) {
+      if (Date.now() > until) throw new Error(`only ${await count("select count(*)::int as n from public.voice_presence")} of ${total} applied`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await count("select count(*)::int as n from public.voice_presence")).toBe(total);
+    expect(await count("select count(distinct participant_sid)::int as n from public.voice_presence")).toBe(total);
+    const webhookJobs = () =>
+      count(
+        "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'livekit_webhook'",
+      );
+    // Completions are batched: give the last ones a moment to commit.
+    for (let i = 0; i < 50 && (await webhookJobs()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(
+      await count(
+        "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'livekit_webhook'",
+      ),
+      "no webhook job is left behind, locked or not",
+    ).toBe(0);
+  }, 120_000);
+});

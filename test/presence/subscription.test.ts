@@ -1,0 +1,78 @@
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMember, type Member } from "../support/members.ts";
+import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+let t: TestServer;
+let scout: Member;
+let vagrant: Member;
+let netId: string;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer({ env: LIVEKIT_ENV, worker: true });
+  scout = await createMember(t.pool, "SCOUT");
+  vagrant = await createMember(t.pool, "VAGRANT");
+  netId = (
+    await t.pool.query("insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx) values ('Wing', 'wing-net', 'SCOUT', 'SCOUT', 'VOYAGER') returning id")
+  ).rows[0].id;
+});
+afterAll(async () => {
+  for (const c of clients) c.terminate();
+  await t?.close();
+});
+
+function subscribe(token: string) {
+  const client = createClient({ url: `${t.baseUrl.replace("http", "ws")}/graphql`, connectionParams: { authorization: `Bearer ${token}` }, lazy: true });
+  clients.push(client);
+  const events: any[] = [];
+  const errors: any[] = [];
+  let started!: () => void;
+  const ready = new Promise<void>((r) => (started = r));
+  client.on("connected", () => setTimeout(started, 300));
+  client.subscribe(
+    {
+      query: `subscription($net: UUID!) { voicePresenceChanged(netId: $net) { event netId voicePresence { participantIdentity leftAt user { callsign rank } } } }`,
+      variables: { net: netId },
+    },
+    { next: (v) => (v.errors ? errors.push(...v.errors) : events.push(v.data?.voicePresenceChanged)), error: (e) => errors.push(e), complete: () => {} },
+  );
+  return { events, errors, ready };
+}
+
+async function until(check: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("voicePresenceChanged subscription", () => {
+  it("pushes joins and leaves on a net to a member who may join it", async () => {
+    const sub = subscribe(scout.token);
+    await sub.ready;
+    const now = Math.floor(Date.now() / 1000);
+    const send = async (kind: "participant_joined" | "participant_left", at: number) => {
+      const body = liveKitBody(kind, "wing-net", at, { identity: scout.id, sid: "PA_sub1" });
+      expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
+    };
+    // Each event carries the row as it is when delivered, so the leave is sent once the join has been seen.
+    await send("participant_joined", now);
+    await until(() => sub.events.length >= 1);
+    await send("participant_left", now + 5);
+    await until(() => sub.events.length >= 2);
+    expect(sub.errors).toEqual([]);
+    expect(sub.events[0]).toMatchObject({ event: "JOINED", netId, voicePresence: { participantIdentity: scout.id, leftAt: null, user: { callsign: scout.callsign, rank: "SCOUT" } } });
+    expect(sub.events[1]).toMatchObject({ event: "LEFT", netId });
+    expect(sub.events[1].voicePresence.leftAt).not.toBeNull();
+  });
+
+  it("refuses a member who may not join the net", async () => {
+    const sub = subscribe(vagrant.token);
+    await until(() => sub.errors.length > 0);
+    expect(sub.errors[0]).toMatchObject({ extensions: { code: "INSUFFICIENT_CLEARANCE" } });
+    expect(sub.events).toEqual([]);
+  });
+});

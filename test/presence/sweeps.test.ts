@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
+import { startRoomService, type FakeRoomService } from "../support/livekit-server.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+let t: TestServer;
+let livekit: FakeRoomService;
+
+async function runTask(identifier: string) {
+  await t.pool.query("select graphile_worker.add_job($1, '{}'::json)", [identifier]);
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const { rows } = await t.pool.query(
+      "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = $1",
+      [identifier],
+    );
+    if (rows[0].n === 0) return;
+    if (Date.now() > until) throw new Error(`${identifier} did not finish`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function join(room: string, sid: string, at: number) {
+  const body = liveKitBody("participant_joined", room, at, { identity: `id-${sid}`, sid });
+  expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
+}
+
+async function openSids(): Promise<string[]> {
+  const { rows } = await t.pool.query("select participant_sid from public.voice_presence where left_at is null order by 1");
+  return rows.map((r) => r.participant_sid);
+}
+
+beforeAll(async () => {
+  livekit = await startRoomService();
+  t = await startTestServer({ env: { ...LIVEKIT_ENV, LIVEKIT_URL: livekit.url.replace("http", "ws"), PRESENCE_MAX_OPEN_HOURS: "2" }, worker: true });
+});
+afterAll(async () => {
+  await t?.close();
+  await livekit?.close();
+});
+
+describe("presence sweeps", () => {
+  it("reconcile closes sessions LiveKit no longer lists, and a room LiveKit no longer has", async () => {
+    const now = Math.floor(Date.now() / 1000) - 60;
+    await join("alpha", "PA_a1", now);
+    await join("alpha", "PA_a2", now);
+    await join("bravo", "PA_b1", now);
+    await runTask("presence__sweep_stale"); // nothing is stale yet
+    const until = Date.now() + 10_000;
+    while ((await openSids()).length < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await openSids()).toEqual(["PA_a1", "PA_a2", "PA_b1"]);
+
+    livekit.rooms.set("alpha", ["PA_a2"]); // bravo is gone entirely
+    await runTask("presence__reconcile");
+    expect(await openSids()).toEqual(["PA_a2"]);
+    expect(livekit.requests.map((r) => r.room).sort()).toEqual(["alpha", "bravo"]);
+    expect(livekit.requests.every((r) => r.authorized)).toBe(true);
+    const { rows } = await t.pool.query("select left_reason from public.voice_presence where participant_sid = 'PA_b1'");
+    expect(rows[0].left_reason).toBe("reconciled");
+  });
+
+  it("the stale sweep closes sessions with no event for longer than PRESENCE_MAX_OPEN_HOURS", async () => {
+    await t.pool.query("update public.voice_presence set last_event_at = now() - interval '3 hours' where participant_sid = 'PA_a2'");
+    await runTask("presence__sweep_stale");
+    expect(await openSids()).toEqual([]);
+  });
+
+  it("the runbook's monitoring SQL runs verbatim, and so do the operators' views", async () => {
+    const recent = await t.pool.query(`SELECT
+  room_name,
+  participant_identity,
+  joined_at,
+  left_at,
+  participant_metadata->>'rank' as rank
+FROM voice_presence
+WHERE joined_at > now() - interval '1 hour'
+ORDER BY joined_at DESC
+LIMIT 20;`);
+    expect(recent.rows.length).toBe(3);
+    const stale = await t.pool.query(`SELECT COUNT(*) as stale_count
+FROM voice_presence
+WHERE left_at IS NULL
+  AND joined_at < now() - interval '10 minutes';`);
+    expect(stale.rows[0].stale_count).toBe("0");
+    expect((await t.pool.query("select * from nexus_private.recent_presence")).rows.length).toBe(3);
+    expect((await t.pool.query("select stale_count from nexus_private.stale_presence")).rows[0].stale_count).toBe("0");
+  });
+});
+
+describe("metrics", () => {
+  it("exposes open and stale presence on /metrics", async () => {
+    await join("charlie", "PA_c1", Math.floor(Date.now() / 1000) - 3600);
+    const until = Date.now() + 10_000;
+    let text = "";
+    while (Date.now() < until) {
+      text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+      if (/^nexus_presence_open 1$/m.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toMatch(/^nexus_presence_open 1$/m);
+    expect(text).toMatch(/^nexus_presence_stale 1$/m);
+  });
+});
