@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
+import { cors } from "../http.ts";
 import type { NexusModule } from "../modules.ts";
 import { defineRoute, sendError } from "../rest/route.ts";
 import { P256dhArgumentPlugin } from "./graphql.ts";
@@ -50,8 +51,8 @@ export const pushModule: NexusModule = {
     }),
   ],
   mount(app, { config }) {
-    // The applicationServerKey a browser passes to pushManager.subscribe().
-    app.get("/push/vapid-public-key", (_req, res) => {
+    // The applicationServerKey a browser passes to pushManager.subscribe(); fetched by the frontend (CORS_ORIGINS).
+    app.get("/push/vapid-public-key", cors(config.corsOrigins), (_req, res) => {
       const publicKey = config.vapid.publicKey;
       if (!publicKey) {
         return sendError(res, new ApiError("PUSH_NOT_CONFIGURED", "Web Push is not configured: set NEXT_PUBLIC_VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY"));

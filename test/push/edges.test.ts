@@ -48,10 +48,13 @@ const MY_DEVICES = `{ pushSubscriptions { nodes { endpoint userId } } }`;
 const FIRE = `mutation($input: FireRescueFlareInput!) { fireRescueFlare(input: $input) { rescueFlare { id status flareType location } } }`;
 
 describe("GET /push/vapid-public-key", () => {
-  it("serves the public key the browser subscribes with", async () => {
-    const res = await fetch(`${t.baseUrl}/push/vapid-public-key`);
+  it("serves the public key the browser subscribes with, to the frontend's origin", async () => {
+    const res = await fetch(`${t.baseUrl}/push/vapid-public-key`, { headers: { origin: "http://localhost:5173" } });
     expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
     expect(await res.json()).toEqual({ publicKey: vapid.publicKey });
+    const elsewhere = await fetch(`${t.baseUrl}/push/vapid-public-key`, { headers: { origin: "https://evil.example" } });
+    expect(elsewhere.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   it("is PUSH_NOT_CONFIGURED (503) without a VAPID pair", async () => {
