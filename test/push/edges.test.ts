@@ -209,6 +209,21 @@ describe("firing a rescue flare", () => {
   });
 });
 
+describe("/metrics", () => {
+  it("shows pending and failed notifications by type", async () => {
+    const m = await createMember(t.pool, "SCOUT");
+    const d = device();
+    await rest("notifications-subscribe", d, m.token);
+    await t.pool.query("select nexus_private.enqueue_push($1, 'SIM_POD_READY', '{}')", [m.id]);
+    await t.pool.query("select nexus_private.enqueue_push($1, 'METRICS_PROBE', '{}')", [m.id]);
+    await t.pool.query("update public.notification_queue set failed_at = now(), last_error = 'HTTP 413' where type = 'METRICS_PROBE'");
+    const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/^nexus_notifications_pending\{type="SIM_POD_READY"\} 1$/m);
+    expect(text).toMatch(/^nexus_notifications_failed\{type="METRICS_PROBE"\} 1$/m);
+    expect(text).toMatch(/^nexus_notifications_oldest_pending_seconds\{type="SIM_POD_READY"\} \d/m);
+  });
+});
+
 describe("VAPID headers", () => {
   it("are signed once per push service and reused for hours, then renewed before they expire", () => {
     const cache = new VapidHeaderCache({ subject: "mailto:ops@nomadnexus.test", ...vapid });
