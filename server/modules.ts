@@ -9,8 +9,8 @@ import type { AppContext } from "./app.ts";
 import { opsModule } from "./ops/index.ts";
 import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
-import { voiceModule } from "./voice/index.ts";
 import { pushModule } from "./push/module.ts";
+import { voiceModule } from "./voice/index.ts";
 
 export interface NexusModule {
   name: string;
