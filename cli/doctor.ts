@@ -36,6 +36,10 @@ export const TABLES = [
   "squads",
   "squad_members",
   "rescue_flares",
+  "skills",
+  "mentor_certifications",
+  "academy_requests",
+  "sim_pods",
 ];
 /** The runbook's four migrations (2.2), by name; dbmate adds a version prefix. */
 export const RUNBOOK_MIGRATIONS = ["voice_nets_rbac", "voice_net_bridges", "voice_presence", "notification_queue"];

@@ -4,12 +4,13 @@ import { createServer, type NexusServer } from "../../server/app.ts";
 import { loadConfig } from "../../server/config.ts";
 import { createPool } from "../../server/database/pool.ts";
 import { createLogger } from "../../server/log.ts";
+import { modules } from "../../server/modules.ts";
 import { LIVEKIT_ENV } from "../support/livekit.ts";
 import { createMember, tokenFor, type Member } from "../support/members.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
 /**
- * Per-member rate limits at both edges: LiveKit tokens (a token bucket kept in Postgres, so every server behind
+ * Per-member rate limits at both edges: LiveKit tokens for voice nets and sim pods (a token bucket kept in Postgres, so every server behind
  * the load balancer sees the same one) and the hourly rescue flare limit. Both answer 429 RATE_LIMITED with the
  * seconds to wait: the REST `Retry-After` header, GraphQL `extensions.retryAfter`.
  */
@@ -87,6 +88,27 @@ describe("LiveKit token rate limit (LIVEKIT_TOKEN_BURST, LIVEKIT_TOKENS_PER_MINU
     await t.pool.query("update nexus_private.rate_limit_buckets set refilled_at = refilled_at - interval '10.5 seconds' where user_id = $1", [scout.id]);
     expect((await rest(t.baseUrl, "livekit-token", { roomName: "test-room" }, scout.token)).status).toBe(200);
     expect((await rest(t.baseUrl, "livekit-token", { roomName: "test-room" }, scout.token)).status).toBe(429);
+  });
+
+  it.skipIf(!modules.some((m) => m.name === "academy"))("sim pod tokens (academy-accept, academy-join) take from the same bucket; a refused accept leaves the request PENDING", async () => {
+    const [cadet, mentor] = await Promise.all([createMember(t.pool, "VAGRANT"), createMember(t.pool, "FOUNDER")]);
+    const { rows } = await t.pool.query("insert into public.skills (name) values ('Rate-limited skill') returning id");
+    await t.pool.query("insert into public.mentor_certifications (user_id, skill_id) values ($1, $2)", [mentor.id, rows[0].id]);
+    const requested = await rest(t.baseUrl, "academy-request", { skillId: rows[0].id }, cadet.token);
+    expect(requested.status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await rest(t.baseUrl, "livekit-token", { roomName: "test-room" }, mentor.token)).status).toBe(200);
+    const refused = await rest(t.baseUrl, "academy-accept", { requestId: requested.body.requestId }, mentor.token);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(9);
+    const { rows: request } = await t.pool.query("select status from public.academy_requests where id = $1", [requested.body.requestId]);
+    expect(request[0].status).toBe("PENDING");
+
+    await t.pool.query("update nexus_private.rate_limit_buckets set refilled_at = refilled_at - interval '20 seconds' where user_id = $1", [mentor.id]);
+    const accepted = await rest(t.baseUrl, "academy-accept", { requestId: requested.body.requestId }, mentor.token);
+    expect(accepted.status).toBe(200);
+    // The cadet's own token comes from academy-join, charged to the cadet's bucket.
+    for (let i = 0; i < 3; i++) expect((await rest(t.baseUrl, "academy-join", { simPodId: accepted.body.simPodId }, cadet.token)).status).toBe(200);
+    expect((await rest(t.baseUrl, "academy-join", { simPodId: accepted.body.simPodId }, cadet.token)).status).toBe(429);
   });
 
   it("a token for a member who no longer exists is still UNAUTHENTICATED, not a bucket error", async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenVerifier } from "livekit-server-sdk";
 import webpush from "web-push";
+import { modules } from "../../server/modules.ts";
 import { liveKitBody, signWebhook } from "../support/livekit.ts";
 import { createMember, RANKS, type Rank } from "../support/members.ts";
 import { freePort } from "../support/nexus-process.ts";
@@ -21,6 +22,8 @@ import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/se
 const LIVEKIT_KEY = "APIrunbook";
 const LIVEKIT_SECRET = "runbook-livekit-secret-runbook-livekit-secret";
 const vapid = webpush.generateVAPIDKeys();
+/** The academy (issue #6) brings academy-request and academy-accept; phase 6.2 runs when it is in this build. */
+const ACADEMY_BUILT = modules.some((m) => m.name === "academy");
 
 let t: TestServer;
 let service: PushService;
@@ -194,6 +197,34 @@ WHERE table_schema = 'public'
       expect(grants.name).toBe(callsign[rank]);
       expect(JSON.parse(grants.metadata!)).toEqual({ userId: userId[rank], rank, callsign: callsign[rank] });
     }
+  });
+
+  it.skipIf(!ACADEMY_BUILT)("6.2 academy flow: a cadet requests a skill, a certified mentor accepts and gets the sim pod's connection token", async () => {
+    // The operator's SQL-editor habit: a skill, and a PIONEER certified to mentor it.
+    const [skill] = await sql(`insert into public.skills (name) values ('Medical triage') returning id`);
+    await sql(`insert into public.mentor_certifications (user_id, skill_id) values ('${userId.PIONEER}', '${skill.id}')`);
+
+    // 1. Create request (any member can be a cadet: here a VAGRANT)
+    const requested = await curl("academy-request", `Bearer ${jwt.VAGRANT}`, `{"skillId":"${skill.id}"}`);
+    expect(requested.status).toBe(200);
+    expect(requested.body).toEqual({ requestId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: "PENDING" });
+
+    // 2. Accept request (as mentor): a member not certified for the skill is refused, the certified mentor wins.
+    const notMentor = await curl("academy-accept", `Bearer ${jwt.FOUNDER}`, `{"requestId":"${requested.body.requestId}"}`);
+    expect(notMentor.status).toBe(403);
+    expect(notMentor.body).toMatchObject({ error: "INSUFFICIENT_CLEARANCE" });
+    const accepted = await curl("academy-accept", `Bearer ${jwt.PIONEER}`, `{"requestId":"${requested.body.requestId}"}`);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ simPodId: expect.stringMatching(/^sim-pod-[0-9a-f]+$/), connectionTokens: [expect.objectContaining({ token: expect.any(String) })] });
+    const grants = await grantsOf(accepted.body.connectionTokens[0].token);
+    expect(grants.sub).toBe(userId.PIONEER);
+    expect(grants.video).toMatchObject({ room: accepted.body.simPodId, roomJoin: true, canPublish: true, canSubscribe: true });
+
+    expect(await sql(`select status, mentor_id, sim_pod_id from public.academy_requests where id = '${requested.body.requestId}'`)).toEqual([
+      { status: "ACCEPTED", mentor_id: userId.PIONEER, sim_pod_id: accepted.body.simPodId },
+    ]);
+    const again = await curl("academy-accept", `Bearer ${jwt.PIONEER}`, `{"requestId":"${requested.body.requestId}"}`);
+    expect(again.status).toBe(409);
   });
 
   it("6.3 push notifications: subscribe, then a SCOUT's rescue flare reaches every other subscribed device", async () => {
