@@ -4,15 +4,18 @@
  *   user add --email E --password P --callsign C --rank R   create a member (prints the new user id)
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
+ *   db seed                                                development data (refused when NODE_ENV=production)
  *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
  * It talks to DATABASE_URL, or to the embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
 import { ConfigError } from "../server/config.ts";
-import { applyDefinitions, migrate, rollback, status } from "../server/database/migrate.ts";
+import { applyDefinitions, migrate, ROOT, rollback, status } from "../server/database/migrate.ts";
 import { resolveDatabase } from "../server/database/resolve.ts";
 import { toApiError } from "../server/errors.ts";
 import { createLogger } from "../server/log.ts";
@@ -21,6 +24,7 @@ const USAGE = `usage: npm run nexus -- <command>
   user add --email E --password P --callsign C [--rank R]   create a member, print the new user id
   user rank --callsign C --rank R                           set a member's rank (operator)
   db migrate | db rollback | db status                      schema management
+  db seed                                                   development members, squad and nets (not in production)
 ${JOBS_USAGE}`;
 
 export class UsageError extends Error {}
@@ -89,6 +93,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return values.help ? 0 : 2;
   }
+  if (group === "db" && action === "seed" && process.env.NODE_ENV === "production") {
+    throw new UsageError("db seed refused: NODE_ENV=production (the seed creates accounts with published passwords)");
+  }
   const log = createLogger(process.env.LOG_LEVEL ?? "warn");
   const db = await resolveDatabase(log);
   try {
@@ -129,6 +136,17 @@ async function main(argv: string[]): Promise<number> {
       }
       if (action === "status") {
         process.stdout.write(await status(db.url));
+        return 0;
+      }
+      if (action === "seed") {
+        if (db.config.isProduction) throw new UsageError("db seed refused: production configuration");
+        const sql = await readFile(path.join(ROOT, "db/seed/development.sql"), "utf8");
+        const accounts = await asService(db.url, async (client) => {
+          const results = (await client.query(sql)) as unknown as pg.QueryResult[];
+          return results.at(-1)!.rows as { callsign: string; email: string; rank: string; password: string }[];
+        });
+        process.stdout.write("development seed applied; accounts (development only):\n");
+        for (const a of accounts) process.stdout.write(`  ${a.rank.padEnd(10)} ${a.callsign.padEnd(11)} ${a.email.padEnd(26)} ${a.password}\n`);
         return 0;
       }
       if (action === "definitions") {

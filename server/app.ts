@@ -8,7 +8,7 @@ import type { Pool } from "pg";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "../graphile.config.ts";
-import { requireValidJwt } from "./auth.ts";
+import { configPgSettings, requireValidJwt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { cors, requestLogger, securityHeaders } from "./http.ts";
 import type { Logger } from "./log.ts";
@@ -79,7 +79,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   app.use("/graphql", browserFacing);
   app.use("/functions/v1", restRouter({ config, pool, log, routes }));
 
-  app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql"));
+  app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql", configPgSettings(config)));
 
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
   const preset = makePreset({ config, pool, log, plugins });

@@ -9,6 +9,8 @@ import type { AppContext } from "./app.ts";
 import { opsModule } from "./ops/index.ts";
 import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
+import { pushModule } from "./push/module.ts";
+import { voiceModule } from "./voice/index.ts";
 
 export interface NexusModule {
   name: string;
@@ -20,4 +22,4 @@ export interface NexusModule {
   metrics?(registry: Registry, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [presenceModule, opsModule];
+export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule];

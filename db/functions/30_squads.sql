@@ -9,5 +9,5 @@ language sql stable security definer parallel safe set search_path = pg_catalog,
      where m.squad_id = is_squad_lead.squad_id and m.user_id = auth.uid() and m.role = 'LEAD'
   )
 $$;
-comment on function public.is_squad_lead(uuid) is E'Whether the caller leads the squad (manages its roster).\n@behavior -queryField';
+comment on function public.is_squad_lead(uuid) is E'@behavior -queryField\nWhether the caller leads the squad (manages its roster).';
 grant execute on function public.is_squad_lead(uuid) to anon, authenticated, service_role;

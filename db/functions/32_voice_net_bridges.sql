@@ -54,7 +54,7 @@ begin
   return bridge;
 end
 $$;
-comment on function public.link_voice_nets(uuid, uuid) is 'Bridge two voice nets (FOUNDER+, nets you may join). Self-links are BAD_REQUEST, an existing pair in either direction CONFLICT. Audited.';
+comment on function public.link_voice_nets(uuid, uuid) is E'@resultFieldName voiceNetBridge\nBridge two voice nets (FOUNDER+, nets you may join). Self-links are BAD_REQUEST, an existing pair in either direction CONFLICT. Audited.';
 grant execute on function public.link_voice_nets(uuid, uuid) to anon, authenticated, service_role;
 
 /* Remove the bridge between two nets, whichever way round it was made; the removed bridge, or null if there was none. */
@@ -87,5 +87,5 @@ begin
   return bridge;
 end
 $$;
-comment on function public.unlink_voice_nets(uuid, uuid) is 'Remove the bridge between two nets (FOUNDER+), either direction; null when there was none. Audited.';
+comment on function public.unlink_voice_nets(uuid, uuid) is E'@resultFieldName voiceNetBridge\nRemove the bridge between two nets (FOUNDER+), either direction; null when there was none. Audited.';
 grant execute on function public.unlink_voice_nets(uuid, uuid) to anon, authenticated, service_role;

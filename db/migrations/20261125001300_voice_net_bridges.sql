@@ -21,7 +21,7 @@ create unique index voice_net_bridges_pair_key
 create index voice_net_bridges_source_net_id_idx on public.voice_net_bridges (source_net_id);
 create index voice_net_bridges_target_net_id_idx on public.voice_net_bridges (target_net_id);
 create index voice_net_bridges_created_by_idx on public.voice_net_bridges (created_by);
-comment on table public.voice_net_bridges is E'Two voice nets patched together (symmetric). Made and removed through linkVoiceNets / unlinkVoiceNets.\n@behavior -insert -update -delete';
+comment on table public.voice_net_bridges is E'@behavior -insert -update -delete\nTwo voice nets patched together (symmetric). Made and removed through linkVoiceNets / unlinkVoiceNets.';
 
 -- Members only read; bridges are made and removed through the security definer functions, which check rank,
 -- refuse self-links and duplicates, and audit.

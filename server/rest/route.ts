@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import type { z } from "zod";
-import { requireValidJwt, type RequestAuth } from "../auth.ts";
+import { configPgSettings, requireValidJwt, type RequestAuth } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { ApiError, toApiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -60,7 +60,7 @@ export function restRouter({ config, pool, log, routes }: RestOptions): Router {
   const withPgClient = makePgAdaptorWithPgClient(pool);
 
   router.use(express.json({ limit: "64kb", type: () => true }));
-  router.use(requireValidJwt(config.jwt.secret, "rest"));
+  router.use(requireValidJwt(config.jwt.secret, "rest", configPgSettings(config)));
 
   for (const route of routes) {
     router.post(`/${route.name}`, async (req, res) => {

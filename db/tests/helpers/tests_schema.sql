@@ -139,3 +139,23 @@ language sql security definer set search_path = pg_catalog, public as $$
   returning j.id
 $$;
 grant execute on function tests.claim_next_job(text) to public;
+
+/* Push (issue #5) ---------------------------------------------------------------------------------------- */
+
+/* A real device's keys (a P-256 public key and a 16-byte auth secret, base64url), for push subscriptions in tests. */
+create or replace function tests.push_p256dh() returns text
+language sql immutable as $$
+  select 'BB352rV3H-rXRiQi64a0BzoCh9jM8m6j9y0Fq6nwGY8esbybTMQ8w7s977cnOT7ULnI8gVjvCvHiiHXhpm2KPYs'
+$$;
+create or replace function tests.push_auth() returns text
+language sql immutable as $$ select 'cQki06ubNJnY7UnPlCN1hA' $$;
+
+/* A push subscription for a member, inserted as an operator would; a fresh endpoint unless one is given. */
+create or replace function tests.subscribe(member uuid, endpoint text default null) returns uuid
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+  values (member, coalesce(endpoint, 'https://push.tests.invalid/' || gen_random_uuid()), tests.push_p256dh(), tests.push_auth())
+  returning id
+$$;
+
+grant execute on all functions in schema tests to public;

@@ -63,8 +63,8 @@ select is((select callsign from public.issue_voice_grants(array['test-room'])), 
 reset role;
 
 select tests.clear_authentication();
-select throws_ok($$ select * from public.issue_voice_grants(array['test-room']) $$, '42501', null,
-  'anon may not ask for voice grants');
+select throws_ok($$ select * from public.issue_voice_grants(array['test-room']) $$, 'NX401', 'UNAUTHENTICATED',
+  'anon gets no voice grants: UNAUTHENTICATED');
 reset role;
 
 -- Bridges: carried to the caller only where they may hear the other net on their own, with their own rx/tx there.
