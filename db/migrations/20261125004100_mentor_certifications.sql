@@ -24,6 +24,9 @@ create index mentor_certifications_granted_by_idx on public.mentor_certification
 
 comment on table public.mentor_certifications is
   E'@behavior -insert -update -delete\nWho may mentor which skill. Granted with certifyMentor (FOUNDER+, or a VOYAGER+ mentor of the skill), revoked with revokeMentorCertification (FOUNDER+).';
+comment on constraint mentor_certifications_user_id_fkey on public.mentor_certifications is E'@fieldName mentor';
+comment on constraint mentor_certifications_granted_by_fkey on public.mentor_certifications is
+  E'@fieldName grantedByMember\n@backwardBehavior -*';
 comment on column public.mentor_certifications.granted_by is 'Who certified the mentor; null when an operator inserted the row.';
 
 -- Members only read; grants go through the security definer functions, which check who may certify.

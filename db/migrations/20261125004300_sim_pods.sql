@@ -27,6 +27,9 @@ alter table public.academy_requests
   add constraint academy_requests_sim_pod_id_fkey foreign key (sim_pod_id) references public.sim_pods (id) on delete set null;
 create index academy_requests_sim_pod_id_idx on public.academy_requests (sim_pod_id);
 
+-- GraphQL navigates request -> simPod and simPod -> request; the reverse lists would only repeat them.
+comment on constraint sim_pods_request_id_fkey on public.sim_pods is E'@backwardBehavior -*';
+comment on constraint academy_requests_sim_pod_id_fkey on public.academy_requests is E'@backwardBehavior -*';
 comment on table public.sim_pods is
   E'@behavior -insert -update -delete\nThe LiveKit room where a mentor and a cadet meet for one training request. Tokens come from acceptTraining (mentor) and joinSimPod (both).';
 comment on column public.sim_pods.room_name is 'The LiveKit room (the same text as the id).';
