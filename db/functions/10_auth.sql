@@ -21,9 +21,13 @@ language sql stable parallel safe as $$
 $$;
 
 -- security definer: a policy on profiles that read profiles directly would recurse (see DESIGN.md, known traps).
+-- PL/pgSQL rather than SQL: every policy calls it, and PL/pgSQL keeps its plan across calls (a security
+-- definer SQL function is planned again on each one).
 create or replace function auth.rank() returns public.rank
-language sql stable security definer parallel safe set search_path = pg_catalog, public as $$
-  select p.rank from public.profiles p where p.id = auth.uid()
+language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
+begin
+  return (select p.rank from public.profiles p where p.id = auth.uid());
+end
 $$;
 comment on function auth.rank() is 'The caller''s rank, or null without a signed-in member.';
 

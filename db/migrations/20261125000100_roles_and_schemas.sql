@@ -46,7 +46,9 @@ alter default privileges in schema nexus_private revoke execute on functions fro
 
 grant usage on schema public to anon, authenticated, service_role;
 grant usage on schema auth to anon, authenticated, service_role;
-grant usage on schema nexus_private to service_role;
+-- USAGE lets API roles call the few nexus_private functions granted to them (fail, audit); every table and
+-- function in it is still private unless granted one by one.
+grant usage on schema nexus_private to anon, authenticated, service_role;
 -- pgcrypto lives in public; its functions are used by security definer code only, but gen_random_uuid() is a
 -- column default in tables the API roles insert into.
 grant execute on function public.gen_random_uuid() to anon, authenticated, service_role;

@@ -29,7 +29,8 @@ create table public.profiles (
 );
 alter table public.profiles enable row level security;
 create unique index profiles_callsign_key on public.profiles (lower(callsign));
-comment on table public.profiles is E'A member as the organisation sees them: callsign and rank.\n@behavior -insert -delete';
+-- Smart tags must open the comment for PostGraphile to read them.
+comment on table public.profiles is E'@behavior -insert -delete\nA member as the organisation sees them: callsign and rank.';
 comment on column public.profiles.rank is 'Changed only through set_member_rank(), which enforces the promotion rules and audits.';
 
 /*

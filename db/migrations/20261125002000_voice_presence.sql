@@ -26,7 +26,8 @@ create table public.voice_presence (
   constraint voice_presence_left_after_joined check (left_at is null or left_at >= joined_at)
 );
 alter table public.voice_presence enable row level security;
-comment on table public.voice_presence is E'Who is in which voice room, mirrored from LiveKit webhooks. Open rows (left_at is null) are the people on a net now.\n@behavior -insert -update -delete';
+-- Smart tags must open the comment for PostGraphile to read them.
+comment on table public.voice_presence is E'@behavior -insert -update -delete\nWho is in which voice room, mirrored from LiveKit webhooks. Open rows (left_at is null) are the people on a net now.';
 create index voice_presence_open_net_idx on public.voice_presence (net_id, joined_at) where left_at is null;
 create index voice_presence_open_room_idx on public.voice_presence (room_name) where left_at is null;
 create index voice_presence_joined_at_idx on public.voice_presence (joined_at desc);

@@ -120,6 +120,23 @@ describe("JWT verification at the HTTP edge", () => {
     expect(res.status).toBe(401);
   });
 
+  it("rejects a token that is not valid yet, or carries critical header extensions", async () => {
+    const m = await member();
+    const future = await new SignJWT({ role: "authenticated" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(m.id)
+      .setNotBefore(Math.floor(Date.now() / 1000) + 600)
+      .setExpirationTime("1h")
+      .sign(secretKey(TEST_JWT_SECRET));
+    await expectRejected(future, /not valid yet/);
+    const crit = await new SignJWT({ role: "authenticated" })
+      .setProtectedHeader({ alg: "HS256", crit: ["b64"], b64: true })
+      .setSubject(m.id)
+      .setExpirationTime("1h")
+      .sign(secretKey(TEST_JWT_SECRET));
+    await expectRejected(crit, /critical/);
+  });
+
   it("accepts a token minted by Supabase with the same secret, unchanged", async () => {
     const m = await member();
     const supabase = await new SignJWT({
@@ -149,6 +166,24 @@ describe("JWT verification at the HTTP edge", () => {
     const res = await t.graphql(`{ profiles { nodes { callsign } } }`);
     expect(res.status).toBe(200);
     expect(res.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
+  });
+});
+
+describe("schema surface", () => {
+  it("exposes no mutation that creates or deletes profiles or writes presence", async () => {
+    const res = await t.graphql(`{ __schema { mutationType { fields { name } } } }`);
+    const names = res.body.data.__schema.mutationType.fields.map((f: { name: string }) => f.name);
+    expect(names).toContain("setMemberRank");
+    for (const forbidden of ["createProfile", "deleteProfile", "createVoicePresence", "updateVoicePresence", "deleteVoicePresence"]) {
+      expect(names).not.toContain(forbidden);
+    }
+  });
+
+  it("answers an unknown rank with BAD_REQUEST, not a permission error", async () => {
+    const m = await createMember(t.pool, "FOUNDER");
+    const res = await t.graphql(`{ parseRank(name: "admiral") }`, {}, m.token);
+    expect(res.body.errors?.[0]).toMatchObject({ extensions: { code: "BAD_REQUEST" } });
+    expect(res.body.errors?.[0].message).toMatch(/unknown rank 'admiral'/);
   });
 });
 

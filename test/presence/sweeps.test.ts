@@ -86,3 +86,18 @@ WHERE left_at IS NULL
     expect((await t.pool.query("select stale_count from nexus_private.stale_presence")).rows[0].stale_count).toBe("0");
   });
 });
+
+describe("metrics", () => {
+  it("exposes open and stale presence on /metrics", async () => {
+    await join("charlie", "PA_c1", Math.floor(Date.now() / 1000) - 3600);
+    const until = Date.now() + 10_000;
+    let text = "";
+    while (Date.now() < until) {
+      text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+      if (/^nexus_presence_open 1$/m.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toMatch(/^nexus_presence_open 1$/m);
+    expect(text).toMatch(/^nexus_presence_stale 1$/m);
+  });
+});
