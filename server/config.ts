@@ -51,9 +51,9 @@ const schema = z.object({
   }),
   CORS_ORIGINS: optionalString,
   FLARE_MAX_PER_HOUR: positiveInt(6),
-  PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
   PUSH_BATCH_SIZE: positiveInt(100),
   PUSH_FANOUT_PAGE_SIZE: positiveInt(1000),
+  PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
   NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: positiveInt(10),
@@ -78,10 +78,10 @@ export interface Config {
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
   corsOrigins: string[];
   flareMaxPerHour: number;
-  /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
-  presenceMaxOpenHours: number;
   /** Web Push fan-out: devices queued per transaction, and rows per delivery job (sent concurrently). */
   push: { batchSize: number; fanoutPageSize: number };
+  /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
+  presenceMaxOpenHours: number;
   dataDir: string;
   logLevel: Env["LOG_LEVEL"];
   workerConcurrency: number;
@@ -144,8 +144,8 @@ export function loadConfig(
       ]),
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
-    presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     push: { batchSize: env.PUSH_BATCH_SIZE, fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE },
+    presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     dataDir: env.NEXUS_DATA_DIR,
     logLevel: env.LOG_LEVEL,
     workerConcurrency: env.WORKER_CONCURRENCY,

@@ -16,7 +16,6 @@ import type { Pool } from "pg";
 import type { Config } from "../server/config.ts";
 import type { Logger } from "../server/log.ts";
 import { setWorkerContext } from "./context.ts";
-import { holdRunnerLiveness } from "./liveness.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -60,11 +59,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
   await unlockDeadWorkers(pool, config.workerDeadAfterSeconds, log);
   const concurrency = options.concurrency ?? config.workerConcurrency;
   const events = new EventEmitter() as WorkerEvents;
-  let poolId: string | undefined;
-  events.on("pool:create", ({ workerPool }) => {
-    poolId = workerPool.id;
-    workerIds.add(workerPool.id);
-  });
+  events.on("pool:create", ({ workerPool }) => workerIds.add(workerPool.id));
   events.on("worker:create", ({ worker }) => {
     workerIds.add(worker.workerId);
     void beat();
@@ -88,10 +83,6 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
       },
     },
   });
-  // Jobs this runner holds also go back to the queue at once if its session dies (worker/liveness.ts).
-  if (!poolId) throw new Error("graphile-worker started without announcing its worker pool (pool:create)");
-  const liveness = await holdRunnerLiveness(pool, poolId, log);
-  runner.promise.finally(() => liveness.release()).catch(() => {});
   // Liveness is not a job: a stuck or dead worker could not run it. Hence a timer, not the crontab.
   const timer = setInterval(beat, Math.max(1000, (config.workerDeadAfterSeconds * 1000) / 4));
   timer.unref();
@@ -99,7 +90,6 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
   runner.stop = async () => {
     clearInterval(timer);
     await stop();
-    await liveness.release();
     await pool.query("select nexus_private.worker_gone($1)", [runnerId]).catch(() => {});
   };
   log.info({ concurrency, runnerId }, "worker started");

@@ -99,11 +99,14 @@ grant execute on function nexus_private.push_deliveries_due(bigint[]) to service
  *   retry   429, 5xx, network: attempts and last_error; the job is retried (on its last attempt the row fails)
  *   failed  refused for good (400, 403, 413…): the row fails with the reason
  * Rows already sent or failed are left alone, so recording twice (a job retried after a crash) changes nothing.
+ * A device's last_success_at is kept to within the hour, so a flare to 10,000 devices does not rewrite 10,000
+ * subscriptions that were reached a minute ago.
  */
 create or replace function nexus_private.record_push_outcomes(outcomes jsonb, final_attempt boolean default false)
 returns void
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
+  ids bigint[] := array(select (o->>'id')::bigint from jsonb_array_elements(outcomes) o);
   reached uuid[];
   gone uuid[];
   failing uuid[];
@@ -118,7 +121,8 @@ begin
            failed_at = case when o.outcome in ('gone', 'failed') or (o.outcome = 'retry' and final_attempt) then now() end,
            last_error = case when o.outcome = 'sent' then null else coalesce(o.error, o.outcome) end
       from outcome o
-     where q.id = o.id and q.sent_at is null and q.failed_at is null
+     -- by primary key: the table holds a month of rows, and its statistics may predate a big fan-out
+     where q.id = any(ids) and q.id = o.id and q.sent_at is null and q.failed_at is null
     returning q.subscription_id, o.outcome
   )
   select array_agg(r.subscription_id) filter (where r.outcome = 'sent'),
@@ -127,7 +131,9 @@ begin
     into reached, gone, failing
     from recorded r;
 
-  update public.push_subscriptions s set last_success_at = now(), failure_count = 0 where s.id = any(reached);
+  update public.push_subscriptions s set last_success_at = now(), failure_count = 0
+   where s.id = any(reached)
+     and (s.failure_count > 0 or s.last_success_at is null or s.last_success_at < now() - interval '1 hour');
   update public.push_subscriptions s set failure_count = s.failure_count + 1 where s.id = any(failing);
   delete from public.push_subscriptions s where s.id = any(gone);
 end

@@ -66,7 +66,7 @@ export function classifyPushFailure(error: unknown): { outcome: PushOutcomeKind;
 
 export function createPushSender(options: PushSenderOptions): PushSender {
   const vapid = new VapidHeaderCache(options.vapid);
-  const agent = new https.Agent({ keepAlive: true, maxSockets: options.maxSocketsPerOrigin ?? 32 });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: options.maxSocketsPerOrigin ?? 128 });
   const ttl = options.ttlSeconds ?? 3600;
   const timeout = options.timeoutMs ?? 10_000;
 

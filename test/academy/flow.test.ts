@@ -9,8 +9,8 @@ import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMember, type Member } from "../support/members.ts";
 import { startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { startWorkerProcess, type WorkerProcess } from "../support/worker-process.ts";
+import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
 const LIVEKIT = {
   LIVEKIT_URL: "wss://livekit.test.invalid",
@@ -33,10 +33,17 @@ let worker: WorkerProcess;
 beforeAll(async () => {
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
   t = await startTestServer({ env: { ...LIVEKIT, ...VAPID_ENV } });
-  worker = await startWorkerProcess({ databaseUrl: t.db.url, caFile: service.caFile, env: VAPID_ENV });
+  // Its own process: Node reads NODE_EXTRA_CA_CERTS (trust in the push service's self-signed certificate) at start.
+  worker = await spawnWorker({
+    ...VAPID_ENV,
+    DATABASE_URL: t.db.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    NODE_EXTRA_CA_CERTS: service.caFile,
+    WORKER_CONCURRENCY: "2",
+  });
 }, 90_000);
 afterAll(async () => {
-  await worker?.stop();
+  await worker?.kill("SIGTERM");
   await t?.close();
   await service?.close();
 });

@@ -3,13 +3,18 @@ import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMember, type Member, type Rank } from "../support/members.ts";
 import { startPushService, type Behaviour, type PushService, type Subscriber } from "../support/push-service.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { startWorkerProcess, type WorkerProcess } from "../support/worker-process.ts";
+import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
 /**
- * Rescue flares end to end: the API server in this process, the worker as its own process (trusting the local
- * push service's certificate through NODE_EXTRA_CA_CERTS), and a push service on 127.0.0.1 that decrypts every
- * message and checks every VAPID header.
+ * Rescue flares end to end: the API server in this process, the worker as its own process, and a push service
+ * on 127.0.0.1 that decrypts every message and checks every VAPID header.
+ *
+ * The worker must be its own process for two reasons. web-push speaks only https, and the local push service's
+ * certificate is self-signed: the worker trusts it through NODE_EXTRA_CA_CERTS, the way a production worker
+ * trusts FCM's through the system store, with no test hook in the sending code; Node reads NODE_EXTRA_CA_CERTS
+ * once, when a process starts, so only a process started with it will do. And a worker that dies mid-fan-out
+ * has to be a process that can be SIGKILLed.
  */
 const vapid = webpush.generateVAPIDKeys();
 const VAPID_ENV = {
@@ -17,8 +22,17 @@ const VAPID_ENV = {
   VAPID_PRIVATE_KEY: vapid.privateKey,
   VAPID_SUBJECT: "mailto:ops@nomadnexus.test",
 };
-// Small pages and batches, so a few dozen devices make several of each.
-const WORKER_ENV = { ...VAPID_ENV, PUSH_FANOUT_PAGE_SIZE: "5", PUSH_BATCH_SIZE: "3" };
+// Small pages and batches, so a few dozen devices make several of each; a killed worker is dead after 2 s.
+const workerEnv = () => ({
+  ...VAPID_ENV,
+  DATABASE_URL: t.db.url,
+  JWT_SECRET: TEST_JWT_SECRET,
+  NODE_EXTRA_CA_CERTS: service.caFile,
+  PUSH_FANOUT_PAGE_SIZE: "5",
+  PUSH_BATCH_SIZE: "3",
+  WORKER_CONCURRENCY: "4",
+  WORKER_DEAD_AFTER_SECONDS: "2",
+});
 
 let t: TestServer;
 let service: PushService;
@@ -27,10 +41,10 @@ let worker: WorkerProcess;
 beforeAll(async () => {
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
   t = await startTestServer({ env: VAPID_ENV });
-  worker = await startWorkerProcess({ databaseUrl: t.db.url, caFile: service.caFile, env: WORKER_ENV });
+  worker = await spawnWorker(workerEnv());
 }, 90_000);
 afterAll(async () => {
-  await worker?.stop();
+  await worker?.kill("SIGTERM");
   await t?.close();
   await service?.close();
 });
@@ -251,7 +265,7 @@ describe("a rescue flare over Web Push", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
 
-    await worker.kill();
+    await worker.kill("SIGKILL");
     const { rows: held } = await t.pool.query(
       "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'push__fanout' and j.locked_by is not null",
     );
@@ -259,13 +273,15 @@ describe("a rescue flare over Web Push", () => {
     await blocker.query("rollback");
     await blocker.end();
 
-    worker = await startWorkerProcess({ databaseUrl: t.db.url, caFile: service.caFile, env: WORKER_ENV });
+    // Its heartbeat stops; once it is WORKER_DEAD_AFTER_SECONDS old, the next worker to start takes its jobs back.
+    await new Promise((r) => setTimeout(r, 2500));
+    worker = await spawnWorker(workerEnv());
     await service.waitFor(() => recipients.every((d) => flareDeliveries(d, flareId).length > 0), 20_000);
     await waitForQueueSettled(`flare:${flareId}`, recipients.length);
 
     for (const device of recipients) expect(flareDeliveries(device, flareId), `device ${device.id}`).toHaveLength(1);
     expect(flareDeliveries(requester.devices[0]!, flareId)).toHaveLength(0);
-    expect(worker.output()).toContain("jobs of a dead worker returned to the queue");
+    expect(worker.output()).toContain("unlocked the jobs of workers that stopped answering");
     expect(service.rejected).toEqual([]);
   }, 60_000);
 });

@@ -12,7 +12,7 @@
  * Each subscriber (a simulated browser with its own P-256 key pair and auth secret) can be told how to answer:
  * accept (201), gone (410), or fail the first n requests with 500 before accepting.
  */
-import { createDecipheriv, createECDH, createPublicKey, hkdfSync, randomBytes, randomUUID, type ECDH, type KeyObject } from "node:crypto";
+import { createDecipheriv, createECDH, createHash, createPublicKey, randomBytes, randomUUID, type ECDH, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -70,7 +70,30 @@ const KEY_INFO = Buffer.from("WebPush: info\0", "latin1");
 const CEK_INFO = Buffer.from("Content-Encoding: aes128gcm\0", "latin1");
 const NONCE_INFO = Buffer.from("Content-Encoding: nonce\0", "latin1");
 
-const hkdf = (ikm: Buffer, salt: Buffer, info: Buffer, length: number) => Buffer.from(hkdfSync("sha256", ikm, salt, info, length));
+/*
+ * HMAC-SHA256 (RFC 2104) and HKDF (RFC 5869) for at most one 32-byte block, built on createHash: the same bytes
+ * as crypto.hkdfSync, about five times cheaper per call on Node 24, whose createHmac/hkdfSync spend most of their
+ * time preparing the key. It matters only because this service decrypts 10,000 messages in the benchmark.
+ */
+const IPAD = Buffer.alloc(64, 0x36);
+const OPAD = Buffer.alloc(64, 0x5c);
+function hmacSha256(key: Buffer, ...data: Buffer[]): Buffer {
+  const block = Buffer.alloc(64);
+  (key.length > 64 ? createHash("sha256").update(key).digest() : key).copy(block);
+  const inner = createHash("sha256");
+  const outer = createHash("sha256");
+  const padded = Buffer.alloc(64);
+  for (let i = 0; i < 64; i++) padded[i] = block[i]! ^ IPAD[i]!;
+  inner.update(padded);
+  for (const d of data) inner.update(d);
+  for (let i = 0; i < 64; i++) padded[i] = block[i]! ^ OPAD[i]!;
+  return outer.update(padded).update(inner.digest()).digest();
+}
+const ONE = Buffer.from([1]);
+function hkdf(ikm: Buffer, salt: Buffer, info: Buffer, length: number): Buffer {
+  if (length > 32) throw new Error("hkdf here expands one block only");
+  return hmacSha256(hmacSha256(salt, ikm), info, ONE).subarray(0, length);
+}
 
 /** RFC 8291 §3.4 and RFC 8188: the plaintext of an aes128gcm body for this subscriber. */
 export function decryptAes128gcm(body: Buffer, subscriber: Pick<Subscriber, "ecdh" | "authSecret">): Buffer {

@@ -47,12 +47,14 @@ const task: Task = async (raw, helpers) => {
   const payload = parsePayload(Payload, raw, helpers);
   if (!payload) return;
   const { config, log } = workerContext();
+  const started = Date.now();
 
   const { rows } = await helpers.withPgClient((client) =>
     client.query<DueRow>("select * from nexus_private.push_deliveries_due($1::bigint[])", [payload.ids]),
   );
   if (rows.length === 0) return;
 
+  const fetchedMs = Date.now() - started;
   const push = senderFor(config);
   const outcomes: PushOutcome[] = push
     ? await Promise.all(rows.map((row) => push.send(row)))
@@ -62,6 +64,7 @@ const task: Task = async (raw, helpers) => {
         error: "Web Push is not configured: set NEXT_PUBLIC_VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT",
       }));
 
+  const sentMs = Date.now() - started;
   const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
   await helpers.withPgClient((client) =>
     client.query("select nexus_private.record_push_outcomes($1::jsonb, $2)", [
@@ -73,7 +76,15 @@ const task: Task = async (raw, helpers) => {
   const count = (kind: PushOutcome["outcome"]) => outcomes.filter((o) => o.outcome === kind).length;
   const retrying = outcomes.filter((o) => o.outcome === "retry");
   log.info(
-    { job: helpers.job.id, attempt: helpers.job.attempts, sent: count("sent"), gone: count("gone"), failed: count("failed"), retry: retrying.length },
+    {
+      job: helpers.job.id,
+      attempt: helpers.job.attempts,
+      sent: count("sent"),
+      gone: count("gone"),
+      failed: count("failed"),
+      retry: retrying.length,
+      ms: { fetch: fetchedMs, send: sentMs - fetchedMs, record: Date.now() - started - sentMs },
+    },
     "push batch delivered",
   );
   if (retrying.length > 0 && !finalAttempt) {

@@ -140,7 +140,7 @@ language sql security definer set search_path = pg_catalog, public as $$
 $$;
 grant execute on function tests.claim_next_job(text) to public;
 
-/* Push (issue #5) ---------------------------------------------------------------------------------------- */
+/* Web Push (issue #5) ------------------------------------------------------------------------------------- */
 
 /* A real device's keys (a P-256 public key and a 16-byte auth secret, base64url), for push subscriptions in tests. */
 create or replace function tests.push_p256dh() returns text
