@@ -38,6 +38,8 @@ alter table public.academy_requests enable row level security;
 -- One open request per skill per cadet, even if two requests race past the function's own check.
 create unique index academy_requests_one_open_per_skill on public.academy_requests (cadet_id, skill_id)
   where status in ('PENDING', 'ACCEPTED');
+-- "My requests" (the cadet's policy) over every status, and deleting a member.
+create index academy_requests_cadet_id_idx on public.academy_requests (cadet_id);
 create index academy_requests_mentor_id_idx on public.academy_requests (mentor_id);
 create index academy_requests_skill_id_idx on public.academy_requests (skill_id);
 -- "Open requests a mentor can take": PENDING ones by skill, oldest first.
