@@ -31,8 +31,10 @@ function freePort(): Promise<number> {
   });
 }
 
+/** BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child process there (open it in Chrome DevTools). */
 function start(script: string, args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  return spawn(process.execPath, [...profile, path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 async function until(check: () => Promise<boolean>, seconds: number, what: string) {

@@ -52,7 +52,7 @@ const schema = z.object({
   CORS_ORIGINS: optionalString,
   FLARE_MAX_PER_HOUR: positiveInt(6),
   PUSH_BATCH_SIZE: positiveInt(100),
-  PUSH_FANOUT_PAGE_SIZE: positiveInt(1000),
+  PUSH_FANOUT_PAGE_SIZE: positiveInt(500),
   PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
   NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -48,10 +48,13 @@ const MY_DEVICES = `{ pushSubscriptions { nodes { endpoint userId } } }`;
 const FIRE = `mutation($input: FireRescueFlareInput!) { fireRescueFlare(input: $input) { rescueFlare { id status flareType location } } }`;
 
 describe("GET /push/vapid-public-key", () => {
-  it("serves the public key the browser subscribes with", async () => {
-    const res = await fetch(`${t.baseUrl}/push/vapid-public-key`);
+  it("serves the public key the browser subscribes with, to the frontend's origin", async () => {
+    const res = await fetch(`${t.baseUrl}/push/vapid-public-key`, { headers: { origin: "http://localhost:5173" } });
     expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
     expect(await res.json()).toEqual({ publicKey: vapid.publicKey });
+    const elsewhere = await fetch(`${t.baseUrl}/push/vapid-public-key`, { headers: { origin: "https://evil.example" } });
+    expect(elsewhere.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   it("is PUSH_NOT_CONFIGURED (503) without a VAPID pair", async () => {
@@ -203,6 +206,21 @@ describe("firing a rescue flare", () => {
 
     const open = await t.graphql(`{ rescueFlares(condition: { id: "${flareId}" }) { nodes { status requester { callsign } } } }`, {}, bystander.token);
     expect(open.body.data.rescueFlares.nodes).toEqual([{ status: "RESOLVED", requester: { callsign: requester.callsign } }]);
+  });
+});
+
+describe("/metrics", () => {
+  it("shows pending and failed notifications by type", async () => {
+    const m = await createMember(t.pool, "SCOUT");
+    const d = device();
+    await rest("notifications-subscribe", d, m.token);
+    await t.pool.query("select nexus_private.enqueue_push($1, 'SIM_POD_READY', '{}')", [m.id]);
+    await t.pool.query("select nexus_private.enqueue_push($1, 'METRICS_PROBE', '{}')", [m.id]);
+    await t.pool.query("update public.notification_queue set failed_at = now(), last_error = 'HTTP 413' where type = 'METRICS_PROBE'");
+    const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/^nexus_notifications_pending\{type="SIM_POD_READY"\} 1$/m);
+    expect(text).toMatch(/^nexus_notifications_failed\{type="METRICS_PROBE"\} 1$/m);
+    expect(text).toMatch(/^nexus_notifications_oldest_pending_seconds\{type="SIM_POD_READY"\} \d/m);
   });
 });
 
