@@ -5,6 +5,7 @@
  */
 import type { Express } from "express";
 import type { Registry } from "prom-client";
+import { academyModule } from "./academy/index.ts";
 import type { AppContext } from "./app.ts";
 import { opsModule } from "./ops/index.ts";
 import { presenceModule } from "./presence/module.ts";
@@ -22,4 +23,4 @@ export interface NexusModule {
   metrics?(registry: Registry, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule];
+export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule, academyModule];

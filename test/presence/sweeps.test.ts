@@ -53,7 +53,8 @@ describe("presence sweeps", () => {
     livekit.rooms.set("alpha", ["PA_a2"]); // bravo is gone entirely
     await runTask("presence__reconcile");
     expect(await openSids()).toEqual(["PA_a2"]);
-    expect(livekit.requests.map((r) => r.room).sort()).toEqual(["alpha", "bravo"]);
+    // The crontab may run the same sweep meanwhile: which rooms were asked matters, not how often.
+    expect([...new Set(livekit.requests.map((r) => r.room))].sort()).toEqual(["alpha", "bravo"]);
     expect(livekit.requests.every((r) => r.authorized)).toBe(true);
     const { rows } = await t.pool.query("select left_reason from public.voice_presence where participant_sid = 'PA_b1'");
     expect(rows[0].left_reason).toBe("reconciled");

@@ -160,6 +160,48 @@ $$;
 
 grant execute on all functions in schema tests to public;
 
+/* Academy (issue #6) --------------------------------------------------------------------------------------- */
+
+/* The id of the member with this callsign (made with tests.create_user). */
+create or replace function tests.member(member_callsign text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select id from public.profiles where callsign = member_callsign
+$$;
+
+/* A skill, added as an operator would (the runbook's insert); returns its id. */
+create or replace function tests.create_skill(skill_name text) returns uuid
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.skills (name) values (skill_name) returning id
+$$;
+
+/* The id of the skill with this name. */
+create or replace function tests.skill(skill_name text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select id from public.skills where name = skill_name
+$$;
+
+/* Certify a member to mentor a skill, as an operator would (the runbook's insert). */
+create or replace function tests.certify(member uuid, skill uuid) returns void
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.mentor_certifications (user_id, skill_id) values (member, skill)
+$$;
+
+/* A PENDING training request of a cadet for a skill, made as that cadet would (request_training); returns its id. */
+create or replace function tests.request_training(cadet uuid, skill uuid) returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  claims text := current_setting('request.jwt.claims', true);
+  new_id uuid;
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', cadet, 'role', 'authenticated')::text, true);
+  select r.id into new_id from public.request_training(skill) r;
+  perform set_config('request.jwt.claims', coalesce(claims, ''), true);
+  return new_id;
+end
+$$;
+
+grant execute on all functions in schema tests to public;
+
 /* Rate limits (issue #7) ------------------------------------------------------------------------------------- */
 
 /* Run a statement as the caller and return the HINT of the error it raises (null if it raises none). */
