@@ -5,7 +5,8 @@ import webpush from "web-push";
 import { ROOT } from "../../server/database/migrate.ts";
 import { modules } from "../../server/modules.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { freePort, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { freePort } from "../../server/net.ts";
+import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 
 /**

@@ -3,9 +3,9 @@
  * in a child process on a free loopback port, for tests of commands that talk to a running server (npm run doctor).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { ROOT } from "../../server/database/migrate.ts";
+import { freePort } from "../../server/net.ts";
 
 export interface NexusProcess {
   child: ChildProcess;
@@ -15,16 +15,6 @@ export interface NexusProcess {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startNexusProcess(env: Record<string, string>): Promise<NexusProcess> {
   const port = await freePort();
