@@ -6,7 +6,7 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { authenticateRequest, pgSettingsFor } from "./server/auth.ts";
+import { authenticateRequest, configPgSettings, pgSettingsFor } from "./server/auth.ts";
 import type { Config } from "./server/config.ts";
 import { makeMaskError } from "./server/graphql/errors.ts";
 import { identityPlugin } from "./server/graphql/identity.ts";
@@ -39,10 +39,10 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
         const ws = requestContext.ws;
         if (ws) {
           const header = ws.normalizedConnectionParams?.authorization ?? ws.request?.headers?.authorization;
-          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, config.jwt.secret);
+          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, config.jwt.secret, configPgSettings(config));
           return { pgSettings: auth.pgSettings };
         }
-        return { pgSettings: pgSettingsFor(null) };
+        return { pgSettings: pgSettingsFor(null, configPgSettings(config)) };
       },
     },
     grafserv: {

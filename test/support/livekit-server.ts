@@ -12,6 +12,8 @@ export interface FakeRoomService {
   url: string;
   rooms: Map<string, string[]>;
   requests: Array<{ room: string; authorized: boolean }>;
+  /** When set, every call fails with this Twirp error (an outage), after authentication. */
+  outage?: { status: number; code: string; msg: string };
   close(): Promise<void>;
 }
 
@@ -37,16 +39,18 @@ export async function startRoomService(): Promise<FakeRoomService> {
     }
     requests.push({ room, authorized });
     if (!authorized) return reply(401, { code: "unauthenticated", msg: "invalid token" });
+    if (service.outage) return reply(service.outage.status, { code: service.outage.code, msg: service.outage.msg });
     const sids = rooms.get(room);
     if (!sids) return reply(404, { code: "not_found", msg: "room not found" });
     reply(200, { participants: sids.map((sid) => ({ sid, identity: `id-${sid}`, state: "ACTIVE" })) });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const service: FakeRoomService = {
     url: `http://127.0.0.1:${port}`,
     rooms,
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return service;
 }

@@ -3,13 +3,16 @@
  * against RoomServiceClient.listParticipants and close the sessions LiveKit no longer has.
  */
 import type { Task } from "graphile-worker";
-import { RoomServiceClient } from "livekit-server-sdk";
+import { RoomServiceClient, TwirpError } from "livekit-server-sdk";
 import { workerContext } from "../context.ts";
 
-/** LiveKit answers a room that no longer exists with twirp `not_found`. */
+/**
+ * LiveKit answers a room that no longer exists with a Twirp error: HTTP 404, code `not_found`. Only that reply
+ * counts: a network failure (say DNS's ENOTFOUND) must never be read as "room gone" and close everyone's session.
+ */
 function roomIsGone(error: unknown): boolean {
-  const e = error as { status?: number; code?: string; message?: string };
-  return e.status === 404 || e.code === "not_found" || /not.?found/i.test(e.message ?? "");
+  if (!(error instanceof TwirpError)) return false;
+  return error.status === 404 && error.code === "not_found";
 }
 
 const task: Task = async (_payload, helpers) => {

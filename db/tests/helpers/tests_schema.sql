@@ -139,3 +139,82 @@ language sql security definer set search_path = pg_catalog, public as $$
   returning j.id
 $$;
 grant execute on function tests.claim_next_job(text) to public;
+
+/* Web Push (issue #5) ------------------------------------------------------------------------------------- */
+
+/* A real device's keys (a P-256 public key and a 16-byte auth secret, base64url), for push subscriptions in tests. */
+create or replace function tests.push_p256dh() returns text
+language sql immutable as $$
+  select 'BB352rV3H-rXRiQi64a0BzoCh9jM8m6j9y0Fq6nwGY8esbybTMQ8w7s977cnOT7ULnI8gVjvCvHiiHXhpm2KPYs'
+$$;
+create or replace function tests.push_auth() returns text
+language sql immutable as $$ select 'cQki06ubNJnY7UnPlCN1hA' $$;
+
+/* A push subscription for a member, inserted as an operator would; a fresh endpoint unless one is given. */
+create or replace function tests.subscribe(member uuid, endpoint text default null) returns uuid
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+  values (member, coalesce(endpoint, 'https://push.tests.invalid/' || gen_random_uuid()), tests.push_p256dh(), tests.push_auth())
+  returning id
+$$;
+
+grant execute on all functions in schema tests to public;
+
+/* Academy (issue #6) --------------------------------------------------------------------------------------- */
+
+/* The id of the member with this callsign (made with tests.create_user). */
+create or replace function tests.member(member_callsign text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select id from public.profiles where callsign = member_callsign
+$$;
+
+/* A skill, added as an operator would (the runbook's insert); returns its id. */
+create or replace function tests.create_skill(skill_name text) returns uuid
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.skills (name) values (skill_name) returning id
+$$;
+
+/* The id of the skill with this name. */
+create or replace function tests.skill(skill_name text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select id from public.skills where name = skill_name
+$$;
+
+/* Certify a member to mentor a skill, as an operator would (the runbook's insert). */
+create or replace function tests.certify(member uuid, skill uuid) returns void
+language sql security definer set search_path = pg_catalog, public as $$
+  insert into public.mentor_certifications (user_id, skill_id) values (member, skill)
+$$;
+
+/* A PENDING training request of a cadet for a skill, made as that cadet would (request_training); returns its id. */
+create or replace function tests.request_training(cadet uuid, skill uuid) returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  claims text := current_setting('request.jwt.claims', true);
+  new_id uuid;
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', cadet, 'role', 'authenticated')::text, true);
+  select r.id into new_id from public.request_training(skill) r;
+  perform set_config('request.jwt.claims', coalesce(claims, ''), true);
+  return new_id;
+end
+$$;
+
+grant execute on all functions in schema tests to public;
+
+/* Rate limits (issue #7) ------------------------------------------------------------------------------------- */
+
+/* Run a statement as the caller and return the HINT of the error it raises (null if it raises none). */
+create or replace function tests.error_hint(statement text) returns text
+language plpgsql as $$
+declare
+  hint text;
+begin
+  execute statement;
+  return null;
+exception when others then
+  get stacked diagnostics hint = pg_exception_hint;
+  return hint;
+end
+$$;
+grant execute on function tests.error_hint(text) to public;

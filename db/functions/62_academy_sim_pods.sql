@@ -1,0 +1,159 @@
+/*
+ * Sim pods (DESIGN.md §3): a certified mentor, not the cadet, accepts a PENDING request, which makes the pod and
+ * pages the cadet; the pod's cadet and mentor, and nobody else, get tokens for its room until it expires.
+ * These functions decide; the server signs the LiveKit token from exactly the row they return
+ * (server/academy/tokens.ts), so they are hidden from GraphQL, where acceptTraining and joinSimPod wrap them.
+ */
+
+/* How long a sim pod hands out tokens after it is made. */
+create or replace function nexus_private.sim_pod_lifetime() returns interval
+language sql immutable parallel safe as $$ select interval '2 hours' $$;
+
+/*
+ * What a member may do in a pod's room, for the token: both speak and listen; the mentor also administers that
+ * one room. No row for anyone but the pod's cadet and mentor. Columns are named apart from the sim_pods columns
+ * so the PL/pgSQL functions returning them read unambiguously.
+ */
+create or replace function nexus_private.sim_pod_grant(pod_id text, member uuid)
+returns table (
+  sim_pod text,
+  for_request uuid,
+  room text,
+  expires timestamptz,
+  participant text,
+  member_id uuid,
+  callsign text,
+  rank public.rank,
+  can_publish boolean,
+  can_subscribe boolean,
+  room_admin boolean
+)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select p.id, p.request_id, p.room_name, p.expires_at,
+         case when m.id = r.mentor_id then 'MENTOR' else 'CADET' end,
+         m.id, m.callsign, m.rank,
+         true, true, m.id = r.mentor_id
+    from public.sim_pods p
+    join public.academy_requests r on r.id = p.request_id
+    join public.profiles m on m.id = sim_pod_grant.member
+   where p.id = sim_pod_grant.pod_id
+     and m.id in (r.cadet_id, r.mentor_id)
+$$;
+
+/*
+ * Accept a PENDING training request: a mentor certified for the skill who is not the cadet. The decision is one
+ * update guarded by status = 'PENDING': of two mentors racing, the second one's update waits on the first one's
+ * row lock, then finds the request ACCEPTED and changes nothing, so exactly one wins and the other gets CONFLICT.
+ * The winner's transaction makes the sim pod, pages the cadet (SIM_POD_READY, delivered by the push__deliver
+ * job) and returns the mentor's own grant. The cadet's token is not made here: the cadet asks with joinSimPod.
+ */
+create or replace function public.accept_training(request_id uuid)
+returns table (
+  sim_pod text,
+  for_request uuid,
+  room text,
+  expires timestamptz,
+  participant text,
+  member_id uuid,
+  callsign text,
+  rank public.rank,
+  can_publish boolean,
+  can_subscribe boolean,
+  room_admin boolean
+)
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  caller uuid := auth.uid();
+  request public.academy_requests;
+  pod public.sim_pods;
+  new_pod_id text;
+begin
+  if caller is null or auth.rank() is null then
+    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to accept a training request');
+  end if;
+  select * into request from public.academy_requests r where r.id = accept_training.request_id;
+  if request.id is null then
+    perform nexus_private.fail('NOT_FOUND', 'no such training request');
+  end if;
+  if request.cadet_id = caller then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'you cannot accept your own training request');
+  end if;
+  if not public.is_mentor_of(request.skill_id) then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', format('only a mentor certified for %s may accept this request',
+      (select s.name from public.skills s where s.id = request.skill_id)));
+  end if;
+  if request.status <> 'PENDING' then
+    perform nexus_private.fail('CONFLICT', case
+      when request.mentor_id = caller and request.status = 'ACCEPTED' then 'you already accepted this request; join its sim pod with joinSimPod'
+      else format('this request is already %s', request.status) end);
+  end if;
+
+  update public.academy_requests r set status = 'ACCEPTED', mentor_id = caller, accepted_at = now()
+   where r.id = request.id and r.status = 'PENDING'
+  returning * into request;
+  if request.id is null then
+    perform nexus_private.fail('CONFLICT', 'another mentor accepted this request first');
+  end if;
+
+  new_pod_id := 'sim-pod-' || replace(gen_random_uuid()::text, '-', '');
+  insert into public.sim_pods (id, room_name, request_id, expires_at)
+  values (new_pod_id, new_pod_id, request.id, now() + nexus_private.sim_pod_lifetime())
+  returning * into pod;
+  update public.academy_requests r set sim_pod_id = pod.id where r.id = request.id
+  returning * into request;
+
+  perform nexus_private.enqueue_push(request.cadet_id, 'SIM_POD_READY',
+    nexus_private.academy_payload(request, 'SIM_POD_READY'), 'sim-pod-ready:' || pod.id);
+  perform nexus_private.audit('academy_request.accepted',
+    jsonb_build_object('request_id', request.id, 'sim_pod_id', pod.id, 'skill_id', request.skill_id));
+  return query select * from nexus_private.sim_pod_grant(pod.id, caller);
+end
+$$;
+comment on function public.accept_training(uuid) is
+  E'@behavior -mutationField\nAccept a PENDING training request as a certified mentor (not the cadet); one mentor wins, others CONFLICT. Makes the sim pod and pages the cadet; returns the mentor''s grant for the pod''s room. GraphQL: acceptTraining.';
+grant execute on function public.accept_training(uuid) to authenticated;
+
+/*
+ * A member's grant for a sim pod's room: its cadet or its mentor; anyone else INSUFFICIENT_CLEARANCE. A pod
+ * that is unknown, expired, or whose training is over is NOT_FOUND.
+ */
+create or replace function public.join_sim_pod(sim_pod_id text)
+returns table (
+  sim_pod text,
+  for_request uuid,
+  room text,
+  expires timestamptz,
+  participant text,
+  member_id uuid,
+  callsign text,
+  rank public.rank,
+  can_publish boolean,
+  can_subscribe boolean,
+  room_admin boolean
+)
+language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare
+  caller uuid := auth.uid();
+  pod public.sim_pods;
+  request public.academy_requests;
+begin
+  if caller is null or auth.rank() is null then
+    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to join a sim pod');
+  end if;
+  select * into pod from public.sim_pods p where p.id = join_sim_pod.sim_pod_id;
+  if pod.id is null or pod.expires_at <= now() then
+    perform nexus_private.fail('NOT_FOUND', format('no open sim pod %s (it may have expired)', join_sim_pod.sim_pod_id));
+  end if;
+  select * into request from public.academy_requests r where r.id = pod.request_id;
+  if caller is distinct from request.cadet_id and caller is distinct from request.mentor_id then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'only the cadet and the mentor of a sim pod may join it');
+  end if;
+  if request.status <> 'ACCEPTED' then
+    perform nexus_private.fail('NOT_FOUND', format('sim pod %s is closed: its training is %s', pod.id, request.status));
+  end if;
+  return query select * from nexus_private.sim_pod_grant(pod.id, caller);
+end
+$$;
+comment on function public.join_sim_pod(text) is
+  E'@behavior -queryField\nYour grant for a sim pod''s room, as its cadet or mentor. Expired or closed pods are NOT_FOUND. GraphQL: joinSimPod.';
+grant execute on function public.join_sim_pod(text) to authenticated;

@@ -1,0 +1,52 @@
+begin;
+select plan(14);
+
+select is((select relpersistence from pg_class where oid = 'nexus_private.rate_limit_buckets'::regclass), 'u'::"char",
+  'the buckets are unlogged: throttling state, refilled by a crash');
+
+-- A bucket of 3 that refills 6 a minute (one token every 10 s).
+select tests.authenticate_as(tests.user_of_rank('SCOUT'));
+select set_config('nexus.livekit_token_burst', '3', true);
+select set_config('nexus.livekit_tokens_per_minute', '6', true);
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'a member with a full bucket gets a token');
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 2) $$, 'and may take the rest of the burst at once');
+select throws_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'NX429', 'RATE_LIMITED',
+  'an empty bucket refuses with RATE_LIMITED');
+select ok(tests.error_hint($$ select nexus_private.take_rate_limit('livekit_token', 1) $$) ~ '^retry_after=(9|10)$',
+  'the refusal says when the next token refills (10 s at 6 a minute) in the hint retry_after=N');
+select throws_ok($$ select * from nexus_private.rate_limit_buckets $$, '42501', null,
+  'members cannot read the buckets');
+select throws_ok($$ update nexus_private.rate_limit_buckets set tokens = 100 $$, '42501', null,
+  'members cannot refill their own bucket');
+
+-- Another member has a bucket of their own.
+select tests.authenticate_as(tests.user_of_rank('VOYAGER'));
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 3) $$, 'one member''s empty bucket does not limit another');
+select tests.authenticate_as(tests.user_of_rank('PIONEER'));
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 50) $$ ,
+  'a batch larger than the bucket is charged as a full bucket, so it can still be issued once');
+reset role;
+
+-- Ten seconds later, the first member has one token again, and only one.
+update nexus_private.rate_limit_buckets set refilled_at = refilled_at - interval '10.5 seconds' where user_id = tests.user_of_rank('SCOUT');
+select tests.authenticate_as(tests.user_of_rank('SCOUT'));
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'a bucket refills at the configured rate');
+select throws_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'NX429', 'RATE_LIMITED',
+  'and not faster');
+
+-- The pass-through form charges and hands its value on.
+select set_config('nexus.livekit_token_burst', '', true);
+select tests.authenticate_as(tests.user_of_rank('FOUNDER'));
+select is(nexus_private.rate_limited('livekit_token', 1, array['a', 'b']), array['a', 'b'],
+  'rate_limited() returns its value unchanged when a token is available (20 by default)');
+
+select tests.authenticate_as(gen_random_uuid());
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$,
+  'a token of a member who no longer exists gets no bucket (the guarded decision answers UNAUTHENTICATED)');
+
+select tests.authenticate_as_service();
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1000) from generate_series(1, 30) $$,
+  'the service role (no member) is not limited');
+
+select * from finish();
+rollback;

@@ -1,0 +1,95 @@
+/**
+ * Send a batch of notification_queue rows (PUSH_BATCH_SIZE, queued together), all at once, and record each push
+ * service's answer in one statement: sent, gone (subscription deleted), failed, or retry. If any need a retry
+ * the job fails after recording, and graphile-worker runs it again with exponential backoff; rows already sent
+ * or failed are skipped then. On the job's last attempt, rows still failing are marked failed.
+ *
+ * A crash between a push service accepting a message and the commit that records it sends that message again
+ * on the retry: at least once, never lost.
+ */
+import type { Task } from "graphile-worker";
+import { z } from "zod";
+import type { Config } from "../../server/config.ts";
+import { createPushSender, type PushOutcome, type PushSender } from "../../server/push/sender.ts";
+import { workerContext } from "../context.ts";
+import { parsePayload } from "../payload.ts";
+
+export interface DeliverPayload {
+  /** notification_queue ids */
+  ids: number[];
+}
+
+const Payload = z.object({ ids: z.array(z.number().int().positive()).min(1) }) satisfies z.ZodType<DeliverPayload>;
+
+interface DueRow {
+  id: string;
+  payload: unknown;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  attempts: number;
+}
+
+/** One sender per worker process: its connections and VAPID headers are shared by every delivery job. */
+let sender: { config: Config; sender: PushSender } | undefined;
+
+function senderFor(config: Config): PushSender | undefined {
+  const { publicKey, privateKey, subject } = config.vapid;
+  if (!publicKey || !privateKey || !subject) return undefined;
+  if (sender?.config !== config) {
+    sender?.sender.close();
+    sender = { config, sender: createPushSender({ vapid: { publicKey, privateKey, subject } }) };
+  }
+  return sender.sender;
+}
+
+const task: Task = async (raw, helpers) => {
+  const payload = parsePayload(Payload, raw, helpers);
+  if (!payload) return;
+  const { config, log } = workerContext();
+  const started = Date.now();
+
+  const { rows } = await helpers.withPgClient((client) =>
+    client.query<DueRow>("select * from nexus_private.push_deliveries_due($1::bigint[])", [payload.ids]),
+  );
+  if (rows.length === 0) return;
+
+  const fetchedMs = Date.now() - started;
+  const push = senderFor(config);
+  const outcomes: PushOutcome[] = push
+    ? await Promise.all(rows.map((row) => push.send(row)))
+    : rows.map((row) => ({
+        id: Number(row.id),
+        outcome: "retry",
+        error: "Web Push is not configured: set NEXT_PUBLIC_VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT",
+      }));
+
+  const sentMs = Date.now() - started;
+  const finalAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+  await helpers.withPgClient((client) =>
+    client.query("select nexus_private.record_push_outcomes($1::jsonb, $2)", [
+      JSON.stringify(outcomes.map(({ id, outcome, error }) => ({ id, outcome, error }))),
+      finalAttempt,
+    ]),
+  );
+
+  const count = (kind: PushOutcome["outcome"]) => outcomes.filter((o) => o.outcome === kind).length;
+  const retrying = outcomes.filter((o) => o.outcome === "retry");
+  log.info(
+    {
+      job: helpers.job.id,
+      attempt: helpers.job.attempts,
+      sent: count("sent"),
+      gone: count("gone"),
+      failed: count("failed"),
+      retry: retrying.length,
+      ms: { fetch: fetchedMs, send: sentMs - fetchedMs, record: Date.now() - started - sentMs },
+    },
+    "push batch delivered",
+  );
+  if (retrying.length > 0 && !finalAttempt) {
+    throw new Error(`${retrying.length} of ${outcomes.length} pushes will be retried; first error: ${retrying[0]!.error}`);
+  }
+};
+
+export default task;
