@@ -3,7 +3,7 @@
  * throwaway cluster (so each tree's SQL functions are its own), loaded in alternation: round after round, the
  * order reversed every round, so drift in the machine's load falls on both alike. Prints tokens/s, p99 and the CPU
  * per token of each server process and of its Postgres backends, per round and averaged. On a shared machine a
- * difference under ~5 % is noise.
+ * difference under ~5 % is noise. Check the error count: a failed request is cheap and fast.
  *
  *   node_modules/.bin/node bench/support/voice-token-ab.ts <tree> <tree>[::<node flags>] …
  *
@@ -22,6 +22,8 @@ import { runLoad, type LoadOptions } from "./load.ts";
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const LIVEKIT = { LIVEKIT_URL: "wss://livekit.bench.invalid", LIVEKIT_API_KEY: "APIbench", LIVEKIT_API_SECRET: "bench-livekit-secret-0123456789abcdef" };
+// As in bench/voice-token.ts: the per-member token bucket is charged on every request but never refuses.
+const RATE_LIMITS = { LIVEKIT_TOKEN_BURST: "1000000", LIVEKIT_TOKENS_PER_MINUTE: "1000000" };
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const REQUESTS = Number(process.env.REQ ?? 4000);
 const CONCURRENCY = Number(process.env.C ?? 32);
@@ -80,7 +82,7 @@ interface Server {
   app: string;
   child: ChildProcess;
   jwts: string[];
-  totals: { perSecond: number; p99: number; server: number; postgres: number; rounds: number };
+  totals: { perSecond: number; p99: number; server: number; postgres: number; errors: number; rounds: number };
 }
 
 async function startServer(cluster: Awaited<ReturnType<typeof startCluster>>, spec: string, i: number): Promise<Server> {
@@ -109,7 +111,7 @@ async function startServer(cluster: Awaited<ReturnType<typeof startCluster>>, sp
   const app = `ab${i}`;
   const child = spawn(process.execPath, [...(flags ? flags.split(" ") : []), path.join(root, "server/main.ts"), "--server"], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: "production", DATABASE_URL: `${url}?application_name=${app}`, JWT_SECRET, PORT: String(port), LOG_LEVEL: "warn", ...LIVEKIT },
+    env: { ...process.env, NODE_ENV: "production", DATABASE_URL: `${url}?application_name=${app}`, JWT_SECRET, PORT: String(port), LOG_LEVEL: "warn", ...LIVEKIT, ...RATE_LIMITS },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const deadline = Date.now() + 60_000;
@@ -123,7 +125,7 @@ async function startServer(cluster: Awaited<ReturnType<typeof startCluster>>, sp
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { label: spec, port, app, child, jwts, totals: { perSecond: 0, p99: 0, server: 0, postgres: 0, rounds: 0 } };
+  return { label: spec, port, app, child, jwts, totals: { perSecond: 0, p99: 0, server: 0, postgres: 0, errors: 0, rounds: 0 } };
 }
 
 const specs = process.argv.slice(2);
@@ -162,6 +164,7 @@ try {
       t.p99 += result.p99;
       t.server += server;
       t.postgres += postgres;
+      t.errors += result.errors;
       t.rounds++;
     }
   }
@@ -170,7 +173,7 @@ try {
     const t = s.totals;
     console.log(
       `mean ${s.label.padEnd(width)} ${(t.perSecond / t.rounds).toFixed(0).padStart(5)}/s p99 ${(t.p99 / t.rounds).toFixed(1)} ms` +
-        ` server ${(t.server / t.rounds).toFixed(0)} µs Postgres ${(t.postgres / t.rounds).toFixed(0)} µs per request`,
+        ` server ${(t.server / t.rounds).toFixed(0)} µs Postgres ${(t.postgres / t.rounds).toFixed(0)} µs per request, ${t.errors} errors`,
     );
   }
 } finally {
