@@ -83,6 +83,12 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
       },
     },
   });
+  // A runner that replaces one that just died (a restart after a crash) finds its predecessor not yet silent long
+  // enough to be declared dead; look again once it would be, rather than waiting for the minute sweep.
+  setTimeout(
+    () => void unlockDeadWorkers(pool, config.workerDeadAfterSeconds, log).catch((error) => log.warn({ err: error }, "unlocking dead workers failed")),
+    (config.workerDeadAfterSeconds + 1) * 1000,
+  ).unref();
   // Liveness is not a job: a stuck or dead worker could not run it. Hence a timer, not the crontab.
   const timer = setInterval(beat, Math.max(1000, (config.workerDeadAfterSeconds * 1000) / 4));
   timer.unref();
