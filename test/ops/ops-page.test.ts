@@ -104,8 +104,13 @@ describe("/ops in a browser", () => {
     expect(await page.textContent("#panel-queue")).toMatch(/livekit__apply_event/);
     await page.waitForSelector(`#panel-presence >> text=${scout.callsign}`, { timeout: 5_000 });
     expect(await page.textContent("#panel-presence")).toMatch(/ops-net.*SCOUT/s);
-    // The flares panel waits for its GraphQL field (openRescueFlares); until then it is simply not there.
-    expect(await page.$("#panel-flares")).toBeNull();
+    // An open rescue flare shows in the flares panel (public.open_rescue_flares), with its requester's callsign.
+    await t.pool.query(
+      `insert into public.rescue_flares (requester_id, location, flare_type) values ($1, 'Stanton III - Crusader', 'MEDICAL')`,
+      [scout.id],
+    );
+    await page.waitForSelector(`#panel-flares >> text=Stanton III - Crusader`, { timeout: 5_000 });
+    expect(await page.textContent("#panel-flares")).toMatch(new RegExp(`MEDICAL.*OPEN.*Stanton III - Crusader.*${scout.callsign}`, "s"));
 
     // Open the error and payload for the pictures; nothing may spill sideways on a phone.
     await page.click(`${row} summary`);

@@ -184,7 +184,7 @@ export const panels = [
     },
   },
   {
-    // Expects public.open_rescue_flares() (flares capability, not deployed yet): OPEN and ACKNOWLEDGED flares.
+    // public.open_rescue_flares() (db/functions/71_rescue_flares_ops.sql): OPEN and ACKNOWLEDGED flares.
     id: "flares",
     title: "Open rescue flares",
     field: "openRescueFlares",
