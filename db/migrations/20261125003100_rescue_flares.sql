@@ -65,6 +65,8 @@ drop function if exists nexus_private.close_rescue_flare(uuid, public.flare_stat
 drop function if exists nexus_private.fan_out_flare(uuid, uuid, integer, integer);
 drop function if exists nexus_private.flare_payload(public.rescue_flares, text);
 drop function if exists nexus_private.flare_max_per_hour();
+-- and the operators' view of open flares (db/functions/71_rescue_flares_ops.sql)
+drop function if exists public.open_rescue_flares();
 drop table if exists public.rescue_flares;
 drop type if exists public.flare_status;
 drop type if exists public.flare_type;
