@@ -10,11 +10,11 @@ import pg from "pg";
 import "../server/env.ts";
 import { createServer } from "../server/app.ts";
 import { loadConfig } from "../server/config.ts";
-import { migrate } from "../server/database/migrate.ts";
 import { createLogger } from "../server/log.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { createMember } from "../test/support/members.ts";
 import { TEST_JWT_SECRET } from "../test/support/server.ts";
+import { benchDatabase } from "./support/setup.ts";
 
 const ROUNDS = Number(process.argv[2] ?? 40);
 const SIZES = [1_000, 100_000];
@@ -65,12 +65,7 @@ async function fill(client: pg.Client, jobs: number): Promise<void> {
 
 async function main() {
   const cluster = await startCluster();
-  const admin = new pg.Client({ connectionString: cluster.adminUrl() });
-  await admin.connect();
-  await admin.query("create database bench");
-  await admin.end();
-  const url = cluster.adminUrl("bench");
-  await migrate(url);
+  const url = await benchDatabase(cluster);
 
   const log = createLogger("silent");
   const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "silent" });

@@ -6,19 +6,16 @@
  *
  * Goal (issue #3): GraphQL >= 0.5 x the baseline's throughput, p99 < 25 ms at concurrency 32.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { signJwt } from "../server/auth.ts";
-import { migrate } from "../server/database/migrate.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { runLoad, type LoadResult } from "./support/load.ts";
 import { freePort } from "../server/net.ts";
+import { benchDatabase, startChild } from "./support/setup.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const LIVEKIT = { LIVEKIT_URL: "wss://livekit.bench.invalid", LIVEKIT_API_KEY: "APIbench", LIVEKIT_API_SECRET: "bench-livekit-secret-0123456789abcdef" };
 const MEMBERS = 64;
@@ -43,16 +40,6 @@ async function waitFor(url: string, init: RequestInit, ready: (res: Response) =>
   throw new Error(`${what} did not come up within 60 s`);
 }
 
-/** BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there (open it in Chrome DevTools). */
-function start(script: string, args: string[], env: Record<string, string>): ChildProcess {
-  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, path.join(ROOT, script), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return child;
-}
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 once it is gone. */
 function cpuSeconds(pid: number): number {
@@ -82,12 +69,7 @@ async function main() {
   const cluster = await startCluster();
   const children: ChildProcess[] = [];
   try {
-    const admin = new pg.Client({ connectionString: cluster.adminUrl() });
-    await admin.connect();
-    await admin.query("create database bench");
-    await admin.end();
-    const url = cluster.adminUrl("bench");
-    await migrate(url);
+    const url = await benchDatabase(cluster);
 
     const db = new pg.Client({ connectionString: url });
     await db.connect();
@@ -106,7 +88,7 @@ async function main() {
     const members = await Promise.all(rows.map(async (r) => ({ id: r.id, jwt: await signJwt(JWT_SECRET, { sub: r.id, role: "authenticated" }, 3600) })));
 
     const [nexusPort, basePort] = [await freePort(), await freePort()];
-    const nexus = start("server/main.ts", ["--server"], {
+    const nexus = startChild("server/main.ts", ["--server"], {
       NODE_ENV: "production",
       DATABASE_URL: url,
       JWT_SECRET,
@@ -118,7 +100,7 @@ async function main() {
       LIVEKIT_TOKENS_PER_MINUTE: "1000000",
       ...LIVEKIT,
     });
-    const baseline = start("bench/support/voice-baseline.ts", [], { DATABASE_URL: url, PORT: String(basePort), ...LIVEKIT });
+    const baseline = startChild("bench/support/voice-baseline.ts", [], { DATABASE_URL: url, PORT: String(basePort), ...LIVEKIT });
     children.push(nexus, baseline);
     await waitFor(`http://127.0.0.1:${nexusPort}/readyz`, {}, (res) => res.ok, nexus, "server");
     await waitFor(`http://127.0.0.1:${basePort}/`, { method: "POST", body: "{}" }, () => true, baseline, "baseline");

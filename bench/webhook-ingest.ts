@@ -7,27 +7,19 @@
  *
  * Goal (issue #4): >= 3,000 events/s accepted, all applied within 5 s after the last 200, on 2 cores.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { migrate } from "../server/database/migrate.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { LIVEKIT_ENV, liveKitBody, signWebhook } from "../test/support/livekit.ts";
 import { runLoad } from "./support/load.ts";
 import { freePort } from "../server/net.ts";
+import { benchDatabase, startChild } from "./support/setup.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const CONCURRENCY = 32;
 
 
-/** BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child process there (open it in Chrome DevTools). */
-function start(script: string, args: string[], env: Record<string, string>): ChildProcess {
-  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  return spawn(process.execPath, [...profile, path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-}
 
 async function until(check: () => Promise<boolean>, seconds: number, what: string) {
   const deadline = Date.now() + seconds * 1000;
@@ -41,12 +33,7 @@ async function main() {
   const cluster = await startCluster();
   const children: ChildProcess[] = [];
   try {
-    const admin = new pg.Client({ connectionString: cluster.adminUrl() });
-    await admin.connect();
-    await admin.query("create database bench");
-    await admin.end();
-    const url = cluster.adminUrl("bench");
-    await migrate(url);
+    const url = await benchDatabase(cluster);
 
     // 20,000 events: each participant joins, then (for every other one) leaves.
     const base = Math.floor(Date.now() / 1000) - 3600;
@@ -61,8 +48,8 @@ async function main() {
 
     const [nexusPort, basePort] = [await freePort(), await freePort()];
     const env = { NODE_ENV: "production", DATABASE_URL: url, JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123", LOG_LEVEL: "warn", ...LIVEKIT_ENV };
-    const server = start("server/main.ts", ["--server"], { ...env, PORT: String(nexusPort) });
-    const baseline = start("bench/support/webhook-baseline.ts", [], { ...env, PORT: String(basePort) });
+    const server = startChild("server/main.ts", ["--server"], { ...env, PORT: String(nexusPort) });
+    const baseline = startChild("bench/support/webhook-baseline.ts", [], { ...env, PORT: String(basePort) });
     children.push(server, baseline);
     for (const port of [nexusPort, basePort]) {
       await until(async () => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false), 60, `port ${port}`);
@@ -81,7 +68,7 @@ async function main() {
     const baselineResult = await load(basePort, "/", EVENTS);
 
     // The worker starts with the burst, as a separate process with production settings.
-    const worker = start("server/main.ts", ["--worker"], env);
+    const worker = startChild("server/main.ts", ["--worker"], env);
     children.push(worker);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
