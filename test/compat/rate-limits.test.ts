@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type NexusServer } from "../../server/app.ts";
-import { loadConfig } from "../../server/config.ts";
-import { createPool } from "../../server/database/pool.ts";
-import { createLogger } from "../../server/log.ts";
+import { loadConfig } from "../../core/config.ts";
+import { createPool } from "../../core/database/pool.ts";
+import { createLogger } from "../../core/log.ts";
 import { modules } from "../../server/modules.ts";
 import { LIVEKIT_ENV } from "../support/livekit.ts";
 import { createMember, tokenFor, type Member } from "../support/members.ts";
