@@ -10,12 +10,13 @@ import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "./graphql/preset.ts";
 import { requireValidJwt } from "./auth.ts";
 import { configPgSettings } from "../core/jwt.ts";
-import { cors, requestLogger, securityHeaders } from "./http.ts";
+import { cors, recordSecurityHeaders, requestLogger } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
 import { modules } from "./modules.ts";
-import { restRouter, sendError } from "./rest/route.ts";
+import { WEBHOOK_PATHS } from "./presence/webhook.ts";
+import { restEdge, sendError } from "./rest/route.ts";
 
 export interface NexusServer {
   app: Express;
@@ -37,18 +38,27 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const { config, pool, log } = ctx;
   const app = express();
   app.disable("x-powered-by");
-  const server = http.createServer(app);
+  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
+  const metrics = createMetricsRegistry();
+  const requestMetrics = httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", ...routes.map((r) => `/functions/v1/${r.name}`)]);
+  const applySecurityHeaders = recordSecurityHeaders();
+  // The runbook's REST routes are answered before Express (server/rest/route.ts); everything else goes to it.
+  const rest = restEdge({ config, pool, log, routes, metrics: requestMetrics, securityHeaders: applySecurityHeaders, except: WEBHOOK_PATHS });
+  const server = http.createServer((req, res) => {
+    if (!rest(req, res)) app(req, res);
+  });
   // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
   const upgraded = new Set<import("node:stream").Duplex>();
   server.on("upgrade", (_req, socket) => {
     upgraded.add(socket);
     socket.on("close", () => upgraded.delete(socket));
   });
-  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
-  const metrics = createMetricsRegistry();
   app.use(requestLogger(log));
-  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", ...routes.map((r) => `/functions/v1/${r.name}`)]));
-  app.use(securityHeaders());
+  app.use(requestMetrics.middleware);
+  app.use((_req, res, next) => {
+    applySecurityHeaders(res);
+    next();
+  });
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -70,10 +80,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   mountMetrics(app, metrics, log);
 
   for (const module of modules) module.mount?.(app, ctx);
-  const browserFacing = cors(config.corsOrigins);
-  app.use("/functions/v1", browserFacing);
-  app.use("/graphql", browserFacing);
-  app.use("/functions/v1", restRouter({ config, pool, log, routes }));
+  app.use("/graphql", cors(config.corsOrigins));
 
   app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql", configPgSettings(config)));
 

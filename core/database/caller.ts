@@ -33,6 +33,12 @@ export interface CallerResult<R = Record<string, unknown>> {
 
 type PgSettings = Record<string, string | null | undefined> | null | undefined;
 
+/**
+ * Statements already bound to one caller (an AsCaller with the request's pgSettings): what route handlers and
+ * GraphQL steps are given.
+ */
+export type RunAsCaller = (statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
+
 /** Run statements as the caller (pgSettings as local settings), in one transaction and one round trip. */
 export type AsCaller = (pgSettings: PgSettings, statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
 

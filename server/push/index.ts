@@ -38,19 +38,19 @@ export const pushModule: NexusModule = {
   plugins: () => [P256dhArgumentPlugin],
   restRoutes: () => [
     defineRoute("notifications-subscribe", SubscribeBody, async (input, ctx) => {
-      await ctx.withClient((client) =>
-        client.query({ text: "select id from public.subscribe_push($1, $2, $3)", values: [input.endpoint, input.p256dh, input.auth] }),
-      );
+      await ctx.asCaller([{ name: "nexus_subscribe_push", text: "select id from public.subscribe_push($1, $2, $3)", values: [input.endpoint, input.p256dh, input.auth] }]);
       return { body: { success: true } };
     }),
     defineRoute("handle-rescue-request", RescueRequestBody, async (input, ctx) => {
-      const { rows } = await ctx.withClient((client) =>
-        client.query<{ id: string; status: string }>({
+      const [result] = await ctx.asCaller([
+        {
+          name: "nexus_fire_rescue_flare",
           text: "select id, status from public.fire_rescue_flare($1, public.parse_flare_type($2))",
           values: [input.location, input.flareType],
-        }),
-      );
-      return { body: { flareId: rows[0]!.id, status: rows[0]!.status } };
+        },
+      ]);
+      const flare = result!.rows[0] as { id: string; status: string };
+      return { body: { flareId: flare.id, status: flare.status } };
     }),
   ],
   metrics(registry, { pool, log }) {
