@@ -108,6 +108,8 @@ begin
   if cardinality(nets) > 100 then
     perform nexus_private.fail('BAD_REQUEST', 'at most 100 nets per request');
   end if;
+  -- One LiveKit token from the caller's bucket per net asked for (RATE_LIMITED when empty), in this transaction.
+  perform nexus_private.charge_rate_limit(caller.id, 'livekit_token', cardinality(nets));
   user_id := caller.id;
   callsign := caller.callsign;
   rank := caller.rank;

@@ -73,14 +73,14 @@ async function oneGrant(asCaller: RunAsCaller, name: string, text: string, value
  */
 export function acceptTraining(asCaller: RunAsCaller, config: Config, requestId: string): Promise<SimPodGrant> {
   liveKitCredentials(config);
-  // The request id first passes through the caller's LiveKit token bucket (db/functions/80_rate_limits.sql).
-  return oneGrant(asCaller, "nexus_accept_training", `select ${GRANT_COLUMNS} from public.accept_training(nexus_private.rate_limited('livekit_token', 1, $1::uuid)) g`, requestId);
+  // accept_training charges the caller's LiveKit token bucket itself (db/functions/80_rate_limits.sql).
+  return oneGrant(asCaller, "nexus_accept_training", `select ${GRANT_COLUMNS} from public.accept_training($1::uuid) g`, requestId);
 }
 
 /** The caller's grant for a pod they are the cadet or mentor of (NOT_FOUND, INSUFFICIENT_CLEARANCE from SQL). */
 export function loadSimPodGrant(asCaller: RunAsCaller, config: Config, simPodId: string): Promise<SimPodGrant> {
   liveKitCredentials(config);
-  return oneGrant(asCaller, "nexus_join_sim_pod", `select ${GRANT_COLUMNS} from public.join_sim_pod(nexus_private.rate_limited('livekit_token', 1, $1::text)) g`, simPodId);
+  return oneGrant(asCaller, "nexus_join_sim_pod", `select ${GRANT_COLUMNS} from public.join_sim_pod($1::text) g`, simPodId);
 }
 
 /** Sign what the database granted. Runs after the database connection is released. */

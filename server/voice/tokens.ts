@@ -60,13 +60,13 @@ export interface VoiceTokenResult {
 }
 
 /**
- * One query for the whole batch; a named statement, so each connection parses and plans it once. The argument
- * first passes through the caller's LiveKit token bucket (one token per net asked for; RATE_LIMITED when empty),
- * in the same statement and transaction as the decision.
+ * One query for the whole batch; a named statement, so each connection parses and plans it once. The function
+ * charges the caller's LiveKit token bucket itself (one token per net asked for; RATE_LIMITED when empty), in
+ * the same transaction as the decision.
  */
-const GRANTS_QUERY = {
+export const GRANTS_QUERY = {
   name: "nexus_issue_voice_grants",
-  text: "select * from public.issue_voice_grants(nexus_private.rate_limited('livekit_token', cardinality($1::text[]), $1::text[]))",
+  text: "select * from public.issue_voice_grants($1::text[])",
 };
 
 export type VoiceGrants = GrantRow[];
