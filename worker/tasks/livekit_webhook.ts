@@ -1,5 +1,5 @@
 /**
- * Apply one verified LiveKit webhook event (enqueued by server/presence/webhook.ts) to voice_presence.
+ * Apply one verified LiveKit webhook event (enqueued by server/presence/rest.ts) to voice_presence.
  * The SQL is idempotent and order-tolerant, so at-least-once delivery and retries are harmless.
  */
 import type { Task } from "graphile-worker";
