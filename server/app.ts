@@ -15,7 +15,7 @@ import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
 import { modules } from "./modules.ts";
-import { WEBHOOK_PATHS } from "./presence/webhook.ts";
+import { WEBHOOK_PATHS } from "./presence/rest.ts";
 import { restEdge, sendError } from "./rest/route.ts";
 
 export interface NexusServer {

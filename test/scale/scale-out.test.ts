@@ -20,6 +20,7 @@ import { createMember, tokenFor, type Member } from "../support/members.ts";
 import { spawnServer, spawnWorker, type ServerProcess, type WorkerProcess } from "../support/processes.ts";
 import { startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
+import { WEBHOOK_TASK } from "../../server/presence/rest.ts";
 
 const vapid = webpush.generateVAPIDKeys();
 const FLARE_MAX_PER_HOUR = 3;
@@ -159,7 +160,7 @@ describe("two servers and two workers on one Postgres", () => {
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(new Set(deliveries.map((d) => d.server))).toEqual(new Set([0, 1]));
 
-    await eventually("every webhook job applied", async () => ((await jobsLeft("livekit_webhook")) === 0 ? true : undefined), { timeoutMs: 40_000, intervalMs: 100 });
+    await eventually("every webhook job applied", async () => ((await jobsLeft(WEBHOOK_TASK)) === 0 ? true : undefined), { timeoutMs: 40_000, intervalMs: 100 });
     const { rows } = await pool.query<{ room_name: string; participant_sid: string; participant_identity: string; joined: number; left: number | null }>(
       `select room_name, participant_sid, participant_identity, extract(epoch from joined_at)::int as joined, extract(epoch from left_at)::int as left
          from public.voice_presence where participant_sid like 'PA\\_scale\\_%' order by participant_sid`,
