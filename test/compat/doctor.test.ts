@@ -120,6 +120,12 @@ describe("npm run doctor", () => {
     );
   }, 90_000);
 
+  it("reports a value the server's configuration refuses once, in the server's words", async () => {
+    const badTtl = await doctor({ LIVEKIT_TOKEN_TTL: "soon" });
+    expect(badTtl.code).toBe(1);
+    expect(failLines(badTtl.out)).toEqual([expect.stringMatching(/FAIL {2}configuration +config: LIVEKIT_TOKEN_TTL must be a positive whole number, got "soon"/)]);
+  }, 60_000);
+
   it("fails with named lines, not a crash, when the server or the database is unreachable", async () => {
     const closedPort = await freePort();
     const noServer = await doctor({ NEXUS_URL: `http://127.0.0.1:${closedPort}` });
