@@ -81,7 +81,7 @@ async function main() {
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     const pending = async () =>
-      (await db.query("select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = $1", [WEBHOOK_TASK])).rows[0].n;
+      (await db.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = $1", [WEBHOOK_TASK])).rows[0].n;
     const sessionsOf = async (run: string) => (await db.query("select count(*)::int as n from public.voice_presence where participant_sid like $1", [`PA\\_${run}\\_%`])).rows[0].n;
 
     const load = { start: loadAverage(), end: "" };

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool } from "../../core/database/pool.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { eventually } from "../support/eventually.ts";
+import { graphql as graphqlAt, rest as restAt } from "../support/http.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
 import { createMember, tokenFor, type Member } from "../support/members.ts";
 import { spawnServer, spawnWorker, type ServerProcess, type WorkerProcess } from "../support/processes.ts";
@@ -106,28 +107,13 @@ async function inParallel<T, R>(items: T[], concurrency: number, fn: (item: T, i
 const jobsLeft = async (task: string) =>
   (
     await pool.query<{ n: number }>(
-      "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = $1",
+      "select count(*)::int as n from graphile_worker.jobs where task_identifier = $1",
       [task],
     )
   ).rows[0]!.n;
 
-async function rest(server: ServerProcess, name: string, body: unknown, token: string) {
-  const res = await fetch(`${server.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-async function graphql(server: ServerProcess, query: string, variables: Record<string, unknown>, token: string) {
-  const res = await fetch(`${server.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const rest = (server: ServerProcess, name: string, body: unknown, token: string) => restAt(server.baseUrl, name, body, token);
+const graphql = (server: ServerProcess, query: string, variables: Record<string, unknown>, token: string) => graphqlAt(server.baseUrl, query, variables, token);
 
 describe("two servers and two workers on one Postgres", () => {
   it("a shuffled burst of webhooks with redeliveries, split across both servers, ends in exactly the right mirror", async () => {
@@ -169,7 +155,7 @@ describe("two servers and two workers on one Postgres", () => {
       .map((s) => ({ room_name: s.room, participant_sid: s.sid, participant_identity: s.identity, joined: s.joinedAt, left: s.leftAt }))
       .sort((a, b) => (a.participant_sid < b.participant_sid ? -1 : 1));
     expect(rows).toEqual(expected);
-    const failed = await pool.query("select count(*)::int as n from graphile_worker._private_jobs where last_error is not null");
+    const failed = await pool.query("select count(*)::int as n from graphile_worker.jobs where last_error is not null");
     expect(failed.rows[0].n).toBe(0);
   }, 60_000);
 
@@ -209,9 +195,9 @@ describe("two servers and two workers on one Postgres", () => {
           `select (select count(*)::int from public.notification_queue where dedupe_key = $1) as queued,
                   (select count(*)::int from public.notification_queue where dedupe_key = $1 and sent_at is null and failed_at is null) as pending,
                   (select count(*)::int from pg_stat_activity where wait_event_type = 'Lock' and query like '%fan_out_flare%') as blocked,
-                  (select h.pid from graphile_worker._private_jobs j
-                     join graphile_worker._private_tasks k on k.id = j.task_id and k.identifier = 'push__fanout'
+                  (select h.pid from graphile_worker.jobs j
                      join nexus_private.worker_heartbeats h on h.worker_id = j.locked_by
+                    where j.task_identifier = 'push__fanout'
                     limit 1) as pid`,
           [key],
         );
@@ -253,7 +239,7 @@ describe("two servers and two workers on one Postgres", () => {
       const server = servers[i % 2]!;
       if (i % 3 === 0) {
         const res = await graphql(server, `mutation { issueVoiceToken(input: { roomName: "scale-net" }) { token } }`, {}, member.token);
-        return res.body.errors?.[0]?.extensions?.code ?? (res.body.data?.issueVoiceToken?.token ? "OK" : "?");
+        return res.body.errors?.[0]?.extensions?.code ?? ((res.body.data as any)?.issueVoiceToken?.token ? "OK" : "?");
       }
       const res = await rest(server, "livekit-token", { roomName: "scale-net" }, member.token);
       return res.status === 200 ? "OK" : res.body.error;
@@ -270,7 +256,7 @@ describe("two servers and two workers on one Postgres", () => {
     const resolve = async (server: ServerProcess, flareId: string) => {
       const res = await graphql(server, `mutation($id: UUID!) { resolveRescueFlare(input: { flareId: $id }) { rescueFlare { status } } }`, { id: flareId }, scout.token);
       expect(res.body.errors).toBeUndefined();
-      expect(res.body.data.resolveRescueFlare.rescueFlare.status).toBe("RESOLVED");
+      expect((res.body.data as any).resolveRescueFlare.rescueFlare.status).toBe("RESOLVED");
     };
     let open = pair.find((r) => r.status === 200)!.body.flareId as string;
     for (let i = 1; i < FLARE_MAX_PER_HOUR; i++) {
