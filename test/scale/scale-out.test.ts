@@ -68,7 +68,7 @@ beforeAll(async () => {
     Promise.all([spawnServer(serverEnv), spawnServer(serverEnv)]),
     Promise.all([spawnWorker(workerEnv()), spawnWorker(workerEnv())]),
   ]);
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   for (const c of clients) c.terminate();

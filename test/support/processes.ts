@@ -18,7 +18,7 @@ export interface ServerProcess extends WorkerProcess {
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const worker = spawnNode("main.ts", ["--worker"], { env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "info", ...env } });
-  await worker.waitFor('"worker started"', 30_000);
+  await worker.waitFor('"worker started"', 60_000);
   return {
     child: worker.child,
     output: worker.output,
