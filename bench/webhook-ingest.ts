@@ -7,12 +7,16 @@
  * Baseline in the same run: bare node:http + WebhookReceiver + one INSERT (bench/support/webhook-baseline.ts).
  * Loopback only, bounded in events and seconds. `npm run bench -- webhook-ingest`.
  *
+ * BENCH_WORKER=paused stops the worker (SIGSTOP) while the load runs and lets it go (SIGCONT) when it ends: the
+ * accept rate of servers whose worker runs on other cores, and how long the backlog then takes.
+ *
  * Goal (issue #14): >= 0.9 x the baseline's accepted/s, every event applied <= 2 s after the last 200.
  */
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
 import pg from "pg";
 import { freePort } from "../core/net.ts";
+import { BATCHED } from "../server/presence/enqueue.ts";
 import { WEBHOOK_TASK } from "../server/presence/rest.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { LIVEKIT_ENV, liveKitBody, signWebhook } from "../test/support/livekit.ts";
@@ -23,6 +27,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 /** Events per run: more than the fastest target accepts in SECONDS, so none is sent twice. */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 48_000);
 const CONCURRENCY = 32;
+const PAUSE_WORKER = process.env.BENCH_WORKER === "paused";
 
 async function until(check: () => Promise<boolean>, seconds: number, what: string) {
   const deadline = Date.now() + seconds * 1000;
@@ -81,7 +86,7 @@ async function main() {
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     const pending = async () =>
-      (await db.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = $1", [WEBHOOK_TASK])).rows[0].n;
+      (await db.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = any($1)", [[WEBHOOK_TASK, BATCHED[WEBHOOK_TASK]]])).rows[0].n;
     const sessionsOf = async (run: string) => (await db.query("select count(*)::int as n from public.voice_presence where participant_sid like $1", [`PA\\_${run}\\_%`])).rows[0].n;
 
     const load = { start: loadAverage(), end: "" };
@@ -93,6 +98,7 @@ async function main() {
       const warm = await events(`${run}w`, 4000);
       await Promise.all(targets.map((t) => runWrk({ url: `http://127.0.0.1:${t.port}${t.path}`, requests: warm, connections: 8, seconds: 2 })));
       if (applies) await until(async () => (await pending()) === 0, 60, "warm-up applied");
+      if (applies && PAUSE_WORKER) worker.kill("SIGSTOP");
       const { result, processCpu, postgresCpu } = await measureCpu(url, "bench", targets.map((t) => t.child.pid!), async () => {
         const each = await Promise.all(
           targets.map((t, i) =>
@@ -110,6 +116,7 @@ async function main() {
         } satisfies WrkResult;
       });
       const ended = performance.now();
+      if (applies && PAUSE_WORKER) worker.kill("SIGCONT");
       let applySeconds: number | null = null;
       let sessions: number | null = null;
       if (applies) {
@@ -130,7 +137,7 @@ async function main() {
     load.end = loadAverage();
     await db.end();
 
-    console.log(`\nwebhook-ingest: concurrency ${CONCURRENCY}, wrk, ${SECONDS} s a step, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), node ${process.version}, load ${load.start} -> ${load.end}`);
+    console.log(`\nwebhook-ingest: concurrency ${CONCURRENCY}, wrk,${PAUSE_WORKER ? " worker paused during the load," : ""} ${SECONDS} s a step, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), node ${process.version}, load ${load.start} -> ${load.end}`);
     console.log("| target | events | errors | accepted/s | p50 ms | p99 ms | all applied after the load | sessions | server CPU µs/event | Postgres CPU µs/event (incl. worker's) |");
     console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const m of results) {
