@@ -7,7 +7,8 @@
  *   db seed                                                development data (refused when NODE_ENV=production)
  *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
- * It talks to DATABASE_URL, or to the embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
+ * It talks to DATABASE_URL (`db …` to DATABASE_OWNER_URL when set: migrations need the schema owner), or to the
+ * embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -126,16 +127,16 @@ async function main(argv: string[]): Promise<number> {
     }
     if (group === "db") {
       if (action === "migrate") {
-        process.stdout.write(await migrate(db.url));
+        process.stdout.write(await migrate(db.ownerUrl));
         process.stdout.write("functions and policies applied\n");
         return 0;
       }
       if (action === "rollback") {
-        process.stdout.write(await rollback(db.url));
+        process.stdout.write(await rollback(db.ownerUrl));
         return 0;
       }
       if (action === "status") {
-        process.stdout.write(await status(db.url));
+        process.stdout.write(await status(db.ownerUrl));
         return 0;
       }
       if (action === "seed") {
@@ -150,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       if (action === "definitions") {
-        process.stdout.write(`${await applyDefinitions(db.url)} function and policy files applied\n`);
+        process.stdout.write(`${await applyDefinitions(db.ownerUrl)} function and policy files applied\n`);
         return 0;
       }
     }
