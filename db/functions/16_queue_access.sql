@@ -40,4 +40,6 @@ $$;
 comment on function nexus_private.enqueue_livekit_webhooks(json) is
   'Add verified LiveKit webhook events as livekit_webhook jobs (job key = event id). The only enqueue the API server''s login role may do.';
 revoke all on function nexus_private.enqueue_livekit_webhooks(json) from public;
+-- USAGE only reaches what is granted one by one: for the login role, this one function.
+grant usage on schema nexus_private to nexus_authenticator;
 grant execute on function nexus_private.enqueue_livekit_webhooks(json) to nexus_authenticator;
