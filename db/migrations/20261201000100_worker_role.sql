@@ -6,7 +6,7 @@
  * its own (NOINHERIT). API requests switch to anon, authenticated or service_role for their transaction; the
  * worker process switches its connections to `nexus_worker` for their whole session. nexus_worker is
  * service_role's rights (the security definer functions the tasks call: presence, fan-out, delivery, sweeps,
- * heartbeats) plus graphile-worker's queue: its tables, functions and sequences (granted in
+ * heartbeats) and, like service_role, BYPASSRLS (an attribute, not inherited), plus graphile-worker's queue: its tables, functions and sequences (granted in
  * db/functions/16_queue_access.sql, re-applied after every migrate because graphile-worker installs its schema
  * after these migrations). No API role, service_role included, gets the queue: the webhook shim enqueues
  * through one security definer function that only adds LiveKit webhook jobs.
@@ -16,10 +16,13 @@
 do $$
 begin
   if not exists (select 1 from pg_roles where rolname = 'nexus_worker') then
-    create role nexus_worker nologin inherit;
+    create role nexus_worker nologin inherit bypassrls;
   end if;
 end
 $$;
+-- graphile-worker enables row level security on its own tables so that only their owner reads them; the
+-- worker's role passes it the way service_role does.
+alter role nexus_worker bypassrls;
 grant service_role to nexus_worker;
 grant nexus_worker to nexus_authenticator;
 comment on role nexus_worker is 'graphile-worker runners: service_role''s rights plus the graphile_worker queue. The worker process SETs this role; nothing logs in as it.';

@@ -16,9 +16,10 @@ export interface NexusProcess {
 }
 
 
-export async function startNexusProcess(env: Record<string, string>): Promise<NexusProcess> {
+/** `args`: `["--server"]` for `npm run start:server` (the banner is the same); none for `npm start`. */
+export async function startNexusProcess(env: Record<string, string>, args: string[] = []): Promise<NexusProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, "main.ts")], {
+  const child = spawn(process.execPath, [path.join(ROOT, "main.ts"), ...args], {
     env: { PATH: process.env.PATH, LOG_LEVEL: "info", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,5 +1,5 @@
 begin;
-select plan(14);
+select plan(15);
 
 /*
  * Who may touch graphile-worker's queue (db/functions/16_queue_access.sql): nexus_worker, entirely; the server's
@@ -7,6 +7,8 @@ select plan(14);
  */
 select ok(pg_has_role('nexus_authenticator', 'nexus_worker', 'member'), 'the login role may switch to nexus_worker (the worker process does)');
 select ok(not pg_has_role('nexus_authenticator', 'nexus_worker', 'usage'), 'but holds none of its rights without switching (NOINHERIT)');
+select ok((select rolbypassrls and not rolcanlogin from pg_roles where rolname = 'nexus_worker'),
+  'nexus_worker passes graphile-worker''s row level security, and nobody logs in as it');
 select ok(pg_has_role('nexus_worker', 'service_role', 'usage'), 'nexus_worker has service_role''s rights (the tasks'' security definer functions)');
 
 select ok(has_table_privilege('nexus_worker', 'graphile_worker._private_jobs', 'select, insert, update, delete'),
