@@ -32,17 +32,17 @@ select is(
 set local role nexus_authenticator;
 select throws_ok($$ select * from graphile_worker._private_jobs $$, '42501', null, 'the login role cannot read the queue');
 select is(nexus_private.enqueue_livekit_webhooks(
-  '[{"identifier": "livekit_webhook", "payload": {"id": "EV_1"}, "job_key": "livekit:EV_1", "max_attempts": 25},
-    {"identifier": "livekit_webhook", "payload": {"id": "EV_2"}, "job_key": "livekit:EV_2", "max_attempts": 25}]'), 2,
+  '[{"identifier": "presence__apply_event", "payload": {"id": "EV_1"}, "job_key": "livekit:EV_1", "max_attempts": 25},
+    {"identifier": "presence__apply_event", "payload": {"id": "EV_2"}, "job_key": "livekit:EV_2", "max_attempts": 25}]'), 2,
   'the login role enqueues webhook events through the function');
 select throws_ok($$ select nexus_private.enqueue_livekit_webhooks('[{"identifier": "push__deliver", "payload": {}, "job_key": "x"}]') $$,
   'NX400', 'BAD_REQUEST', 'but no other task');
-select throws_ok($$ select nexus_private.enqueue_livekit_webhooks('{"identifier": "livekit_webhook"}') $$,
+select throws_ok($$ select nexus_private.enqueue_livekit_webhooks('{"identifier": "presence__apply_event"}') $$,
   'NX400', 'BAD_REQUEST', 'and only an array of specs');
 reset role;
 select results_eq($$ select task_identifier, key, max_attempts::int from graphile_worker.jobs order by key $$,
-  $$ values ('livekit_webhook'::text, 'livekit:EV_1'::text, 25), ('livekit_webhook', 'livekit:EV_2', 25) $$,
-  'the two events are two livekit_webhook jobs keyed by event id, and nothing else was added');
+  $$ values ('presence__apply_event'::text, 'livekit:EV_1'::text, 25), ('presence__apply_event', 'livekit:EV_2', 25) $$,
+  'the two events are two presence__apply_event jobs keyed by event id, and nothing else was added');
 
 set local role nexus_worker;
 select lives_ok($$ select count(*) from graphile_worker._private_jobs $$, 'the worker''s role reads the queue');
