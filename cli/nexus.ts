@@ -26,6 +26,7 @@ const USAGE = `usage: npm run nexus -- <command>
   user rank --callsign C --rank R                           set a member's rank (operator)
   db migrate | db rollback | db status                      schema management
   db seed                                                   development members, squad and nets (not in production)
+  db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD
 ${JOBS_USAGE}`;
 
 export class UsageError extends Error {}
@@ -148,6 +149,21 @@ async function main(argv: string[]): Promise<number> {
         });
         process.stdout.write("development seed applied; accounts (development only):\n");
         for (const a of accounts) process.stdout.write(`  ${a.rank.padEnd(10)} ${a.callsign.padEnd(11)} ${a.email.padEnd(26)} ${a.password}\n`);
+        return 0;
+      }
+      if (action === "login-password") {
+        // The server and worker log in as nexus_authenticator (docs/HARDENING.md). The password comes from the
+        // environment, never the command line (which other users of the host can read in the process list).
+        const password = process.env.NEXUS_AUTHENTICATOR_PASSWORD ?? "";
+        if (password.length < 16) throw new UsageError("db login-password: set NEXUS_AUTHENTICATOR_PASSWORD (at least 16 characters)");
+        const client = new pg.Client({ connectionString: db.ownerUrl });
+        await client.connect();
+        try {
+          await client.query(`alter role nexus_authenticator with login password ${client.escapeLiteral(password)}`);
+        } finally {
+          await client.end();
+        }
+        process.stdout.write("nexus_authenticator may log in with NEXUS_AUTHENTICATOR_PASSWORD\n");
         return 0;
       }
       if (action === "definitions") {

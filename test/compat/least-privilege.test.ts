@@ -6,6 +6,8 @@
  * worker as nexus_worker), a rescue flare delivered to a phone, the academy, /ops and its job queue, /metrics and
  * the crontab. A webhook that cannot be queued is an error-level log line and a 5xx, so LiveKit sends it again.
  */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import pg from "pg";
 import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +19,7 @@ import { startNexusProcess, type NexusProcess } from "../support/nexus-process.t
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
 import { startPushService, type PushService } from "../support/push-service.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 import { freePort } from "../../core/net.ts";
 
 const LIVEKIT_KEY = "APIleastprivilege";
@@ -31,11 +34,13 @@ let worker: WorkerProcess;
 let env: Record<string, string>;
 const members = {} as Record<"SCOUT" | "VOYAGER" | "FOUNDER" | "PIONEER", Member>;
 
+const LOGIN_PASSWORD = "least-privilege-login-password";
+
 /** The same database, logged in as the API's login role. */
 function authenticatorUrl(url: string): string {
   const parsed = new URL(url);
   parsed.username = "nexus_authenticator";
-  parsed.password = "";
+  parsed.password = LOGIN_PASSWORD;
   return parsed.toString();
 }
 
@@ -58,6 +63,13 @@ beforeAll(async () => {
     NODE_EXTRA_CA_CERTS: service.caFile,
     PRESENCE_MAX_OPEN_HOURS: "100000",
   };
+  // The operator's step (docs/HARDENING.md; docker-compose's migrate service runs it too).
+  const cli = spawnSync(process.execPath, [path.join(ROOT, "cli/nexus.ts"), "db", "login-password"], {
+    env: { PATH: process.env.PATH, DATABASE_URL: env.DATABASE_URL, DATABASE_OWNER_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, NEXUS_AUTHENTICATOR_PASSWORD: LOGIN_PASSWORD },
+    encoding: "utf8",
+  });
+  expect(cli.stderr).toBe("");
+  expect(cli.stdout).toMatch(/nexus_authenticator may log in/);
   const { rows } = await owner.query("select rolsuper, rolbypassrls from pg_roles where rolname = 'nexus_authenticator'");
   expect(rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
   [server, worker] = await Promise.all([startNexusProcess(env, ["--server"]), spawnWorker(env)]);
