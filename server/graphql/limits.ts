@@ -176,41 +176,65 @@ function withCode(error: unknown): never {
   throw error;
 }
 
-export const QueryLimitsPlugin: GraphileConfig.Plugin = {
-  name: "NexusQueryLimitsPlugin",
-  version: "1.0.0",
-  description: "Depth, alias, cost, page-size and one-credential-per-request limits (QUERY_TOO_COMPLEX).",
-  grafserv: {
-    middleware: {
-      setPreset(next, dynamicOptions) {
-        dynamicOptions.validationRules.push(...VALIDATION_RULES);
-        return next();
-      },
-      processGraphQLRequestBody(next) {
-        try {
-          const result = next();
-          return result && typeof (result as Promise<void>).then === "function" ? (result as Promise<void>).catch(withCode) : result;
-        } catch (error) {
-          withCode(error);
-        }
-      },
-      async processRequest(next) {
-        const result = await next();
-        refusedStatus(result);
-        return result;
+/**
+ * grafast's execution timeout (no new step starts past it) for queries and mutations only. It is not set in the
+ * preset because a subscription's later events run with the stop time of the subscribe request, so a timeout
+ * there would end every subscription after that long; instead each execute gets a preset with it.
+ */
+function withExecutionTimeout(timeoutMs: number) {
+  const timed = new WeakMap<GraphileConfig.ResolvedPreset, GraphileConfig.ResolvedPreset>();
+  return (preset: GraphileConfig.ResolvedPreset | undefined): GraphileConfig.ResolvedPreset | undefined => {
+    if (!preset) return preset;
+    let found = timed.get(preset);
+    if (!found) {
+      found = { ...preset, grafast: { ...preset.grafast, timeouts: { ...preset.grafast?.timeouts, execution: timeoutMs } } };
+      timed.set(preset, found);
+    }
+    return found;
+  };
+}
+
+/** The limits as a plugin; `executionTimeoutMs` is STATEMENT_TIMEOUT_MS. */
+export function queryLimitsPlugin(executionTimeoutMs: number): GraphileConfig.Plugin {
+  const timed = withExecutionTimeout(executionTimeoutMs);
+  return {
+    name: "NexusQueryLimitsPlugin",
+    version: "1.0.0",
+    description: "Depth, alias, cost, page-size and one-credential-per-request limits (QUERY_TOO_COMPLEX).",
+    grafserv: {
+      middleware: {
+        setPreset(next, dynamicOptions) {
+          dynamicOptions.validationRules.push(...VALIDATION_RULES);
+          return next();
+        },
+        processGraphQLRequestBody(next) {
+          try {
+            const result = next();
+            return result && typeof (result as Promise<void>).then === "function" ? (result as Promise<void>).catch(withCode) : result;
+          } catch (error) {
+            withCode(error);
+          }
+        },
+        async processRequest(next) {
+          const result = await next();
+          refusedStatus(result);
+          return result;
+        },
       },
     },
-  },
-  grafast: {
-    middleware: {
-      execute(next, event) {
-        const refused = pageVariableRefusal(event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
-        return refused ? { errors: [refused] } : next();
-      },
-      subscribe(next, event) {
-        const refused = pageVariableRefusal(event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
-        return refused ? { errors: [refused] } : next();
+    grafast: {
+      middleware: {
+        execute(next, event) {
+          const refused = pageVariableRefusal(event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
+          if (refused) return { errors: [refused] };
+          event.args.resolvedPreset = timed(event.args.resolvedPreset);
+          return next();
+        },
+        subscribe(next, event) {
+          const refused = pageVariableRefusal(event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
+          return refused ? { errors: [refused] } : next();
+        },
       },
     },
-  },
-};
+  };
+}

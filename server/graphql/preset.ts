@@ -11,7 +11,7 @@ import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { PersistedPlugin } from "@grafserv/persisted";
 import { makeMaskError } from "./errors.ts";
-import { MAX_DEPTH, QueryLimitsPlugin } from "./limits.ts";
+import { MAX_DEPTH, queryLimitsPlugin } from "./limits.ts";
 import { identityPlugin } from "./identity.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
 import type { Logger } from "../../core/log.ts";
@@ -29,16 +29,16 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
     // QueryLimitsPlugin first: its middleware wraps the others' (it gives grafserv's and the persisted
     // operations' refusals their code).
-    plugins: [QueryLimitsPlugin, ...(config.persistedOperationsDir ? [PersistedPlugin] : []), PlainIdsPlugin, identityPlugin(config), ...plugins],
+    plugins: [queryLimitsPlugin(config.statementTimeoutMs), ...(config.persistedOperationsDir ? [PersistedPlugin] : []), PlainIdsPlugin, identityPlugin(config), ...plugins],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
     // Relay global object ids.
     disablePlugins: ["NodePlugin"],
     pgServices: [makePgService({ pool, schemas: ["public"] })],
     grafast: {
       explain: false,
-      // Planning is synchronous (it blocks the event loop); execution stops starting new steps past the
-      // statement timeout, which ends any SQL still running (STATEMENT_TIMEOUT_MS).
-      timeouts: { planning: 500, execution: config.statementTimeoutMs },
+      // Planning is synchronous (it blocks the event loop). The execution timeout (STATEMENT_TIMEOUT_MS) is
+      // given to queries and mutations only, by limits.ts: here it would also end subscriptions.
+      timeouts: { planning: 500 },
       // The validation rules (limits.ts) refuse deep documents first; a planning layer is 1–3 per level.
       maxPlanningDepth: MAX_DEPTH * 6,
       async context(requestContext) {
