@@ -12,7 +12,8 @@ import pg from "pg";
 import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { eventually } from "../support/eventually.ts";
+import { eventually, until } from "../support/eventually.ts";
+import { graphql, rest } from "../support/http.ts";
 import { liveKitBody, signWebhook } from "../support/livekit.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
@@ -89,23 +90,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function curl(name: string, token: string, body: unknown) {
-  const res = await fetch(`${server.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-async function graphql(query: string, token: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${server.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const curl = (name: string, token: string, body: unknown) => rest(server.baseUrl, name, body, token);
+const gql = (query: string, token?: string) => graphql(server.baseUrl, query, {}, token);
 
 async function sendWebhook(body: string) {
   return fetch(`${server.baseUrl}/livekit/webhook`, {
@@ -116,7 +102,7 @@ async function sendWebhook(body: string) {
 }
 
 describe("server and worker logging in as nexus_authenticator (production, separate processes)", () => {
-  it("both processes' sessions are nexus_authenticator, the worker's switched to nexus_worker", async () => {
+  it("both processes' sessions log in as nexus_authenticator", async () => {
     const { rows } = await owner.query(
       "select distinct usename::text as login from pg_stat_activity where datname = current_database() and usename <> current_user",
     );
@@ -126,14 +112,14 @@ describe("server and worker logging in as nexus_authenticator (production, separ
   it("tokens: authenticate, then livekit-token and issueVoiceToken", async () => {
     await owner.query(`insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx)
                        values ('Test room', 'test-room', 'VAGRANT', 'VAGRANT', 'SCOUT')`);
-    const signedIn = await graphql(`mutation { authenticate(input: { email: "${members.SCOUT.callsign}@members.test", password: "password-123" }) { jwtToken } }`, "");
+    const signedIn = await gql(`mutation { authenticate(input: { email: "${members.SCOUT.callsign}@members.test", password: "password-123" }) { jwtToken } }`);
     expect(signedIn.body.errors).toBeUndefined();
     const jwt = signedIn.body.data.authenticate.jwtToken as string;
-    const rest = await curl("livekit-token", jwt, { roomName: "test-room", participantName: "Scout1" });
-    expect(rest.status).toBe(200);
-    expect(rest.body).toMatchObject({ token: expect.stringMatching(/^ey/), serverUrl: env.LIVEKIT_URL, canPublish: true });
-    const gql = await graphql(`mutation { issueVoiceToken(input: { roomName: "test-room" }) { token canPublish } }`, jwt);
-    expect(gql.body.errors).toBeUndefined();
+    const token = await curl("livekit-token", jwt, { roomName: "test-room", participantName: "Scout1" });
+    expect(token.status).toBe(200);
+    expect(token.body).toMatchObject({ token: expect.stringMatching(/^ey/), serverUrl: env.LIVEKIT_URL, canPublish: true });
+    const issued = await gql(`mutation { issueVoiceToken(input: { roomName: "test-room" }) { token canPublish } }`, jwt);
+    expect(issued.body.errors).toBeUndefined();
   });
 
   it("a signed webhook is queued by the server and applied into presence by the worker", async () => {
@@ -177,7 +163,7 @@ describe("server and worker logging in as nexus_authenticator (production, separ
   it("/ops and its job queue, the crontab, and /metrics", async () => {
     const page = await fetch(`${server.baseUrl}/ops`);
     expect(page.status).toBe(200);
-    const stats = await graphql("{ jobQueueStats { nodes { taskIdentifier queued failed } } cronSchedule { nodes { identifier lastExecution } } }", members.FOUNDER.token);
+    const stats = await gql("{ jobQueueStats { nodes { taskIdentifier queued failed } } cronSchedule { nodes { identifier lastExecution } } }", members.FOUNDER.token);
     expect(stats.body.errors).toBeUndefined();
     // The worker registered the crontab (as nexus_worker) when it started.
     expect(stats.body.data.cronSchedule.nodes.map((n: { identifier: string }) => n.identifier)).toEqual(expect.arrayContaining(["presence__sweep_stale"]));
@@ -200,7 +186,7 @@ describe("server and worker logging in as nexus_authenticator (production, separ
       const res = await sendWebhook(body);
       expect(res.status).toBeGreaterThanOrEqual(500);
       expect(await res.json()).toMatchObject({ error: "INTERNAL" });
-      await eventually("the error log line", async () => (/"level":50[^\n]*webhook could not be enqueued/.test(server.output()) ? true : undefined));
+      await until("the error log line", () => /"level":50[^\n]*webhook could not be enqueued/.test(server.output()));
     } finally {
       await owner.query("grant execute on function nexus_private.enqueue_livekit_webhooks(json) to nexus_authenticator");
     }
@@ -211,12 +197,7 @@ describe("npm start (server and worker in one process) as nexus_authenticator", 
   it("issues tokens and applies webhooks into presence", async () => {
     const both = await startNexusProcess(env);
     try {
-      const res = await fetch(`${both.baseUrl}/functions/v1/livekit-token`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${members.VOYAGER.token}` },
-        body: JSON.stringify({ roomName: "test-room" }),
-      });
-      expect(res.status).toBe(200);
+      expect((await rest(both.baseUrl, "livekit-token", { roomName: "test-room" }, members.VOYAGER.token)).status).toBe(200);
       const body = liveKitBody("participant_joined", "test-room", Math.floor(Date.now() / 1000), { identity: members.VOYAGER.id, sid: "PA_both" });
       const hook = await fetch(`${both.baseUrl}/livekit/webhook`, {
         method: "POST",

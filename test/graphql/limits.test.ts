@@ -5,6 +5,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ALIASES, MAX_DEPTH, MAX_PAGE_SIZE } from "../../server/graphql/limits.ts";
+import { bearer, postJson, rest, type HttpAnswer } from "../support/http.ts";
 import { LIVEKIT_ENV } from "../support/livekit.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -31,19 +32,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function post(body: unknown, token?: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${t.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] } };
-}
+type GraphQLAnswer = HttpAnswer<{ data?: any; errors?: { message: string; extensions?: { code?: string } }[] }>;
+const post = (body: unknown, token?: string): Promise<GraphQLAnswer> => postJson(`${t.baseUrl}/graphql`, JSON.stringify(body), bearer(token));
 
-const codes = (answer: Awaited<ReturnType<typeof post>>) => answer.body.errors?.map((e) => e.extensions?.code);
+const codes = (answer: GraphQLAnswer) => answer.body.errors?.map((e) => e.extensions?.code);
 
 /** Refused as a whole: 400, no data, and every error (one limit or several) carries the code. */
-function expectRefused(answer: Awaited<ReturnType<typeof post>>, code: string, what = "") {
+function expectRefused(answer: GraphQLAnswer, code: string, what = "") {
   expect(answer.status, what).toBe(400);
   expect(answer.body.data, what).toBeUndefined();
   expect(answer.body.errors?.length, what).toBeGreaterThan(0);
@@ -130,13 +125,8 @@ describe("GraphQL cost limits (production mode, over HTTP)", () => {
       expect(graphql.body.errors?.map((e) => e.extensions?.code)).toEqual(["TIMEOUT"]);
       expect(graphql.status).toBeLessThan(500);
 
-      const rest = await fetch(`${t.baseUrl}/functions/v1/livekit-token`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${scout.token}` },
-        body: JSON.stringify({ roomName: "net-1" }),
-      });
-      expect(rest.status).toBe(503);
-      expect(await rest.json()).toEqual({ error: "TIMEOUT", message: expect.any(String) });
+      const token = await rest(t.baseUrl, "livekit-token", { roomName: "net-1" }, scout.token);
+      expect(token).toEqual({ status: 503, body: { error: "TIMEOUT", message: expect.any(String) } });
 
       // Nothing of either request is still running in Postgres.
       const { rows } = await t.pool.query(
@@ -176,14 +166,7 @@ describe("persisted operations (PERSISTED_OPERATIONS_DIR)", () => {
     try {
       await p.pool.query(`insert into public.voice_nets (name, room_name) values ('Persisted', 'persisted-net')`);
       const member = await createMember(p.pool, "SCOUT");
-      const send = async (body: unknown) => {
-        const res = await fetch(`${p.baseUrl}/graphql`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${member.token}` },
-          body: JSON.stringify(body),
-        });
-        return { status: res.status, body: (await res.json()) as any };
-      };
+      const send = (body: unknown) => postJson(`${p.baseUrl}/graphql`, JSON.stringify(body), bearer(member.token));
       const known = await send({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
       expect(known.status).toBe(200);
       expect(known.body.data.voiceNets.nodes).toEqual([{ id: expect.any(String), roomName: "persisted-net" }]);
