@@ -22,6 +22,7 @@ export const DEFAULTS = {
   LOG_LEVEL: "info",
   WORKER_CONCURRENCY: 10,
   WORKER_DEAD_AFTER_SECONDS: 60,
+  STATEMENT_TIMEOUT_MS: 5000,
   /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
   DEV_CORS_ORIGIN: "http://localhost:5173",
   DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
@@ -58,7 +59,7 @@ const schema = z.object({
   DATABASE_OWNER_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
     message: "must be a postgres:// connection URL",
   }),
-  STATEMENT_TIMEOUT_MS: positiveInt(5000),
+  STATEMENT_TIMEOUT_MS: positiveInt(DEFAULTS.STATEMENT_TIMEOUT_MS),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: "must be at least 16 characters",
   }),
