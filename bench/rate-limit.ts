@@ -1,15 +1,14 @@
 /**
  * What the LiveKit token bucket costs Postgres, option by option: the token's transaction exactly as the server
- * sends it (the caller's settings, then public.issue_voice_grants, pipelined before one Sync; see
+ * sends it (the caller's settings, then the decision of server/voice/tokens.ts GRANTS_QUERY, pipelined before one Sync; see
  * core/database/caller.ts), driven by pgbench (-M prepared, pipeline mode, its own process) on a cluster with
  * production durability (fsync, synchronous_commit on), one database per option, in alternating order.
  *
- *   no bucket            charge_rate_limit() replaced by a no-op: the decision alone, the floor
+ *   no bucket            take_rate_limit_upto() replaced by a no-op: the decision alone, the floor
  *   unlogged (kept)      the bucket table as migrated: UNLOGGED, an upsert per token
  *   unlogged, async      the same with synchronous_commit = off in the token's transaction
  *   logged               the bucket table made LOGGED (WAL for every charge)
  *   logged, async        LOGGED with synchronous_commit = off
- *   update first         UNLOGGED, the charge as an UPDATE, INSERT only for a member's first token
  *
  * 64 members round-robin, one net, the bucket wide enough never to refuse. Prints transactions/s and the CPU
  * of all Postgres processes (backends and the WAL writer) per transaction. `npm run bench -- rate-limit`;
@@ -30,32 +29,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const ROUNDS = 3;
 
-const UPDATE_FIRST = `
-create or replace function nexus_private.charge_rate_limit(member uuid, action text, cost integer) returns void
-language plpgsql volatile as $$
-declare
-  burst double precision := nexus_private.rate_limit_setting('livekit_token_burst', 20);
-  per_second double precision := nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30) / 60.0;
-  wanted double precision := least(greatest(coalesce(cost, 1), 1), burst);
-begin
-  update nexus_private.rate_limit_buckets as b
-     set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) - wanted,
-         refilled_at = clock_timestamp()
-   where b.user_id = member and b.action = charge_rate_limit.action
-     and least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= wanted;
-  if not found then
-    insert into nexus_private.rate_limit_buckets (user_id, action, tokens, refilled_at)
-    values (member, charge_rate_limit.action, burst - wanted, clock_timestamp()) on conflict do nothing;
-  end if;
-end $$`;
 
 const OPTIONS: { name: string; setup: string[]; async: boolean }[] = [
-  { name: "no bucket", setup: ["create or replace function nexus_private.charge_rate_limit(member uuid, action text, cost integer) returns void language sql as $$ select null $$"], async: false },
+  { name: "no bucket", setup: ["create or replace function nexus_private.take_rate_limit_upto(action text, costs integer[]) returns integer language sql as $$ select coalesce(cardinality(costs), 0) $$"], async: false },
   { name: "unlogged (kept)", setup: [], async: false },
   { name: "unlogged, async commit", setup: [], async: true },
   { name: "logged", setup: ["alter table nexus_private.rate_limit_buckets set logged"], async: false },
   { name: "logged, async commit", setup: ["alter table nexus_private.rate_limit_buckets set logged"], async: true },
-  { name: "update first", setup: [UPDATE_FIRST], async: false },
 ];
 
 function binDir(): string {
@@ -124,7 +104,7 @@ async function main() {
       // The settings exactly as the server sends them (core/jwt.ts), one member's per pgbench client-side variable.
       const settingsOf = (id: string) => ({
         ...(option.async ? { synchronous_commit: "off" } : {}),
-        ...pgSettingsFor({ sub: id, role: "authenticated", aud: "authenticated", exp: 9_999_999_999 }, configPgSettings({ flareMaxPerHour: 6, tokenRateLimit: { perMinute: 1_000_000, burst: 1_000_000 } })),
+        ...pgSettingsFor({ sub: id, role: "authenticated", aud: "authenticated", exp: 9_999_999_999 }, configPgSettings({ flareMaxPerHour: 6, statementTimeoutMs: 5000, tokenRateLimit: { perMinute: 1_000_000, burst: 1_000_000 } })),
       });
       const first = settingsOf(rows[0]!.id);
       const names = Object.keys(first);

@@ -77,7 +77,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   });
 
   for (const module of modules) module.metrics?.(metrics, ctx);
-  mountMetrics(app, metrics, log);
+  mountMetrics(app, metrics, log, config.metricsToken);
 
   for (const module of modules) module.mount?.(app, ctx);
   app.use("/graphql", cors(config.corsOrigins));

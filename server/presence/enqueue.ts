@@ -1,8 +1,8 @@
 /**
  * Micro-batched job enqueueing for the webhook shim. Requests arriving within a few milliseconds share one
- * `graphile_worker.add_jobs` call (one statement, one commit); each request is answered only after the batch
- * that holds its event has committed, so a 200 still means "durably queued". Events with the same job key in one
- * batch (LiveKit redelivering) collapse into one.
+ * `nexus_private.enqueue_livekit_webhooks` call (graphile-worker's add_jobs: one statement, one commit); each
+ * request is answered only after the batch that holds its event has committed, so a 200 still means "durably
+ * queued". Events with the same job key in one batch (LiveKit redelivering) collapse into one.
  *
  * Presence events of one micro-batch become ONE job (BATCHED below: presence__apply_event's events go as one
  * presence__apply_events job), applied by the worker in one statement: a job per event cost more in queue
@@ -11,6 +11,7 @@
  * longer deduplicated by job key, only applied again, which the SQL makes harmless (idempotent, order-tolerant).
  */
 import type { Pool } from "pg";
+import { ApiError, toApiError } from "../../core/errors.ts";
 
 export interface JobSpec {
   identifier: string;
@@ -71,16 +72,16 @@ export class JobBatcher {
       collapsed.set(into, group);
     }
     for (const [identifier, group] of collapsed) specs.push({ identifier, payload: { events: group.payloads }, job_key: null, max_attempts: group.maxAttempts });
-    this.pool
-      .query(
-        `select count(*) from graphile_worker.add_jobs(
-           array(select json_populate_record(null::graphile_worker.job_spec, spec) from json_array_elements($1::json) spec),
-           true)`,
-        [JSON.stringify(specs)],
-      )
-      .then(
-        () => batch.forEach((p) => p.resolve()),
-        (error) => batch.forEach((p) => p.reject(error)),
-      );
+    // The login role may add these jobs through this one function only (db/functions/16_queue_access.sql).
+    this.pool.query("select nexus_private.enqueue_livekit_webhooks($1::json)", [JSON.stringify(specs)]).then(
+      () => batch.forEach((p) => p.resolve()),
+      (error) => {
+        // An event we could not queue is our fault, whatever the database said (a missing grant reads 42501,
+        // which would otherwise pass for a client's INSUFFICIENT_CLEARANCE): 5xx, so LiveKit delivers it again.
+        const refused = toApiError(error);
+        const failure = refused.status >= 500 ? refused : new ApiError("INTERNAL", "the event could not be queued", { cause: error });
+        batch.forEach((p) => p.reject(failure));
+      },
+    );
   }
 }

@@ -39,11 +39,11 @@ select set_config('nexus.livekit_token_burst', '', true);
 select tests.authenticate_as(tests.user_of_rank('FOUNDER'));
 select throws_ok(format('select nexus_private.charge_rate_limit(%L, %L, 1)', tests.user_of_rank('SCOUT'), 'livekit_token'), '42501', null,
   'members cannot charge a bucket directly (only the decisions it guards do, as their owner)');
-select set_config('nexus.livekit_token_burst', '2', true);
-select lives_ok($$ select * from public.issue_voice_grants(array['no-such-net-1', 'no-such-net-2']) $$,
-  'issue_voice_grants takes one token per net asked for, found or not');
-select throws_ok($$ select * from public.issue_voice_grants(array['no-such-net-1']) $$, 'NX429', 'RATE_LIMITED',
-  'and refuses with RATE_LIMITED once the bucket is empty, before deciding anything');
+select set_config('nexus.livekit_token_burst', '1', true);
+select tests.authenticate_as(tests.user_of_rank('AFFILIATE'));
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'take_rate_limit charges through charge_rate_limit');
+select throws_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'NX429', 'RATE_LIMITED',
+  'and refuses once that member''s bucket is empty');
 
 select tests.authenticate_as(gen_random_uuid());
 select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$,

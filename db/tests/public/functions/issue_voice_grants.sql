@@ -1,8 +1,5 @@
 begin;
 select plan(17);
--- This file asks for hundreds of grants in one transaction: a bucket wide enough never to refuse them (the
--- bucket itself is nexus_private/functions/take_rate_limit.sql's).
-select set_config('nexus.livekit_token_burst', '1000000', true);
 
 /*
  * issue_voice_grants(): join/rx/tx for the caller on a batch of nets, and the bridged nets they may hear.
