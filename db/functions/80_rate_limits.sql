@@ -142,7 +142,6 @@ grant execute on function nexus_private.rate_limited(text, integer, anyelement) 
 create or replace function nexus_private.take_rate_limit_upto(action text, costs integer[]) returns integer
 language plpgsql volatile security definer
 set search_path = pg_catalog, public
-set plan_cache_mode = force_generic_plan
 as $$
 declare
   caller uuid := auth.uid();
@@ -153,6 +152,7 @@ declare
   cost double precision;
   granted integer := 0;
   retry_after integer;
+  total double precision := 0;
 begin
   if caller is null then
     return coalesce(cardinality(costs), 0);
@@ -164,6 +164,25 @@ begin
     else
       raise exception 'take_rate_limit_upto: unknown action %', action;
   end case;
+
+  -- The usual case, in one write: the whole batch fits, so every item is granted and the sum is charged (the
+  -- same outcome as the item-by-item loop below, which only runs when it does not fit).
+  foreach cost in array coalesce(costs, '{}') loop
+    total := total + least(greatest(coalesce(cost, 0), 0), burst);
+  end loop;
+  if total = 0 then
+    return coalesce(cardinality(costs), 0);
+  end if;
+  insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
+  select caller, take_rate_limit_upto.action, burst - total, clock_timestamp()
+   where total <= burst and exists (select 1 from public.profiles p where p.id = caller)
+  on conflict on constraint rate_limit_buckets_pkey do update
+     set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) - total,
+         refilled_at = clock_timestamp()
+   where least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= total;
+  if found then
+    return cardinality(costs);
+  end if;
 
   -- Refill and lock in one statement; a token whose member no longer exists gets no bucket.
   insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
