@@ -7,13 +7,26 @@ language sql stable parallel safe as $$
   select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
 $$;
 
+/*
+ * A member is a profile: the caller's user id only while that member's profile exists. A JWT stays valid until
+ * its `exp`, but the member it names may have been deleted since it was signed; from that moment its `sub` is
+ * no one, and every policy and function that asks auth.uid() (or auth.rank(), which asks this) treats the caller
+ * as anon. Security definer: it reads profiles, whose own policies call it. PL/pgSQL keeps the lookup's plan.
+ */
 create or replace function auth.uid() returns uuid
-language sql stable parallel safe as $$
-  select coalesce(
+language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
+declare
+  claimed text := coalesce(
     nullif(auth.jwt() ->> 'sub', ''),
-    nullif(current_setting('request.jwt.claim.sub', true), '')
-  )::uuid
+    nullif(current_setting('request.jwt.claim.sub', true), ''));
+begin
+  if claimed is null then
+    return null;
+  end if;
+  return (select p.id from public.profiles p where p.id = claimed::uuid);
+end
 $$;
+comment on function auth.uid() is 'The signed-in member''s id: the JWT''s sub while a profile with that id exists, else null (anon).';
 
 create or replace function auth.role() returns text
 language sql stable parallel safe as $$
@@ -93,31 +106,3 @@ end
 $$;
 grant execute on function nexus_private.create_user(text, text, text, public.rank) to service_role;
 
-/* Public sign-up: always VAGRANT. Returns the new user id; the server signs the JWT. */
-create or replace function auth.register(email text, password text, callsign text) returns uuid
-language sql volatile security definer set search_path = pg_catalog, public as $$
-  select nexus_private.create_user(email, password, callsign, 'VAGRANT')
-$$;
-grant execute on function auth.register(text, text, text) to anon, authenticated;
-
-/*
- * Sign-in: the user id for a correct email and password, else UNAUTHENTICATED. An unknown email still runs
- * bcrypt so the answer takes the same time either way.
- */
-create or replace function auth.authenticate(email text, password text) returns uuid
-language plpgsql volatile security definer set search_path = pg_catalog, public as $$
-declare
-  account auth.users;
-begin
-  select * into account from auth.users u where lower(u.email) = lower(authenticate.email);
-  if account.id is null then
-    perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
-    perform nexus_private.fail('UNAUTHENTICATED', 'wrong email or password');
-  end if;
-  if account.password_hash <> crypt(coalesce(password, ''), account.password_hash) then
-    perform nexus_private.fail('UNAUTHENTICATED', 'wrong email or password');
-  end if;
-  return account.id;
-end
-$$;
-grant execute on function auth.authenticate(text, text) to anon, authenticated;
