@@ -28,9 +28,17 @@ end
 $$;
 comment on function auth.uid() is 'The signed-in member''s id: the JWT''s sub while a profile with that id exists, else null (anon).';
 
+/* The caller's role as its JWT says, except that a member whose profile is gone is anon (see auth.uid()). */
 create or replace function auth.role() returns text
-language sql stable parallel safe as $$
-  select coalesce(nullif(auth.jwt() ->> 'role', ''), nullif(current_setting('request.jwt.claim.role', true), ''), 'anon')
+language plpgsql stable parallel safe as $$
+declare
+  claimed text := coalesce(nullif(auth.jwt() ->> 'role', ''), nullif(current_setting('request.jwt.claim.role', true), ''), 'anon');
+begin
+  if claimed = 'authenticated' and auth.uid() is null then
+    return 'anon';
+  end if;
+  return claimed;
+end
 $$;
 
 -- security definer: a policy on profiles that read profiles directly would recurse (see DESIGN.md, known traps).

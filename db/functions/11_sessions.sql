@@ -207,13 +207,13 @@ end
 $$;
 grant execute on function auth.refresh_session(text) to anon, authenticated;
 
-/* The session the caller's access JWT belongs to (its session_id claim), or null. */
+/* The session the caller's access JWT belongs to (its session_id claim), or null (also for a deleted member). */
 create or replace function auth.session_id() returns uuid
 language plpgsql stable parallel safe as $$
 declare
   claimed text := auth.jwt() ->> 'session_id';
 begin
-  if claimed ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+  if auth.uid() is not null and claimed ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
     return claimed::uuid;
   end if;
   return null;
