@@ -3,10 +3,11 @@
  * is one line here.
  */
 import type { NexusModule } from "./context.ts";
+import { accountsModule } from "./accounts/index.ts";
 import { academyModule } from "./academy/index.ts";
 import { opsModule } from "./ops/index.ts";
 import { presenceModule } from "./presence/index.ts";
 import { pushModule } from "./push/index.ts";
 import { voiceModule } from "./voice/index.ts";
 
-export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule, academyModule];
+export const modules: NexusModule[] = [accountsModule, presenceModule, opsModule, voiceModule, pushModule, academyModule];

@@ -91,16 +91,16 @@ declare
   new_id uuid;
 begin
   if email is null or email !~ '^[^@\s]+@[^@\s]+$' or length(email) > 320 then
-    perform nexus_private.fail('BAD_REQUEST', 'email must look like name@host');
+    perform nexus_private.fail('BAD_REQUEST', 'email must look like name@host', 'email_address_invalid');
   end if;
   if password is null or length(password) < 8 or length(password) > 72 then
-    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters');
+    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
   if callsign is null or callsign !~ '^[A-Za-z0-9][A-Za-z0-9 _.-]{1,31}$' then
-    perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores');
+    perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores', 'validation_failed');
   end if;
   if exists (select 1 from auth.users u where lower(u.email) = lower(create_user.email)) then
-    perform nexus_private.fail('CONFLICT', 'an account with this email already exists');
+    perform nexus_private.fail('CONFLICT', 'an account with this email already exists', 'user_already_exists');
   end if;
   if exists (select 1 from public.profiles p where lower(p.callsign) = lower(create_user.callsign)) then
     perform nexus_private.fail('CONFLICT', format('callsign %s is taken', create_user.callsign));

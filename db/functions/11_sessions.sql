@@ -265,7 +265,7 @@ begin
     perform nexus_private.fail('UNAUTHENTICATED', 'sign in to change your password');
   end if;
   if new_password is null or length(new_password) < 8 or length(new_password) > 72 then
-    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters');
+    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
   if current_password is not null
      and not nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member)) then

@@ -6,11 +6,10 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { authenticateRequest } from "../auth.ts";
+import { authenticateRequest, edgeAuth } from "../auth.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { makeMaskError } from "./errors.ts";
-import { identityPlugin } from "./identity.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
 import type { Logger } from "../../core/log.ts";
 
@@ -25,7 +24,7 @@ export interface PresetOptions {
 export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [PlainIdsPlugin, identityPlugin(config), ...plugins],
+    plugins: [PlainIdsPlugin, ...plugins],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
     // Relay global object ids.
     disablePlugins: ["NodePlugin"],
@@ -35,12 +34,15 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       async context(requestContext) {
         // HTTP: the Express middleware (server/auth.ts) has already verified the JWT; a bad one never gets here.
         const req = requestContext.expressv4?.req;
-        if (req?.nexusAuth) return { pgSettings: req.nexusAuth.pgSettings };
+        if (req?.nexusAuth) {
+          const userAgent = req.headers["user-agent"];
+          return { pgSettings: req.nexusAuth.pgSettings, nexusClient: { address: req.ip, userAgent } };
+        }
         // WebSocket (subscriptions): the JWT comes in graphql-ws connectionParams ({ authorization: "Bearer …" }).
         const ws = requestContext.ws;
         if (ws) {
           const header = ws.normalizedConnectionParams?.authorization ?? ws.request?.headers?.authorization;
-          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, config.jwt.secret, configPgSettings(config));
+          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, edgeAuth(config));
           return { pgSettings: auth.pgSettings };
         }
         return { pgSettings: pgSettingsFor(null, configPgSettings(config)) };

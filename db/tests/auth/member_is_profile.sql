@@ -118,7 +118,7 @@ $$, array[
   -- anon may call these too: the ghost gets what anon gets
   'auth.sign_in(text,text,text,text)', 'auth.register(text,text,text,text,text)', 'auth.refresh_session(text)',
   -- pure: same answer for every caller, nothing read about them
-  'parse_rank(text)', 'parse_flare_type(text)', 'nexus_private.fail(text,text)', 'nexus_private.fail_rate_limited(text,integer)',
+  'parse_rank(text)', 'parse_flare_type(text)', 'nexus_private.fail(text,text)', 'nexus_private.fail(text,text,text)', 'nexus_private.fail_rate_limited(text,integer)',
   'nexus_private.rate_limit_setting(text,integer)', 'nexus_private.flare_max_per_hour()',
   'nexus_private.rate_limited(text,integer,anyelement)', 'nexus_private.audit(text,jsonb)',
   -- the member's own
