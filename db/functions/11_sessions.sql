@@ -314,7 +314,7 @@ $$;
 grant execute on function nexus_private.revoke_member_sessions(text) to service_role;
 
 /*
- * The worker's sweep (auth__prune): drop limit rows past their window and sessions ended or idle for longer
+ * The worker's sweep (sessions__prune, hourly): drop limit rows past their window and sessions ended or idle for longer
  * than the idle limit, so these tables hold what is still in force.
  */
 create or replace function nexus_private.prune_sign_in_state() returns integer
@@ -324,9 +324,6 @@ declare
   removed integer;
   total integer := 0;
 begin
-  if not auth.is_service() then
-    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'only the worker prunes sign-in state');
-  end if;
   delete from nexus_private.sign_in_failures where failed_at < now() - interval '15 minutes';
   get diagnostics removed = row_count;
   total := total + removed;

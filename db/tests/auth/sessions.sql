@@ -1,5 +1,5 @@
 begin;
-select plan(60);
+select plan(64);
 
 -- Outcomes kept by name so later steps can present the tokens they handed out.
 create temp table got (name text primary key, o auth.session_outcome) on commit drop;
@@ -172,6 +172,18 @@ select set_config('nexus.auth_signups_per_hour', '', true);
 reset role;
 select ok(nexus_private.password_matches('old-password', crypt('old-password', gen_salt('bf', 4))), 'a $2a$ hash made by pgcrypto matches');
 select ok(nexus_private.password_matches('old-password', '$2b$' || substr(crypt('old-password', gen_salt('bf', 4)), 5)), 'a $2b$ hash matches');
+
+-- The hourly sweep ----------------------------------------------------------------------------------------------
+select tests.authenticate_as((select id from bea));
+select throws_ok($$ select nexus_private.prune_sign_in_state() $$, '42501', null, 'a member cannot run the sweep');
+reset role;
+insert into nexus_private.sign_in_failures (email, failed_at) values ('old@example.org', now() - interval '20 minutes');
+update nexus_private.sessions set revoked_at = now() - interval '40 days', revoked_reason = 'operator' where id = pg_temp.sid('bea');
+select tests.authenticate_as_service();
+select ok(nexus_private.prune_sign_in_state() >= 2, 'the sweep removes failures past their window and long-ended sessions');
+reset role;
+select is((select count(*)::int from nexus_private.sign_in_failures where email = 'old@example.org'), 0, 'the old failure is gone');
+select is((select count(*)::int from nexus_private.sessions where id = pg_temp.sid('bea')), 0, 'the long-ended session is gone');
 
 select * from finish();
 rollback;
