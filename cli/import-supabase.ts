@@ -5,6 +5,7 @@
  * every row so a second run changes nothing. `--dry-run` runs exactly the same and rolls it back.
  */
 import pg from "pg";
+import { redactUrl } from "./doctor.ts";
 
 /** Old tables, in the order their references need (users before profiles before everything that names a member). */
 export const OLD_TABLES = [
@@ -38,17 +39,6 @@ export interface ImportOptions {
   asService<T>(fn: (client: pg.Client) => Promise<T>): Promise<T>;
 }
 
-/** The URL as it may be printed: no password. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
-  }
-}
-
 async function readOldTables(from: string): Promise<Map<string, unknown[]>> {
   const old = new pg.Client({
     connectionString: from,
@@ -77,7 +67,7 @@ async function readOldTables(from: string): Promise<Map<string, unknown[]>> {
 export async function importSupabase({ from, dryRun, asService }: ImportOptions): Promise<string> {
   const tables = await readOldTables(from);
   const lines: string[] = [
-    `import supabase from ${redact(from)}${dryRun ? " (dry run: nothing is written)" : ""}`,
+    `import supabase from ${redactUrl(from)}${dryRun ? " (dry run: nothing is written)" : ""}`,
   ];
   const kept: string[] = [];
   const changed: string[] = [];

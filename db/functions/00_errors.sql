@@ -9,17 +9,7 @@
 create or replace function nexus_private.fail(code text, detail text) returns void
 language plpgsql immutable parallel safe as $$
 begin
-  raise exception using
-    errcode = case code
-      when 'BAD_REQUEST' then 'NX400'
-      when 'UNAUTHENTICATED' then 'NX401'
-      when 'INSUFFICIENT_CLEARANCE' then 'NX403'
-      when 'NOT_FOUND' then 'NX404'
-      when 'CONFLICT' then 'NX409'
-      when 'RATE_LIMITED' then 'NX429'
-      else 'NX500' end,
-    message = code,
-    detail = detail;
+  perform nexus_private.fail(code, detail, null);
 end
 $$;
 comment on function nexus_private.fail(text, text) is 'Raise a stable API error: code is one of BAD_REQUEST, UNAUTHENTICATED, INSUFFICIENT_CLEARANCE, NOT_FOUND, CONFLICT, RATE_LIMITED.';
@@ -44,7 +34,7 @@ begin
       else 'NX500' end,
     message = code,
     detail = detail,
-    hint = 'reason=' || reason;
+    hint = coalesce('reason=' || reason, '');
 end
 $$;
 grant execute on function nexus_private.fail(text, text, text) to anon, authenticated, service_role;
