@@ -228,13 +228,10 @@ grant execute on function auth.session_id() to anon, authenticated, service_role
 create or replace function auth.sign_out(scope text default 'local') returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  member uuid := auth.uid();
+  member uuid := nexus_private.require_member('sign out');
   current_session uuid := auth.session_id();
   ended integer;
 begin
-  if member is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to sign out');
-  end if;
   if scope is null or scope not in ('local', 'global', 'others') then
     perform nexus_private.fail('BAD_REQUEST', 'scope must be local, global or others');
   end if;
@@ -258,12 +255,9 @@ grant execute on function auth.sign_out(text) to authenticated;
 create or replace function auth.change_password(new_password text, current_password text default null) returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  member uuid := auth.uid();
+  member uuid := nexus_private.require_member('change your password');
   ended integer;
 begin
-  if member is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to change your password');
-  end if;
   if new_password is null or length(new_password) < 8 or length(new_password) > 72 then
     perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;

@@ -4,7 +4,7 @@
  * a member may reach fails this test until it is added here with its ghost check.
  */
 begin;
-select plan(63);
+select plan(65);
 
 /* What a statement gives the caller: 'empty', 'nothing' (only nulls, falses, zeros), 'refused <SQLSTATE>' or the rows. */
 create function pg_temp.outcome(statement text) returns text language plpgsql as $$
@@ -91,6 +91,8 @@ select is(auth.uid(), null, 'auth.uid() is null for a sub without a profile');
 select is(auth.rank(), null, 'auth.rank() is null for a sub without a profile');
 select is(auth.role(), 'anon', 'auth.role() is anon for a sub without a profile');
 select is(auth.session_id(), null, 'auth.session_id() is null for a sub without a profile');
+select throws_ok($$ select nexus_private.require_member('haunt') $$, 'NX401', 'UNAUTHENTICATED', 'require_member refuses the ghost');
+select throws_ok($$ select nexus_private.require_rank('VAGRANT', 'haunt') $$, 'NX401', 'UNAUTHENTICATED', 'require_rank refuses the ghost');
 select is(pg_temp.affected($$ update public.profiles set callsign = 'Haunt' $$), '0 rows', 'the ghost updates no profile');
 select is(pg_temp.affected($$ insert into public.squads (name) values ('Phantoms') $$), 'refused 42501', 'the ghost (once FOUNDER) creates no squad');
 select is(pg_temp.affected($$ update public.squads set name = 'Haunted' $$), '0 rows', 'the ghost (once lead) renames no squad');
@@ -115,6 +117,7 @@ select set_eq($$
 $$, array[
   -- identity helpers, checked above and below
   'auth.jwt()', 'auth.uid()', 'auth.role()', 'auth.rank()', 'auth.is_service()', 'auth.session_id()',
+  'nexus_private.require_member(text)', 'nexus_private.require_rank(rank,text)',
   -- anon may call these too: the ghost gets what anon gets
   'auth.sign_in(text,text,text,text)', 'auth.register(text,text,text,text,text)', 'auth.refresh_session(text)',
   -- pure: same answer for every caller, nothing read about them
