@@ -48,7 +48,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const metrics = createMetricsRegistry();
   app.use(requestLogger(log));
-  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", ...routes.map((r) => `/functions/v1/${r.name}`)]));
+  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]));
   app.use(securityHeaders());
 
   app.get("/healthz", (_req, res) => {

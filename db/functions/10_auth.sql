@@ -46,8 +46,13 @@ $$;
 -- definer SQL function is planned again on each one).
 create or replace function auth.rank() returns public.rank
 language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
+declare
+  claimed text := coalesce(
+    nullif(auth.jwt() ->> 'sub', ''),
+    nullif(current_setting('request.jwt.claim.sub', true), ''));
 begin
-  return (select p.rank from public.profiles p where p.id = auth.uid());
+  -- The same lookup as auth.uid(), once: no profile for the sub, no rank.
+  return (select p.rank from public.profiles p where p.id = claimed::uuid);
 end
 $$;
 comment on function auth.rank() is 'The caller''s rank, or null without a signed-in member.';

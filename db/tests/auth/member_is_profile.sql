@@ -145,7 +145,7 @@ $$, array[
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname in ('public', 'auth', 'nexus_private')
-     and p.oid::regprocedure::text not in ('auth.jwt()', 'auth.uid()', 'auth.role()', 'auth.session_id()')
+     and p.oid::regprocedure::text not in ('auth.jwt()', 'auth.uid()', 'auth.rank()', 'auth.role()', 'auth.session_id()')
      and (p.prosrc ~ 'request\.jwt' or p.prosrc ~ 'auth\.jwt\(\)')
 $$, 'no function but the identity helpers reads the JWT claims, so none can see a ghost''s sub');
 
