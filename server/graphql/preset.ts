@@ -11,6 +11,7 @@ import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { makeMaskError } from "./errors.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
+import { RateLimitedStatusPlugin } from "./rate-limited-status.ts";
 import type { Logger } from "../../core/log.ts";
 
 export interface PresetOptions {
@@ -24,7 +25,7 @@ export interface PresetOptions {
 export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [PlainIdsPlugin, ...plugins],
+    plugins: [PlainIdsPlugin, RateLimitedStatusPlugin, ...plugins],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
     // Relay global object ids.
     disablePlugins: ["NodePlugin"],

@@ -46,7 +46,11 @@ async function graphql(token: string, query: string, variables?: Record<string, 
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get("retry-after"),
+    body: (await response.json()) as { data?: any; errors?: any[] },
+  };
 }
 
 describe("sign-up, sign-in and the session", () => {
@@ -202,6 +206,8 @@ describe("brute force", () => {
       e: email,
       p: password,
     });
+    expect(gql.status).toBe(429);
+    expect(Number(gql.retryAfter)).toBeGreaterThan(0);
     expect(gql.body.errors?.[0].extensions).toMatchObject({ code: "RATE_LIMITED" });
     expect(gql.body.errors?.[0].extensions.retryAfter).toBeGreaterThan(0);
   });
