@@ -1,5 +1,5 @@
 begin;
-select plan(64);
+select plan(67);
 
 -- Outcomes kept by name so later steps can present the tokens they handed out.
 create temp table got (name text primary key, o auth.session_outcome) on commit drop;
@@ -172,6 +172,17 @@ select set_config('nexus.auth_signups_per_hour', '', true);
 reset role;
 select ok(nexus_private.password_matches('old-password', crypt('old-password', gen_salt('bf', 4))), 'a $2a$ hash made by pgcrypto matches');
 select ok(nexus_private.password_matches('old-password', '$2b$' || substr(crypt('old-password', gen_salt('bf', 4)), 5)), 'a $2b$ hash matches');
+
+-- As the API server logs in: nexus_authenticator (NOINHERIT), switched to the request's role ------------------
+reset role;
+select set_config('request.jwt.claims', '', true);
+set local role nexus_authenticator;
+set local role anon;
+select isnt((auth.register('least@example.org', 'least-password', 'Least', null, '10.9.9.9')).session_id, null,
+  'sign-up works for anon switched to from nexus_authenticator');
+insert into got select 'least', auth.sign_in('least@example.org', 'least-password');
+select isnt(pg_temp.sid('least'), null, 'so does sign-in');
+select isnt((auth.refresh_session(pg_temp.tok('least'))).session_id, null, 'and refresh');
 
 -- The hourly sweep ----------------------------------------------------------------------------------------------
 select tests.authenticate_as((select id from bea));
