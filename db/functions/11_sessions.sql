@@ -71,6 +71,30 @@ language sql immutable as $$
 $$;
 
 /*
+ * How many seconds until `subject` may try `kind` again: null while it has had fewer than `maximum` such events
+ * in the last `span`. The subject is locked until the caller's transaction ends, so parallel attempts take turns
+ * instead of all reading the same count; events past the window are dropped on the way.
+ */
+create or replace function nexus_private.auth_limit_wait(kind text, subject text, maximum integer, span interval)
+returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  recent integer;
+  oldest timestamptz;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('nexus.' || kind || ':' || subject, 0));
+  delete from nexus_private.auth_limit_events e
+   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject and e.happened_at < now() - span;
+  select count(*), min(e.happened_at) into recent, oldest from nexus_private.auth_limit_events e
+   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject;
+  if recent >= maximum then
+    return greatest(1, ceil(extract(epoch from oldest + span - now()))::integer);
+  end if;
+  return null;
+end
+$$;
+
+/*
  * Public sign-up: a VAGRANT account and its first session. At most nexus.auth_signups_per_hour accounts per
  * client address an hour (the server says which address: the socket's, or X-Forwarded-For's when TRUST_PROXY
  * says the proxy is believed); an unknown address counts as one address, so the limit never falls away.
@@ -83,20 +107,13 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   address text := coalesce(nullif(btrim(client_address), ''), 'unknown');
   max_sign_ups integer := nexus_private.rate_limit_setting('auth_signups_per_hour', 30);
-  recent integer;
-  oldest timestamptz;
-  wait integer;
+  wait integer := nexus_private.auth_limit_wait('sign_up', address, max_sign_ups, interval '1 hour');
 begin
-  -- Sign-ups from one address take turns, so parallel requests cannot all read the same count.
-  perform pg_advisory_xact_lock(hashtextextended('nexus.sign_up:' || address, 0));
-  delete from nexus_private.sign_ups s where s.client_address = address and s.signed_up_at < now() - interval '1 hour';
-  select count(*), min(s.signed_up_at) into recent, oldest from nexus_private.sign_ups s where s.client_address = address;
-  if recent >= max_sign_ups then
-    wait := greatest(1, ceil(extract(epoch from oldest + interval '1 hour' - now()))::integer);
+  if wait is not null then
     perform nexus_private.fail_rate_limited(
       format('too many sign-ups from this address: at most %s an hour; try again in %s seconds', max_sign_ups, wait), wait);
   end if;
-  insert into nexus_private.sign_ups (client_address) values (address);
+  insert into nexus_private.auth_limit_events (kind, subject) values ('sign_up', address);
   return nexus_private.open_session(
     nexus_private.create_user(email, password, callsign, 'VAGRANT'), user_agent, client_address);
 end
@@ -114,18 +131,11 @@ returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   account_email text := lower(btrim(coalesce(email, '')));
-  max_failures integer := nexus_private.rate_limit_setting('auth_max_failed_logins', 10);
-  failures integer;
-  oldest timestamptz;
-  wait integer;
+  wait integer := nexus_private.auth_limit_wait('sign_in_failure', account_email,
+    nexus_private.rate_limit_setting('auth_max_failed_logins', 10), interval '15 minutes');
   account auth.users;
 begin
-  -- One decision per account at a time: parallel guesses queue here instead of all reading the same count.
-  perform pg_advisory_xact_lock(hashtextextended('nexus.sign_in:' || account_email, 0));
-  delete from nexus_private.sign_in_failures f where f.email = account_email and f.failed_at < now() - interval '15 minutes';
-  select count(*), min(f.failed_at) into failures, oldest from nexus_private.sign_in_failures f where f.email = account_email;
-  if failures >= max_failures then
-    wait := greatest(1, ceil(extract(epoch from oldest + interval '15 minutes' - now()))::integer);
+  if wait is not null then
     return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
       format('too many failed sign-ins for this account; try again in %s seconds', wait), wait);
   end if;
@@ -136,11 +146,11 @@ begin
     perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
   end if;
   if account.id is null or not nexus_private.password_matches(coalesce(password, ''), account.password_hash) then
-    insert into nexus_private.sign_in_failures (email) values (account_email);
+    insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_failure', account_email);
     return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'wrong email or password');
   end if;
 
-  delete from nexus_private.sign_in_failures f where f.email = account_email;
+  delete from nexus_private.auth_limit_events e where e.kind = 'sign_in_failure' and e.subject = account_email;
   return nexus_private.open_session(account.id, user_agent, client_address);
 end
 $$;
@@ -318,10 +328,8 @@ declare
   removed integer;
   total integer := 0;
 begin
-  delete from nexus_private.sign_in_failures where failed_at < now() - interval '15 minutes';
-  get diagnostics removed = row_count;
-  total := total + removed;
-  delete from nexus_private.sign_ups where signed_up_at < now() - interval '1 hour';
+  delete from nexus_private.auth_limit_events
+   where happened_at < now() - case kind when 'sign_up' then interval '1 hour' else interval '15 minutes' end;
   get diagnostics removed = row_count;
   total := total + removed;
   delete from nexus_private.sessions

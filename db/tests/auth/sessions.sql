@@ -34,7 +34,7 @@ select throws_ok($$ select * from nexus_private.sessions $$, '42501', null, 'a m
 select throws_ok($$ select * from nexus_private.refresh_tokens $$, '42501', null, 'a member cannot read refresh token hashes');
 select tests.clear_authentication();
 select throws_ok($$ select * from nexus_private.sessions $$, '42501', null, 'anon cannot read the sessions table');
-select throws_ok($$ select * from nexus_private.sign_in_failures $$, '42501', null, 'anon cannot read the failed-login counts');
+select throws_ok($$ select * from nexus_private.auth_limit_events $$, '42501', null, 'anon cannot read the failed-login counts');
 
 -- Sign-in ---------------------------------------------------------------------------------------------------
 insert into got select 'ok', auth.sign_in('ADA@example.org', 'first-password');
@@ -43,7 +43,7 @@ insert into got select 'wrong', auth.sign_in('ada@example.org', 'not-the-passwor
 select is((select (o).error from got where name = 'wrong'), 'UNAUTHENTICATED', 'a wrong password is refused');
 select is((select (o).session_id from got where name = 'wrong'), null, 'a wrong password opens no session');
 reset role;
-select is((select count(*)::int from nexus_private.sign_in_failures where email = 'ada@example.org'), 1,
+select is((select count(*)::int from nexus_private.auth_limit_events where kind = 'sign_in_failure' and subject = 'ada@example.org'), 1,
   'a wrong password is counted (the refusal is a row, so the count is kept)');
 
 -- The failed-login limit ------------------------------------------------------------------------------------
@@ -58,11 +58,11 @@ select ok((select (o).retry_after from got where name = 'limited') between 1 and
 select is((select (o).session_id from got where name = 'limited'), null, 'a limited sign-in opens no session');
 select is((auth.sign_in('nobody@example.org', 'x')).error, 'UNAUTHENTICATED', 'another account is not limited by these failures');
 reset role;
-update nexus_private.sign_in_failures set failed_at = now() - interval '16 minutes' where email = 'ada@example.org';
+update nexus_private.auth_limit_events set happened_at = now() - interval '16 minutes' where subject = 'ada@example.org';
 select tests.clear_authentication();
 select isnt((auth.sign_in('ada@example.org', 'first-password')).session_id, null, 'failures older than 15 minutes no longer count');
 reset role;
-select is((select count(*)::int from nexus_private.sign_in_failures where email = 'ada@example.org'), 0,
+select is((select count(*)::int from nexus_private.auth_limit_events where kind = 'sign_in_failure' and subject = 'ada@example.org'), 0,
   'the right password clears the count');
 select set_config('nexus.auth_max_failed_logins', '', true);
 
@@ -188,12 +188,12 @@ select isnt((auth.refresh_session(pg_temp.tok('least'))).session_id, null, 'and 
 select tests.authenticate_as((select id from bea));
 select throws_ok($$ select nexus_private.prune_sign_in_state() $$, '42501', null, 'a member cannot run the sweep');
 reset role;
-insert into nexus_private.sign_in_failures (email, failed_at) values ('old@example.org', now() - interval '20 minutes');
+insert into nexus_private.auth_limit_events (kind, subject, happened_at) values ('sign_in_failure', 'old@example.org', now() - interval '20 minutes');
 update nexus_private.sessions set revoked_at = now() - interval '40 days', revoked_reason = 'operator' where id = pg_temp.sid('bea');
 select tests.authenticate_as_service();
 select ok(nexus_private.prune_sign_in_state() >= 2, 'the sweep removes failures past their window and long-ended sessions');
 reset role;
-select is((select count(*)::int from nexus_private.sign_in_failures where email = 'old@example.org'), 0, 'the old failure is gone');
+select is((select count(*)::int from nexus_private.auth_limit_events where subject = 'old@example.org'), 0, 'the old failure is gone');
 select is((select count(*)::int from nexus_private.sessions where id = pg_temp.sid('bea')), 0, 'the long-ended session is gone');
 
 select * from finish();
