@@ -6,6 +6,7 @@ import { createClient, isAuthApiError, type SupabaseClient } from "@supabase/sup
 import { TokenVerifier } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../core/jwt.ts";
+import { bearer, postJson } from "../support/http.ts";
 import { LIVEKIT_ENV, LIVEKIT_KEY, LIVEKIT_SECRET } from "../support/livekit.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
@@ -38,19 +39,6 @@ async function signedUp(callsign = `Pilot${++counter}`) {
   const { data, error } = await supabase.auth.signUp({ email, password, options: { data: { callsign } } });
   expect(error).toBeNull();
   return { supabase, email, password, callsign, user: data.user!, session: data.session! };
-}
-
-async function graphql(token: string, query: string, variables?: Record<string, unknown>) {
-  const response = await fetch(`${t.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return {
-    status: response.status,
-    retryAfter: response.headers.get("retry-after"),
-    body: (await response.json()) as { data?: any; errors?: any[] },
-  };
 }
 
 describe("sign-up, sign-in and the session", () => {
@@ -87,7 +75,7 @@ describe("sign-up, sign-in and the session", () => {
     const grant = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(voice.data.token);
     expect(grant.sub).toBe(user.id);
 
-    const gql = await graphql(got.session!.access_token, "{ currentProfile { id rank } }");
+    const gql = await t.graphql("{ currentProfile { id rank } }", {}, got.session!.access_token);
     expect(gql.body.data.currentProfile).toEqual({ id: user.id, rank: "VAGRANT" });
   });
 
@@ -171,12 +159,14 @@ describe("refresh tokens rotate", () => {
 
   it("GraphQL refreshSession and signOut are the same sessions", async () => {
     const { session } = await signedUp();
-    const refreshed = await graphql(anonKey, `mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { jwtToken refreshToken } }`, {
-      t: session.refresh_token,
-    });
+    const refreshed = await t.graphql(
+      `mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { jwtToken refreshToken } }`,
+      { t: session.refresh_token },
+      anonKey,
+    );
     expect(refreshed.body.errors).toBeUndefined();
     const { jwtToken, refreshToken } = refreshed.body.data.refreshSession;
-    const out = await graphql(jwtToken, `mutation { signOut(input: { scope: "global" }) { revoked } }`);
+    const out = await t.graphql(`mutation { signOut(input: { scope: "global" }) { revoked } }`, {}, jwtToken);
     expect(out.body.data.signOut.revoked).toBe(1);
     const again = await client().auth.refreshSession({ refresh_token: refreshToken });
     expect(again.error).toMatchObject({ status: 400 });
@@ -194,20 +184,20 @@ describe("brute force", () => {
     expect(isAuthApiError(limited.error)).toBe(true);
     expect(limited.error).toMatchObject({ status: 429, code: "over_request_rate_limit" });
 
-    const raw = await fetch(`${t.baseUrl}/auth/v1/token?grant_type=password`, {
-      method: "POST",
-      headers: { "content-type": "application/json", apikey: anonKey, authorization: `Bearer ${anonKey}` },
-      body: JSON.stringify({ email, password }),
+    const raw = await postJson(`${t.baseUrl}/auth/v1/token?grant_type=password`, JSON.stringify({ email, password }), {
+      apikey: anonKey,
+      ...bearer(anonKey),
     });
     expect(raw.status).toBe(429);
     expect(Number(raw.headers.get("retry-after"))).toBeGreaterThan(0);
 
-    const gql = await graphql(anonKey, `mutation($e: String!, $p: String!) { authenticate(input: { email: $e, password: $p }) { jwtToken } }`, {
-      e: email,
-      p: password,
-    });
+    const gql = await t.graphql(
+      `mutation($e: String!, $p: String!) { authenticate(input: { email: $e, password: $p }) { jwtToken } }`,
+      { e: email, p: password },
+      anonKey,
+    );
     expect(gql.status).toBe(429);
-    expect(Number(gql.retryAfter)).toBeGreaterThan(0);
+    expect(Number(gql.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(gql.body.errors?.[0].extensions).toMatchObject({ code: "RATE_LIMITED" });
     expect(gql.body.errors?.[0].extensions.retryAfter).toBeGreaterThan(0);
   });
@@ -221,13 +211,8 @@ describe("a member is a profile", () => {
 
     const me = await supabase.auth.getUser();
     expect(me.error).toMatchObject({ status: 403, code: "user_not_found" });
-    const voice = await fetch(`${t.baseUrl}/functions/v1/livekit-token`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ roomName: "main-net" }),
-    });
-    expect(voice.status).toBe(401);
-    const gql = await graphql(token, "{ currentProfile { id } profiles { nodes { id } } voiceNets { nodes { id } } }");
+    expect((await t.rest("livekit-token", { roomName: "main-net" }, token)).status).toBe(401);
+    const gql = await t.graphql("{ currentProfile { id } profiles { nodes { id } } voiceNets { nodes { id } } }", {}, token);
     expect(gql.body.data).toEqual({ currentProfile: null, profiles: { nodes: [] }, voiceNets: { nodes: [] } });
     expect((await client().auth.refreshSession({ refresh_token: session.refresh_token })).error).toMatchObject({ status: 400 });
   });
@@ -238,13 +223,8 @@ describe("service_role tokens at the HTTP edge", () => {
     const serviceKey = await signJwt(TEST_JWT_SECRET, { role: "service_role" }, 3600);
     const { error } = await client(serviceKey).auth.signInWithPassword({ email: "x@nexus.test", password: "whatever-123" });
     expect(error).toMatchObject({ status: 401, code: "bad_jwt" });
-    expect((await graphql(serviceKey, "{ profiles { nodes { id } } }")).status).toBe(401);
-    const rest = await fetch(`${t.baseUrl}/functions/v1/livekit-token`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${serviceKey}` },
-      body: JSON.stringify({ roomName: "main-net" }),
-    });
-    expect(rest.status).toBe(401);
+    expect((await t.graphql("{ profiles { nodes { id } } }", {}, serviceKey)).status).toBe(401);
+    expect((await t.rest("livekit-token", { roomName: "main-net" }, serviceKey)).status).toBe(401);
   });
 });
 
@@ -282,18 +262,18 @@ describe("the sign-up limit per client address", () => {
   });
 
   const signUp = (server: TestServer, n: number, forwardedFor: string) =>
-    fetch(`${server.baseUrl}/auth/v1/signup`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${anonKey}`, "x-forwarded-for": forwardedFor },
-      body: JSON.stringify({ email: `limit${n}@nexus.test`, password: "password-123", data: { callsign: `Limit${n}` } }),
-    });
+    postJson(
+      `${server.baseUrl}/auth/v1/signup`,
+      JSON.stringify({ email: `limit${n}@nexus.test`, password: "password-123", data: { callsign: `Limit${n}` } }),
+      { ...bearer(anonKey), "x-forwarded-for": forwardedFor },
+    );
 
   it("counts the forwarded address when TRUST_PROXY believes the proxy", async () => {
     expect((await signUp(proxied, 1, "203.0.113.5")).status).toBe(200);
     expect((await signUp(proxied, 2, "203.0.113.5")).status).toBe(200);
     const third = await signUp(proxied, 3, "203.0.113.5");
     expect(third.status).toBe(429);
-    expect(await third.json()).toMatchObject({ code: "over_request_rate_limit" });
+    expect(third.body).toMatchObject({ code: "over_request_rate_limit" });
     expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await signUp(proxied, 4, "203.0.113.6")).status).toBe(200);
   });
