@@ -4,7 +4,7 @@
  * a member may reach fails this test until it is added here with its ghost check.
  */
 begin;
-select plan(65);
+select plan(67);
 
 /* What a statement gives the caller: 'empty', 'nothing' (only nulls, falses, zeros), 'refused <SQLSTATE>' or the rows. */
 create function pg_temp.outcome(statement text) returns text language plpgsql as $$
@@ -124,11 +124,12 @@ $$, array[
   'parse_rank(text)', 'parse_flare_type(text)', 'nexus_private.fail(text,text)', 'nexus_private.fail(text,text,text)', 'nexus_private.fail_rate_limited(text,integer)',
   'nexus_private.rate_limit_setting(text,integer)', 'nexus_private.flare_max_per_hour()',
   'nexus_private.rate_limited(text,integer,anyelement)', 'nexus_private.audit(text,jsonb)',
+  'nexus_private.rate_limit_message(text,double precision,double precision,integer)',
   -- the member's own
   'auth.sign_out(text)', 'auth.change_password(text,text)', 'auth.current_user_account()', 'current_profile()',
-  'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)',
+  'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)', 'nexus_private.take_rate_limit_upto(text,integer[])',
   -- voice
-  'can_join_net(uuid)', 'voice_access(text)', 'issue_voice_grants(text[])', 'link_voice_nets(uuid,uuid)',
+  'can_join_net(uuid)', 'voice_access(text)', 'issue_voice_grants(text[])', 'nexus_private.issue_charged_voice_grants(text[])', 'link_voice_nets(uuid,uuid)',
   'unlink_voice_nets(uuid,uuid)', 'net_roster(uuid)', 'is_squad_lead(uuid)',
   -- flares and push
   'fire_rescue_flare(text,flare_type)', 'acknowledge_rescue_flare(uuid)', 'resolve_rescue_flare(uuid)',
@@ -158,6 +159,8 @@ select is(pg_temp.outcome($$ select * from public.current_profile() $$), 'nothin
 select matches(pg_temp.outcome(format($$ select * from public.set_member_rank(%L, 'AFFILIATE') $$, (select vagrant from ids))),
   '^refused NX401$', 'the ghost (once FOUNDER) promotes no one');
 select is(pg_temp.outcome($$ select nexus_private.take_rate_limit('livekit_token', 1) $$), 'nothing', 'the ghost has no rate-limit bucket');
+select matches(pg_temp.outcome($$ select nexus_private.take_rate_limit_upto('livekit_token', array[1, 1]) $$), '^(nothing|empty|refused NX401|rows .*)$',
+  'take_rate_limit_upto charges the ghost nothing (checked just below)');
 reset role;
 select is((select count(*)::int from nexus_private.rate_limit_buckets where user_id = (select ghost from ids)), 0, 'and none was made');
 
@@ -166,6 +169,8 @@ select is(pg_temp.outcome($$ select public.can_join_net(net) from ids $$), 'noth
 select matches(pg_temp.outcome($$ select * from public.voice_access('ghost-net') $$), '^(refused NX401|nothing)$', 'voice_access grants the ghost nothing');
 select matches(pg_temp.outcome($$ select * from public.issue_voice_grants(array['ghost-net']) $$), '^(refused NX401|empty|nothing)$',
   'the ghost gets no voice grant');
+select matches(pg_temp.outcome($$ select * from nexus_private.issue_charged_voice_grants(array['ghost-net']) $$), '^(refused NX401|empty|nothing)$',
+  'nor a charged one');
 select matches(pg_temp.outcome($$ select * from public.link_voice_nets((select net from ids), (select net2 from ids)) $$), '^refused NX40[13]$',
   'the ghost (once FOUNDER) bridges no nets');
 select matches(pg_temp.outcome($$ select * from public.unlink_voice_nets((select net from ids), (select net2 from ids)) $$), '^refused NX40[134]$',
