@@ -10,7 +10,11 @@ export class ConfigError extends Error {}
 export const DEFAULTS = {
   NODE_ENV: "development",
   PORT: 4000,
-  JWT_TTL: 7 * 24 * 3600,
+  JWT_TTL: 3600,
+  AUTH_MAX_FAILED_LOGINS: 10,
+  AUTH_SIGNUPS_PER_HOUR: 30,
+  TRUST_PROXY: false,
+  ALLOW_SERVICE_ROLE_TOKENS: false,
   LIVEKIT_TOKEN_TTL: 600,
   FLARE_MAX_PER_HOUR: 6,
   LIVEKIT_TOKENS_PER_MINUTE: 30,
@@ -71,6 +75,25 @@ const schema = z.object({
     message: "must be at least 32 characters (HS256 key)",
   }),
   JWT_TTL: positiveInt(DEFAULTS.JWT_TTL),
+  AUTH_MAX_FAILED_LOGINS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS),
+  AUTH_SIGNUPS_PER_HOUR: positiveInt(DEFAULTS.AUTH_SIGNUPS_PER_HOUR),
+  TRUST_PROXY: optionalString.transform((value, ctx) => {
+    if (value === undefined) return DEFAULTS.TRUST_PROXY as TrustProxy;
+    if (value === "false") return false as TrustProxy;
+    if (value === "true") return true as TrustProxy;
+    if (/^[0-9]{1,2}$/.test(value)) return Number(value) as TrustProxy;
+    const list = value.split(",").map((v) => v.trim()).filter(Boolean);
+    if (list.length && list.every((v) => /^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(v))) return list as TrustProxy;
+    ctx.addIssue({ code: "custom", message: `must be false, true, a hop count or comma-separated proxy addresses, got "${value}"` });
+    return z.NEVER;
+  }),
+  ALLOW_SERVICE_ROLE_TOKENS: optionalString.transform((value, ctx) => {
+    if (value === undefined) return DEFAULTS.ALLOW_SERVICE_ROLE_TOKENS as boolean;
+    if (value === "false") return false;
+    if (value === "true") return true;
+    ctx.addIssue({ code: "custom", message: `must be true or false, got "${value}"` });
+    return z.NEVER;
+  }),
   LIVEKIT_URL: optionalString.refine((v) => v === undefined || /^(wss?|https?):\/\//.test(v), {
     message: "must be a ws://, wss://, http:// or https:// URL",
   }),
@@ -96,6 +119,12 @@ const schema = z.object({
   WORKER_DEAD_AFTER_SECONDS: positiveInt(DEFAULTS.WORKER_DEAD_AFTER_SECONDS),
 });
 
+/**
+ * Which proxies' X-Forwarded-For is believed (Express's `trust proxy`): false (default: the socket's address),
+ * true (any), a hop count, or the proxies' addresses.
+ */
+export type TrustProxy = boolean | number | string[];
+
 export type Env = z.infer<typeof schema>;
 
 export interface Config {
@@ -113,7 +142,14 @@ export interface Config {
   graphiql: boolean;
   /** When set, GraphQL runs only the persisted operations in this folder (`<sha256>.graphql`). */
   persistedOperationsDir: string | undefined;
+  /** Access tokens: HS256 key and lifetime (JWT_TTL, default 3600 s). */
   jwt: { secret: string; ttlSeconds: number };
+  /**
+   * Sign-in limits (SQL reads them as nexus.auth_max_failed_logins / nexus.auth_signups_per_hour) and whether
+   * HTTP requests may carry a service_role JWT (never, unless ALLOW_SERVICE_ROLE_TOKENS=true).
+   */
+  auth: { maxFailedLogins: number; signupsPerHour: number; allowServiceRoleTokens: boolean };
+  trustProxy: TrustProxy;
   livekit: {
     url: string | undefined;
     apiKey: string | undefined;
@@ -175,6 +211,12 @@ export function loadConfig(
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,
     jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
+    auth: {
+      maxFailedLogins: env.AUTH_MAX_FAILED_LOGINS,
+      signupsPerHour: env.AUTH_SIGNUPS_PER_HOUR,
+      allowServiceRoleTokens: env.ALLOW_SERVICE_ROLE_TOKENS,
+    },
+    trustProxy: env.TRUST_PROXY,
     livekit: {
       url: env.LIVEKIT_URL ?? (generated.LIVEKIT_API_KEY ? DEFAULTS.DEV_LIVEKIT_URL : undefined),
       apiKey: env.LIVEKIT_API_KEY ?? generated.LIVEKIT_API_KEY,

@@ -26,12 +26,19 @@ export function secretKey(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
+/**
+ * Sign a JWT with Supabase's claims. A member's access token also carries `session_id` (the session in
+ * nexus_private.sessions it belongs to) and `email`, as GoTrue's do.
+ */
 export async function signJwt(
   secret: string,
-  claims: { sub?: string; role: ApiRole },
+  claims: { sub?: string; role: ApiRole; sessionId?: string; email?: string },
   ttlSeconds: number,
 ): Promise<string> {
-  return new SignJWT({ role: claims.role })
+  const payload: Record<string, unknown> = { role: claims.role };
+  if (claims.sessionId) payload.session_id = claims.sessionId;
+  if (claims.email) payload.email = claims.email;
+  return new SignJWT(payload)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.sub ?? "")
     .setAudience(claims.role === "authenticated" ? "authenticated" : claims.role)
