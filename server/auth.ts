@@ -133,14 +133,16 @@ function checkJwt(token: string, secret: string): Claims {
 
 /**
  * Settings from the configuration that SQL rules read (current_setting), passed with every request's
- * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR) and the LiveKit token
- * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql).
+ * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR), the LiveKit token
+ * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql) and,
+ * when PUSH_ALLOWED_HOSTS is set, the push services an endpoint may name (nexus.push_allowed_hosts).
  */
-export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit">): Record<string, string> {
+export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "push">): Record<string, string> {
   return {
     "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
     "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
     "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
+    ...(config.push.allowedHosts ? { "nexus.push_allowed_hosts": config.push.allowedHosts } : {}),
   };
 }
 
