@@ -13,7 +13,7 @@ import pg from "pg";
 import { startCluster } from "../test/support/cluster.ts";
 import { LIVEKIT_ENV, liveKitBody, signWebhook } from "../test/support/livekit.ts";
 import { runLoad } from "./support/load.ts";
-import { freePort } from "../server/net.ts";
+import { freePort } from "../core/net.ts";
 import { benchDatabase, startChild } from "./support/setup.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -48,7 +48,7 @@ async function main() {
 
     const [nexusPort, basePort] = [await freePort(), await freePort()];
     const env = { NODE_ENV: "production", DATABASE_URL: url, JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123", LOG_LEVEL: "warn", ...LIVEKIT_ENV };
-    const server = startChild("server/main.ts", ["--server"], { ...env, PORT: String(nexusPort) });
+    const server = startChild("main.ts", ["--server"], { ...env, PORT: String(nexusPort) });
     const baseline = startChild("bench/support/webhook-baseline.ts", [], { ...env, PORT: String(basePort) });
     children.push(server, baseline);
     for (const port of [nexusPort, basePort]) {
@@ -68,7 +68,7 @@ async function main() {
     const baselineResult = await load(basePort, "/", EVENTS);
 
     // The worker starts with the burst, as a separate process with production settings.
-    const worker = startChild("server/main.ts", ["--worker"], env);
+    const worker = startChild("main.ts", ["--worker"], env);
     children.push(worker);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
@@ -76,7 +76,7 @@ async function main() {
     const lastAccepted = performance.now();
     const applied = async () => (await db.query("select count(*)::int as n from public.voice_presence")).rows[0].n;
     const pending = async () =>
-      (await db.query("select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'livekit_webhook'")).rows[0].n;
+      (await db.query("select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'presence__apply_event'")).rows[0].n;
     await until(async () => (await pending()) === 0 && (await applied()) === sessions, 120, "all events applied");
     const applySeconds = (performance.now() - lastAccepted) / 1000;
     const open = (await db.query("select count(*)::int as n from public.voice_presence where left_at is null")).rows[0].n;

@@ -1,6 +1,6 @@
 /**
- * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`), schedules
- * are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
+ * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`; task-list.ts
+ * keeps the old names of renamed ones), schedules are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
  *
  * Two runners share the process: push delivery (tasks in PUSH_TASKS) has its own PUSH_CONCURRENCY slots, and every
  * other task (webhook applies, fan-outs, sweeps, the crontab) its WORKER_CONCURRENCY. A push service that is
@@ -16,11 +16,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventEmitter } from "node:events";
-import { getTasks, Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
+import { Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
-import type { Config } from "../server/config.ts";
-import type { Logger } from "../server/log.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
 import { setWorkerContext } from "./context.ts";
+import { loadTaskList } from "./task-list.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -73,7 +74,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     void beat();
   });
   const logger = workerLogger(log);
-  const tasks = await getTasks({ logger }, options.taskDirectory ?? path.join(HERE, "tasks"));
+  const tasks = await loadTaskList(options.taskDirectory ?? path.join(HERE, "tasks"), logger);
   const split = (push: boolean): TaskList =>
     Object.fromEntries(Object.entries(tasks.tasks).filter(([identifier]) => PUSH_TASKS.has(identifier) === push));
   const pushTasks = split(true);

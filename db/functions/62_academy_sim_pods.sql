@@ -63,14 +63,11 @@ returns table (
 )
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('accept a training request');
   request public.academy_requests;
   pod public.sim_pods;
   new_pod_id text;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to accept a training request');
-  end if;
   select * into request from public.academy_requests r where r.id = accept_training.request_id;
   if request.id is null then
     perform nexus_private.fail('NOT_FOUND', 'no such training request');
@@ -133,13 +130,10 @@ returns table (
 )
 language plpgsql stable security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('join a sim pod');
   pod public.sim_pods;
   request public.academy_requests;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to join a sim pod');
-  end if;
   select * into pod from public.sim_pods p where p.id = join_sim_pod.sim_pod_id;
   if pod.id is null or pod.expires_at <= now() then
     perform nexus_private.fail('NOT_FOUND', format('no open sim pod %s (it may have expired)', join_sim_pod.sim_pod_id));

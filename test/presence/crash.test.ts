@@ -54,14 +54,14 @@ describe("a worker killed mid-burst", () => {
     expect(await count("select count(distinct participant_sid)::int as n from public.voice_presence")).toBe(total);
     const webhookJobs = () =>
       count(
-        "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'livekit_webhook'",
+        "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'presence__apply_event'",
       );
     // Completions are batched, and a job the killed worker had applied but not yet completed stays locked until
     // its heartbeat is declared dead (WORKER_DEAD_AFTER_SECONDS=2 here), then runs again harmlessly.
     for (let i = 0; i < 150 && (await webhookJobs()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(
       await count(
-        "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'livekit_webhook'",
+        "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'presence__apply_event'",
       ),
       "no webhook job is left behind, locked or not",
     ).toBe(0);

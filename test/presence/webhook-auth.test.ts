@@ -7,7 +7,7 @@
  * No worker runs here: a forged event that got through would sit in the queue, where the snapshot sees it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WEBHOOK_PATHS } from "../../server/presence/webhook.ts";
+import { WEBHOOK_PATHS } from "../../server/presence/rest.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
 import { forgeries } from "../support/webhook-forgeries.ts";
 import { createMember } from "../support/members.ts";

@@ -5,8 +5,8 @@
  */
 import { WebhookReceiver } from "livekit-server-sdk";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../server/errors.ts";
-import { verifyWebhookSignature } from "../../server/presence/webhook.ts";
+import { ApiError } from "../../core/errors.ts";
+import { verifyWebhookSignature } from "../../server/presence/rest.ts";
 import { LIVEKIT_KEY, LIVEKIT_SECRET, liveKitBody, signWebhook } from "../support/livekit.ts";
 import { forgeries } from "../support/webhook-forgeries.ts";
 

@@ -23,7 +23,7 @@ async function drained(timeoutMs = 20_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await t.pool.query(
-      "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'livekit_webhook'",
+      "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'presence__apply_event'",
     );
     if (rows[0].n === 0) return;
     if (Date.now() > until) throw new Error(`${rows[0].n} webhook jobs still queued`);

@@ -218,3 +218,20 @@ exception when others then
 end
 $$;
 grant execute on function tests.error_hint(text) to public;
+
+/* Caller helpers (require_member, require_rank) -------------------------------------------------------------- */
+
+/* Run a statement as the caller and return the DETAIL of the error it raises (null if it raises none). */
+create or replace function tests.error_detail(statement text) returns text
+language plpgsql as $$
+declare
+  detail text;
+begin
+  execute statement;
+  return null;
+exception when others then
+  get stacked diagnostics detail = pg_exception_detail;
+  return detail;
+end
+$$;
+grant execute on function tests.error_detail(text) to public;

@@ -11,15 +11,15 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type Express, type Request, type Response } from "express";
 import { WebhookEvent } from "livekit-server-sdk";
 import type { Pool } from "pg";
-import { checkHs256 } from "../auth.ts";
-import type { Config } from "../config.ts";
-import { ApiError, toApiError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { checkHs256 } from "../../core/jwt.ts";
+import type { Config } from "../../core/config.ts";
+import { ApiError, toApiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 import { sendError } from "../rest/route.ts";
 import { JobBatcher } from "./enqueue.ts";
-import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "./events.ts";
+import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 
-export const WEBHOOK_TASK = "livekit_webhook";
+export const WEBHOOK_TASK = "presence__apply_event";
 export const WEBHOOK_PATHS = ["/livekit/webhook", "/functions/v1/livekit-webhook"];
 
 /** The SDK's TokenVerifier allows this much clock skew on exp and nbf; so do we. */
