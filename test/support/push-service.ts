@@ -263,7 +263,12 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   // Accepts the connection, then says nothing at all: no TLS handshake, no answer.
-  const silent = net.createServer((socket) => hold(socket));
+  const silent = net.createServer((socket) => {
+    hold(socket);
+    socket.on("error", () => {});
+    // Read (and drop) the ClientHello, so the sender closing its end is seen at once.
+    socket.resume();
+  });
   silent.listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => silent.once("listening", resolve));
   const silentOrigin = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
