@@ -54,8 +54,6 @@ export interface PushSenderOptions {
 export interface PushSender {
   send(delivery: PushDelivery): Promise<PushOutcome>;
   readonly vapid: VapidHeaderCache;
-  /** Sockets the agent holds open or in use, across push services (for tests: nothing is left after a stall). */
-  openSockets(): number;
   close(): void;
 }
 
@@ -191,10 +189,6 @@ export function createPushSender(options: PushSenderOptions): PushSender {
         }
         return { id, ...classifyError(error) };
       }
-    },
-    openSockets() {
-      const count = (pool: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(pool).reduce((n, list) => n + (list?.length ?? 0), 0);
-      return count(agent.sockets) + count(agent.freeSockets);
     },
     close() {
       agent.destroy();
