@@ -47,7 +47,10 @@ export interface PushSenderOptions {
   ttlSeconds?: number;
   /** Hard deadline of one push, connect to the end of the answer (ms). */
   timeoutMs?: number;
-  /** Concurrent connections to one push service. */
+  /**
+   * Concurrent connections to one push service. The deadline runs from the call to send(), so a push waiting for
+   * a connection spends its own time: give at least as many as pushes can be in flight at once.
+   */
   maxSocketsPerOrigin?: number;
 }
 

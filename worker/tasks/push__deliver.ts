@@ -46,7 +46,16 @@ function senderFor(config: Config): PushSender | undefined {
   if (!publicKey || !privateKey || !subject) return undefined;
   if (sender?.config !== config) {
     sender?.sender.close();
-    sender = { config, sender: createPushSender({ vapid: { publicKey, privateKey, subject }, timeoutMs: config.push.timeoutMs }) };
+    sender = {
+      config,
+      sender: createPushSender({
+        vapid: { publicKey, privateKey, subject },
+        timeoutMs: config.push.timeoutMs,
+        // As many connections per push service as this process can have pushes in flight: no push waits for a
+        // connection (which would count against its deadline), and one stalled push service cannot hold them all.
+        maxSocketsPerOrigin: config.push.concurrency * config.push.batchSize,
+      }),
+    };
   }
   return sender.sender;
 }
