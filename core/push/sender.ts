@@ -98,7 +98,13 @@ export function approvedTarget(delivery: Pick<PushDelivery, "endpoint" | "host" 
   const port = url.port === "" ? 443 : Number(url.port);
   if (url.protocol !== "https:" || url.username !== "" || url.password !== "") return undefined;
   if (url.hostname !== delivery.host || port !== delivery.port) return undefined;
-  if (!delivery.endpoint.toLowerCase().startsWith(`https://${url.host}`)) return undefined;
+  // The endpoint as written must be that host, then its path: nothing WHATWG would normalise away (a backslash,
+  // percent escapes, another spelling of the address) may stand between them.
+  const written = delivery.endpoint.toLowerCase();
+  const authority = `https://${url.host}`;
+  if (!written.startsWith(authority)) return undefined;
+  const rest = written.slice(authority.length);
+  if (!(rest === "" || rest.startsWith("/") || (url.port === "" && /^:0*443(\/|$)/.test(rest)))) return undefined;
   return url;
 }
 
