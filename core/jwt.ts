@@ -130,9 +130,13 @@ function checkJwt(token: string, secret: string): Claims {
  * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR), the LiveKit token
  * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql) and,
  * when PUSH_ALLOWED_HOSTS is set, the push services an endpoint may name (nexus.push_allowed_hosts).
+ * And `statement_timeout` (STATEMENT_TIMEOUT_MS): set with the role switch, local to the request's transaction,
+ * so it binds every API role on every path (GraphQL, REST, the pipelined voice path) and never the worker. A
+ * role's own `ALTER ROLE … SET` would not do: it applies at login, and API requests only SET ROLE.
  */
-export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "push">): Record<string, string> {
+export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "statementTimeoutMs" | "push">): Record<string, string> {
   return {
+    statement_timeout: String(config.statementTimeoutMs),
     "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
     "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
     "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
