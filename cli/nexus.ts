@@ -5,6 +5,9 @@
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
  *   db seed                                                development data (refused when NODE_ENV=production)
+ *   user revoke --email E                                   end every session of a member (sign-out everywhere)
+ *   keys                                                   print an anon key (role anon JWT) for supabase-js
+ *   import supabase --from URL [--dry-run]                 bring an old Supabase database over (cli/import-supabase.ts)
  *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
  * It talks to DATABASE_URL (`db …` to DATABASE_OWNER_URL when set: migrations need the schema owner), or to the
@@ -14,7 +17,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { importSupabase } from "./import-supabase.ts";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
+import { signJwt } from "../core/jwt.ts";
 import { ConfigError } from "../core/config.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
 import { resolveDatabase } from "../core/database/resolve.ts";
@@ -24,6 +29,9 @@ import { createLogger } from "../core/log.ts";
 const USAGE = `usage: npm run nexus -- <command>
   user add --email E --password P --callsign C [--rank R]   create a member, print the new user id
   user rank --callsign C --rank R                           set a member's rank (operator)
+  user revoke --email E                                     end every session of a member
+  keys                                                      print an anon key for supabase-js's createClient
+  import supabase --from URL [--dry-run]                    bring an old Supabase database over (idempotent)
   db migrate | db rollback | db status                      schema management
   db seed                                                   development members, squad and nets (not in production)
   db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD
@@ -87,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       password: { type: "string" },
       callsign: { type: "string" },
       rank: { type: "string" },
+      from: { type: "string" },
+      "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -124,6 +134,27 @@ async function main(argv: string[]): Promise<number> {
         return rows[0];
       });
       process.stdout.write(`${row.id} ${row.rank}\n`);
+      return 0;
+    }
+    if (group === "user" && action === "revoke") {
+      const [email] = required(values, "email");
+      const ended = await asService(db.url, async (client) => {
+        const { rows } = await client.query<{ ended: number }>("select nexus_private.revoke_member_sessions($1) as ended", [email]);
+        return rows[0]!.ended;
+      });
+      process.stdout.write(`${ended} session${ended === 1 ? "" : "s"} revoked\n`);
+      return 0;
+    }
+    if (group === "keys") {
+      // The anon key a Supabase project hands its frontend: a JWT with role anon, long-lived like Supabase's. It
+      // grants nothing a request without a token would not have.
+      const anon = await signJwt(db.config.jwt.secret, { role: "anon" }, 10 * 365 * 24 * 3600);
+      process.stdout.write(`anon ${anon}\n`);
+      return 0;
+    }
+    if (group === "import" && action === "supabase") {
+      const [from] = required(values, "from") as [string];
+      process.stdout.write(await importSupabase({ from, dryRun: values["dry-run"] === true, asService: (fn) => asService(db.url, fn) }));
       return 0;
     }
     if (group === "db") {

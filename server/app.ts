@@ -8,8 +8,7 @@ import type { Pool } from "pg";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "./graphql/preset.ts";
-import { requireValidJwt } from "./auth.ts";
-import { configPgSettings } from "../core/jwt.ts";
+import { edgeAuth, requireValidJwt } from "./auth.ts";
 import { cors, recordSecurityHeaders, requestLogger } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
@@ -38,15 +37,21 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const { config, pool, log } = ctx;
   const app = express();
   app.disable("x-powered-by");
+  // Whose X-Forwarded-For is believed for req.ip (the sign-up limit's client address): TRUST_PROXY.
+  app.set("trust proxy", config.trustProxy);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const metrics = createMetricsRegistry();
-  const requestMetrics = httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", ...routes.map((r) => `/functions/v1/${r.name}`)]);
+  const requestMetrics = httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]);
   const applySecurityHeaders = recordSecurityHeaders();
   // The runbook's REST routes are answered before Express (server/rest/route.ts); everything else goes to it.
   const rest = restEdge({ config, pool, log, routes, metrics: requestMetrics, securityHeaders: applySecurityHeaders, except: WEBHOOK_PATHS });
   const server = http.createServer((req, res) => {
     if (!rest(req, res)) app(req, res);
   });
+  // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
+  // it is never the server that closes a connection the balancer or a client is about to reuse (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
   const upgraded = new Set<import("node:stream").Duplex>();
   server.on("upgrade", (_req, socket) => {
@@ -82,7 +87,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   for (const module of modules) module.mount?.(app, ctx);
   app.use("/graphql", cors(config.corsOrigins));
 
-  app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql", configPgSettings(config)));
+  app.use("/graphql", requireValidJwt(edgeAuth(config), "graphql"));
 
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
   const preset = makePreset({ config, pool, log, plugins });

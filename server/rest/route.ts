@@ -14,8 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Response } from "express";
 import type { Pool } from "pg";
 import type { z } from "zod";
-import { authenticateOrRefuse, type RequestAuth } from "../auth.ts";
-import { configPgSettings } from "../../core/jwt.ts";
+import { authenticateOrRefuse, edgeAuth, type RequestAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
@@ -145,7 +144,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
   const byPath = new Map(routes.map((route) => [key(`${PREFIX}/${route.name}`), route]));
   const skipped = new Set(except.map(key));
   const origins = new Set(config.corsOrigins);
-  const settings = configPgSettings(config);
+  const edge = edgeAuth(config);
 
   const answer = async (req: IncomingMessage, res: ServerResponse, path: string, route: RestRoute | undefined, requestLog: () => Logger) => {
     try {
@@ -154,7 +153,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) {
         body = parseJson(await readBody(req, BODY_LIMIT, charsetOf(req.headers["content-type"])));
       }
-      const auth = await authenticateOrRefuse(req, res, config.jwt.secret, "rest", settings);
+      const auth = await authenticateOrRefuse(req, res, edge, "rest");
       if (!auth) return;
       if (!route) throw new ApiError("NOT_FOUND", `no route ${req.method} ${path}`);
       if (req.method !== "POST") throw new ApiError("METHOD_NOT_ALLOWED", `${path} answers POST, not ${req.method}`);
