@@ -67,6 +67,10 @@ begin
   if room is null then
     perform nexus_private.fail('BAD_REQUEST', format('%s event without a room name', kind));
   end if;
+  -- One room's events are applied one transaction at a time: a room_finished and a join of that room in two
+  -- concurrent transactions would each miss the other (the finish closes only rows it can see, the join reads
+  -- room_finishes before the finish commits) and leave a session open after its room finished.
+  perform pg_advisory_xact_lock(hashtext('nexus:presence:' || room));
   begin
     at := to_timestamp((event ->> 'createdAt')::double precision);
   exception when others then
@@ -154,7 +158,9 @@ begin
   if jsonb_typeof(events) is distinct from 'array' then
     perform nexus_private.fail('BAD_REQUEST', 'apply_livekit_events wants a JSON array of events');
   end if;
-  for event in select e from jsonb_array_elements(events) e loop
+  -- By room (each event takes its room's lock until the batch commits: always in the same order, so two batches
+  -- never wait for each other in a circle), then as received.
+  for event in select e from jsonb_array_elements(events) with ordinality as x(e, n) order by e ->> 'room', n loop
     perform nexus_private.apply_livekit_event(event);
     applied := applied + 1;
   end loop;

@@ -19,7 +19,7 @@ import { graphql as graphqlAt, rest as restAt } from "../support/http.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
 import { createMember, tokenFor, type Member } from "../support/members.ts";
 import { spawnServer, spawnWorker, type ServerProcess, type WorkerProcess } from "../support/processes.ts";
-import { startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
+import { PUSH_SERVICE_ALLOWED_HOSTS, startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 import { BATCHED } from "../../server/presence/enqueue.ts";
 import { WEBHOOK_TASK } from "../../server/presence/rest.ts";
@@ -50,8 +50,7 @@ const common = () => ({
 const workerEnv = () => ({
   ...common(),
   NODE_ENV: "production",
-  PUSH_ALLOWED_HOSTS: "127.0.0.1",
-  NODE_EXTRA_CA_CERTS: service.caFile,
+  ...service.env,
   PUSH_FANOUT_PAGE_SIZE: "100",
   PUSH_BATCH_SIZE: "25",
   WORKER_CONCURRENCY: "4",
@@ -64,6 +63,7 @@ beforeAll(async () => {
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
   const serverEnv = {
     ...common(),
+    ...service.env,
     FLARE_MAX_PER_HOUR: String(FLARE_MAX_PER_HOUR),
     LIVEKIT_TOKEN_BURST: String(TOKEN_BURST),
     LIVEKIT_TOKENS_PER_MINUTE: "1",
@@ -160,8 +160,12 @@ describe("two servers and two workers on one Postgres", () => {
   it("one flare to 1,000 devices reaches each exactly once, with the worker fanning it out SIGKILLed midway", async () => {
     const requester = await createMember(pool, "SCOUT");
     const devices: Subscriber[] = Array.from({ length: 1000 }, () => service.subscribe({ kind: "accept" }));
-    // 1,000 members with one device each, the operators' way (plain SQL), in one statement.
-    await pool.query(
+    // 1,000 members with one device each, the operators' way (plain SQL), in one statement; the push service's
+    // host is on the session's allowed list, as an operator would set it for theirs.
+    const operator = await pool.connect();
+    await operator.query("begin");
+    await operator.query("select set_config('nexus.push_allowed_hosts', $1, true)", [PUSH_SERVICE_ALLOWED_HOSTS]);
+    await operator.query(
       `with d as (select * from unnest($1::text[], $2::text[], $3::text[]) with ordinality as d(endpoint, p256dh, auth, n)),
             u as (insert into auth.users (email, password_hash)
                   select 'scale-' || n || '@members.test', 'not-a-login' from d returning id, email),
@@ -171,6 +175,8 @@ describe("two servers and two workers on one Postgres", () => {
        select p.id, d.endpoint, d.p256dh, d.auth from p join d on p.callsign = 'Scale-' || d.n`,
       [devices.map((d) => d.endpoint), devices.map((d) => d.p256dh), devices.map((d) => d.auth)],
     );
+    await operator.query("commit");
+    operator.release();
 
     // Hold the fan-out at its second page (a row lock on the 101st device, as a slow page would), so the kill
     // lands in the middle of it, after the first page's deliveries are all sent and recorded: no push is in
