@@ -1,0 +1,457 @@
+/*
+ * Live voice rights (DESIGN.md §3, "Rights apply live"): when a member's clearance on a net can change, the
+ * participants already connected get the new decision through LiveKit's RoomService, not only their next token.
+ *
+ *   1. Triggers on profiles, voice_nets, squad_members, voice_net_bridges and sim_pods write one
+ *      voice_rights_changes row per member, net or sim pod whose connected participants may be affected, and
+ *      enqueue one `voice_rights__apply` job per subject, keyed `voice_rights:<member|net|sim_pod>:<id>`. A job
+ *      still waiting takes later changes into its payload (graphile-worker appends array payloads under the same
+ *      key), so a burst of edits on one member or net is one job, not one per edit.
+ *   2. The job asks voice_rights_due() which open presence rows in its scope need an update or a removal:
+ *      the decision is presence_clearance() (the token rules, db/functions/31_voice_access.sql) or
+ *      sim_pod_presence_clearance(), compared with what LiveKit holds (presence_rights).
+ *   3. For each, in one transaction: voice_rights_claim() locks the row and decides again (so two jobs never
+ *      apply to one participant at once, and a retry skips what was already applied), the worker calls
+ *      LiveKit, voice_rights_record() stores the new state and the audit row.
+ *
+ * Everything the worker calls is security definer and granted to service_role: the worker need not be superuser.
+ */
+
+/* Who made a change, for the audit: the JWT role, or the database login for operator SQL. */
+create or replace function nexus_private.change_actor_role() returns text
+language sql stable set search_path = pg_catalog, public as $$
+  select case
+    when auth.is_service() then 'service_role'
+    when nullif(current_setting('request.jwt.claims', true), '') is not null then auth.role()
+    else 'sql:' || session_user
+  end
+$$;
+
+/*
+ * Enqueue the jobs for some changes: one per subject (member, net or sim pod), its payload the list of changes
+ * ({change, member|net|simPod}), run at once, or at the sim pod's expiry. Also tells the voicePresenceChanged
+ * subscriptions of the subjects to check their subscribers again (NOTIFY, delivered at commit).
+ */
+create or replace function nexus_private.enqueue_voice_rights(change_ids bigint[]) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  jobs integer;
+  subject record;
+begin
+  if change_ids is null or cardinality(change_ids) = 0 then
+    return 0;
+  end if;
+  select count(*) into jobs from graphile_worker.add_jobs(array(
+    select row(
+        'voice_rights__apply',
+        json_agg(json_strip_nulls(json_build_object('change', c.id, 'member', c.member_id, 'net', c.net_id, 'simPod', c.sim_pod_id)) order by c.id),
+        null, max((c.details ->> 'runAt')::timestamptz), null, 'voice_rights:' || k.subject, null, null
+      )::graphile_worker.job_spec
+      from nexus_private.voice_rights_changes c
+      cross join lateral (select coalesce('member:' || c.member_id, 'net:' || c.net_id, 'sim_pod:' || c.sim_pod_id) as subject) k
+     where c.id = any (change_ids)
+     group by k.subject));
+  for subject in
+    select distinct c.member_id, c.net_id from nexus_private.voice_rights_changes c
+     where c.id = any (change_ids) and c.sim_pod_id is null
+  loop
+    if subject.member_id is not null then
+      perform pg_notify('nexus:voice-rights:' || subject.member_id, '{"event":"RIGHTS"}');
+    else
+      perform pg_notify('nexus:presence:' || subject.net_id, json_build_object('event', 'RIGHTS', 'netId', subject.net_id)::text);
+    end if;
+  end loop;
+  return jobs;
+end
+$$;
+
+/* Rank changes and deleted members: the member's participants. */
+create or replace function nexus_private.voice_rights_on_profiles() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  if tg_op = 'UPDATE' then
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+      select 'rank_changed', n.id, jsonb_build_object('from', o.rank, 'to', n.rank), auth.uid(), nexus_private.change_actor_role()
+        from new_rows n join old_rows o on o.id = n.id
+       where o.rank is distinct from n.rank
+      returning id)
+    select array_agg(id) into ids from c;
+  else
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+      select 'member_deleted', o.id, jsonb_build_object('callsign', o.callsign, 'rank', o.rank), auth.uid(), nexus_private.change_actor_role()
+        from old_rows o
+      returning id)
+    select array_agg(id) into ids from c;
+  end if;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger profiles_voice_rights_update after update on public.profiles
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_profiles();
+create or replace trigger profiles_voice_rights_delete after delete on public.profiles
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_profiles();
+
+/* A net's gates or linked squad edited: the participants in its room. */
+create or replace function nexus_private.voice_rights_on_voice_nets() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with c as (
+    insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+    select case when o.linked_squad_id is distinct from n.linked_squad_id then 'net_squad_changed' else 'net_gates_changed' end,
+           n.id,
+           jsonb_build_object(
+             'from', jsonb_build_object('join', o.min_rank_to_join, 'rx', o.min_rank_to_rx, 'tx', o.min_rank_to_tx, 'squad', o.linked_squad_id),
+             'to', jsonb_build_object('join', n.min_rank_to_join, 'rx', n.min_rank_to_rx, 'tx', n.min_rank_to_tx, 'squad', n.linked_squad_id)),
+           auth.uid(), nexus_private.change_actor_role()
+      from new_rows n join old_rows o on o.id = n.id
+     where (o.min_rank_to_join, o.min_rank_to_rx, o.min_rank_to_tx, o.linked_squad_id)
+           is distinct from (n.min_rank_to_join, n.min_rank_to_rx, n.min_rank_to_tx, n.linked_squad_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger voice_nets_voice_rights_update after update on public.voice_nets
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_voice_nets();
+
+/*
+ * Squad membership added or removed: the member's participants, but only when the squad gates some net (a squad
+ * no net is linked to changes nobody's clearance). Transition tables need one trigger per event.
+ */
+create or replace function nexus_private.voice_rights_on_squad_members_insert() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with c as (
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select 'squad_member_added', n.user_id, jsonb_build_object('squad_id', n.squad_id), auth.uid(), nexus_private.change_actor_role()
+      from new_rows n
+     where exists (select 1 from public.voice_nets v where v.linked_squad_id = n.squad_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace function nexus_private.voice_rights_on_squad_members_delete() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with c as (
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select 'squad_member_removed', o.user_id, jsonb_build_object('squad_id', o.squad_id), auth.uid(), nexus_private.change_actor_role()
+      from old_rows o
+     where exists (select 1 from public.voice_nets v where v.linked_squad_id = o.squad_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace function nexus_private.voice_rights_on_squad_members_update() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with moved as (
+    select 'squad_member_added' as kind, n.squad_id, n.user_id from new_rows n
+     where not exists (select 1 from old_rows o where o.squad_id = n.squad_id and o.user_id = n.user_id)
+    union all
+    select 'squad_member_removed', o.squad_id, o.user_id from old_rows o
+     where not exists (select 1 from new_rows n where n.squad_id = o.squad_id and n.user_id = o.user_id)
+  ), c as (
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select m.kind, m.user_id, jsonb_build_object('squad_id', m.squad_id), auth.uid(), nexus_private.change_actor_role()
+      from moved m
+     where exists (select 1 from public.voice_nets v where v.linked_squad_id = m.squad_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger squad_members_voice_rights_insert after insert on public.squad_members
+  referencing new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_squad_members_insert();
+create or replace trigger squad_members_voice_rights_delete after delete on public.squad_members
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_squad_members_delete();
+create or replace trigger squad_members_voice_rights_update after update on public.squad_members
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_squad_members_update();
+
+/* A bridge linked or unlinked: the participants in both nets' rooms (a bridged token's rights rest on it). */
+create or replace function nexus_private.voice_rights_on_bridges() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  if tg_op = 'INSERT' then
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+      select 'bridge_linked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
+        from new_rows b
+        cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+      returning id)
+    select array_agg(id) into ids from c;
+  else
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+      select 'bridge_unlinked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
+        from old_rows b
+        cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+      returning id)
+    select array_agg(id) into ids from c;
+  end if;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger voice_net_bridges_voice_rights_insert after insert on public.voice_net_bridges
+  referencing new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_bridges();
+create or replace trigger voice_net_bridges_voice_rights_delete after delete on public.voice_net_bridges
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_bridges();
+
+/*
+ * A sim pod's expiry (made, or moved earlier when its training is completed or cancelled): a job at that moment
+ * removes whoever is still in its room. The job is keyed by pod, so moving the expiry moves the job.
+ */
+create or replace function nexus_private.voice_rights_on_sim_pods() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  id bigint;
+begin
+  if tg_op = 'UPDATE' and old.expires_at = new.expires_at then
+    return null;
+  end if;
+  insert into nexus_private.voice_rights_changes (kind, sim_pod_id, details, actor_id, actor_role)
+  values ('sim_pod_expiry', new.id, jsonb_build_object('runAt', new.expires_at), auth.uid(), nexus_private.change_actor_role())
+  returning voice_rights_changes.id into id;
+  perform nexus_private.enqueue_voice_rights(array[id]);
+  return null;
+end
+$$;
+create or replace trigger sim_pods_voice_rights after insert or update of expires_at on public.sim_pods
+  for each row execute function nexus_private.voice_rights_on_sim_pods();
+
+/*
+ * The decision for open presence rows, with what LiveKit holds and what to do: 'remove' (may no longer be in
+ * that room), 'update' (rights differ from, or are not known to be, the decision), or null (nothing). Each row is
+ * decided for the room it is in: a net's room by presence_clearance() (directly, or through the bridge its
+ * token's metadata names), a sim pod's room by sim_pod_presence_clearance(). Rooms that are neither are not
+ * ours and never touched. The member is the presence row's, matched as the webhook matches it (identity =
+ * member id, else metadata.userId); a participant whose member no longer exists may do nothing.
+ *
+ * Scope: the presence ids given, the members' participants (also by identity or metadata.userId, so a deleted
+ * member's participants are found), and the participants in the nets' and sim pods' rooms.
+ */
+create or replace function nexus_private.voice_rights_decisions(presence_ids uuid[], members uuid[], nets uuid[], sim_pods text[])
+returns table (
+  presence_id uuid,
+  room_name text,
+  participant_identity text,
+  user_id uuid,
+  net_id uuid,
+  sim_pod_id text,
+  can_join boolean,
+  can_subscribe boolean,
+  can_publish boolean,
+  can_publish_data boolean,
+  had_subscribe boolean,
+  had_publish boolean,
+  had_publish_data boolean,
+  action text
+)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  with scope as (
+    select p.id from public.voice_presence p where p.left_at is null and p.id = any (presence_ids)
+    union
+    select p.id from public.voice_presence p where p.left_at is null and p.user_id = any (members)
+    union
+    select p.id from public.voice_presence p
+     where p.left_at is null and p.user_id is null
+       and (p.participant_identity = any (members::text[]) or p.participant_metadata ->> 'userId' = any (members::text[]))
+    union
+    select p.id from public.voice_presence p
+      join public.voice_nets n on n.room_name = p.room_name
+     where p.left_at is null and n.id = any (nets)
+    union
+    select p.id from public.voice_presence p
+      join public.sim_pods s on s.room_name = p.room_name
+     where p.left_at is null and s.id = any (sim_pods)
+  )
+  select p.id, p.room_name, p.participant_identity, m.member, n.id, pod.id,
+         d.can_join, d.can_rx, d.can_tx, d.can_tx,
+         r.can_subscribe, r.can_publish, r.can_publish_data,
+         case
+           when r.removed_at is not null then null
+           when not d.can_join then 'remove'
+           when (r.can_subscribe, r.can_publish, r.can_publish_data) is distinct from (d.can_rx, d.can_tx, d.can_tx) then 'update'
+         end
+    from scope
+    join public.voice_presence p on p.id = scope.id
+    cross join lateral (
+      select coalesce(p.user_id, nexus_private.participant_member(p.participant_identity, p.participant_metadata)) as member,
+             case when p.participant_metadata ->> 'bridgedFrom' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                  then (p.participant_metadata ->> 'bridgedFrom')::uuid end as bridged_from
+    ) m
+    left join public.voice_nets n on n.room_name = p.room_name
+    left join public.sim_pods pod on pod.room_name = p.room_name and n.id is null
+    cross join lateral (
+      select c.can_join, c.can_rx, c.can_tx from nexus_private.presence_clearance(m.member, n.id, m.bridged_from) c where n.id is not null
+      union all
+      select c.can_join, c.can_rx, c.can_tx from nexus_private.sim_pod_presence_clearance(pod.id, m.member) c where pod.id is not null
+    ) d
+    left join nexus_private.presence_rights r on r.presence_id = p.id
+$$;
+comment on function nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]) is 'Live rights: for open presence rows in scope, the decision now, what LiveKit holds, and the action (remove, update or null).';
+
+/* The participants in scope whose LiveKit rights must change, in a stable order. */
+create or replace function nexus_private.voice_rights_due(members uuid[], nets uuid[], sim_pods text[])
+returns table (presence_id uuid, room_name text, participant_identity text, action text)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select d.presence_id, d.room_name, d.participant_identity, d.action
+    from nexus_private.voice_rights_decisions(null, members, nets, sim_pods) d
+   where d.action is not null
+   order by d.room_name, d.participant_identity
+$$;
+grant execute on function nexus_private.voice_rights_due(uuid[], uuid[], text[]) to service_role;
+
+/*
+ * One participant, in the transaction that will record the outcome: lock what LiveKit holds for them (so no
+ * other job applies to them until this one commits), decide again, and return what to send, or no row when
+ * nothing is left to do (a concurrent job applied it, or they left).
+ */
+create or replace function nexus_private.voice_rights_claim(presence uuid)
+returns table (
+  presence_id uuid,
+  room_name text,
+  participant_identity text,
+  action text,
+  can_subscribe boolean,
+  can_publish boolean,
+  can_publish_data boolean
+)
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+begin
+  insert into nexus_private.presence_rights as r (presence_id)
+  select p.id from public.voice_presence p where p.id = presence and p.left_at is null
+  on conflict on constraint presence_rights_pkey do nothing;
+  perform 1 from nexus_private.presence_rights r where r.presence_id = presence for update;
+  return query
+    select d.presence_id, d.room_name, d.participant_identity, d.action, d.can_subscribe, d.can_publish, d.can_publish_data
+      from nexus_private.voice_rights_decisions(array[presence], null, null, null) d
+     where d.action is not null;
+end
+$$;
+grant execute on function nexus_private.voice_rights_claim(uuid) to service_role;
+
+/*
+ * What LiveKit answered for a claimed participant: 'updated' (they now hold these rights), 'removed', or
+ * 'not_present' (LiveKit no longer has them; nothing more to do for this session), or 'failed' (unchanged, to
+ * be retried). Writes the audit row; returns the seconds from the earliest of the changes to now.
+ */
+create or replace function nexus_private.voice_rights_record(
+  presence uuid, action text, outcome text, can_subscribe boolean, can_publish boolean, can_publish_data boolean,
+  change_ids bigint[], error text default null
+) returns double precision
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  session public.voice_presence;
+  before nexus_private.presence_rights;
+  net uuid;
+  pod text;
+  first_change timestamptz;
+  answered timestamptz := clock_timestamp();
+begin
+  if action not in ('update', 'remove') or outcome not in ('updated', 'removed', 'not_present', 'failed') then
+    perform nexus_private.fail('BAD_REQUEST', format('unknown live rights action %s or outcome %s', action, outcome));
+  end if;
+  select * into session from public.voice_presence p where p.id = presence;
+  if session.id is null then
+    return null;
+  end if;
+  select * into before from nexus_private.presence_rights r where r.presence_id = presence;
+  select n.id into net from public.voice_nets n where n.room_name = session.room_name;
+  select s.id into pod from public.sim_pods s where s.room_name = session.room_name;
+  select min(c.changed_at) into first_change from nexus_private.voice_rights_changes c where c.id = any (change_ids);
+
+  if outcome = 'updated' then
+    update nexus_private.presence_rights r
+       set can_subscribe = voice_rights_record.can_subscribe, can_publish = voice_rights_record.can_publish,
+           can_publish_data = voice_rights_record.can_publish_data, updated_at = answered
+     where r.presence_id = presence;
+  elsif outcome in ('removed', 'not_present') then
+    update nexus_private.presence_rights r set removed_at = answered, updated_at = answered where r.presence_id = presence;
+  end if;
+
+  insert into nexus_private.voice_rights_log
+    (presence_id, room_name, participant_identity, user_id, net_id, sim_pod_id, action, outcome,
+     had_subscribe, had_publish, can_subscribe, can_publish, change_ids, changed_at, answered_at, error)
+  values
+    (presence, session.room_name, session.participant_identity,
+     coalesce(session.user_id, nexus_private.participant_member(session.participant_identity, session.participant_metadata)),
+     net, pod, action, outcome, before.can_subscribe, before.can_publish,
+     coalesce(voice_rights_record.can_subscribe, false), coalesce(voice_rights_record.can_publish, false),
+     coalesce(change_ids, '{}'), first_change, answered, left(error, 500));
+  return extract(epoch from answered - first_change);
+end
+$$;
+grant execute on function nexus_private.voice_rights_record(uuid, text, text, boolean, boolean, boolean, bigint[], text) to service_role;
+
+/*
+ * The rights LiveKit reported when a participant joined (the webhook's participant.permission), as the starting
+ * point of what LiveKit holds. Called by apply_livekit_event() for a session it opened.
+ */
+create or replace function nexus_private.record_join_rights(presence uuid, permission jsonb) returns void
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  insert into nexus_private.presence_rights (presence_id, can_subscribe, can_publish, can_publish_data)
+  select presence, coalesce((permission ->> 'canSubscribe')::boolean, false), coalesce((permission ->> 'canPublish')::boolean, false),
+         coalesce((permission ->> 'canPublishData')::boolean, false)
+   where jsonb_typeof(permission) = 'object'
+  on conflict on constraint presence_rights_pkey do nothing
+$$;
+
+/* Live rights figures for /metrics: outcomes and lag over the last hour. */
+create or replace function nexus_private.voice_rights_stats()
+returns table (outcome text, updates integer, lag_p50 double precision, lag_p99 double precision)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select l.outcome, count(*)::int,
+         percentile_cont(0.5) within group (order by extract(epoch from l.answered_at - l.changed_at)),
+         percentile_cont(0.99) within group (order by extract(epoch from l.answered_at - l.changed_at))
+    from nexus_private.voice_rights_log l
+   where l.answered_at > now() - interval '1 hour'
+   group by l.outcome
+$$;
+grant execute on function nexus_private.voice_rights_stats() to service_role;
+
+/* Changes and audit rows are kept 30 days (the notification_queue__prune crontab line runs this too). */
+create or replace function nexus_private.voice_rights_prune(keep interval default interval '30 days') returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  logs integer;
+  changes integer;
+begin
+  delete from nexus_private.voice_rights_log l where l.answered_at < now() - keep;
+  get diagnostics logs = row_count;
+  delete from nexus_private.voice_rights_changes c where c.changed_at < now() - keep;
+  get diagnostics changes = row_count;
+  return logs + changes;
+end
+$$;
+grant execute on function nexus_private.voice_rights_prune(interval) to service_role;
