@@ -1,6 +1,6 @@
 # The NomadNexus backend image: one image, three roles chosen by the command (docker-compose.yml):
-#   node server/main.ts --server     API server (stateless, any number)
-#   node server/main.ts --worker     graphile-worker runner (any number)
+#   node main.ts --server     API server (stateless, any number)
+#   node main.ts --worker     graphile-worker runner (any number)
 #   node cli/nexus.ts db migrate     schema migration, once per release
 # Node 24 runs the TypeScript sources directly (type stripping); there is no build step.
 FROM node:24-bookworm-slim
@@ -13,10 +13,11 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY cli ./cli
 COPY db ./db
+COPY core ./core
 COPY server ./server
 COPY worker ./worker
-COPY graphile.config.ts tsconfig.json ./
+COPY main.ts tsconfig.json ./
 
 USER node
 EXPOSE 4000
-CMD ["node", "server/main.ts", "--server"]
+CMD ["node", "main.ts", "--server"]

@@ -7,10 +7,10 @@
  *   node_modules/.bin/node bench/job_queue_stats.ts [rounds]
  */
 import pg from "pg";
-import "../server/env.ts";
+import "../core/env.ts";
 import { createServer } from "../server/app.ts";
-import { loadConfig } from "../server/config.ts";
-import { createLogger } from "../server/log.ts";
+import { loadConfig } from "../core/config.ts";
+import { createLogger } from "../core/log.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { createMember } from "../test/support/members.ts";
 import { TEST_JWT_SECRET } from "../test/support/server.ts";

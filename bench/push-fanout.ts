@@ -2,7 +2,7 @@
  * `npm run bench` (or `node bench/push-fanout.ts`): one rescue flare to 10,000 devices.
  *
  * Everything is real and on this machine: a throwaway PostgreSQL, the API server (in this process), the worker
- * as `node server/main.ts --worker` in its own process, and the local HTTPS push service (in this process) that
+ * as `node main.ts --worker` in its own process, and the local HTTPS push service (in this process) that
  * checks every VAPID header and decrypts every message (RFC 8291) with the device's private key.
  *
  * Measured: from sending the fireRescueFlare mutation to the push service decrypting the last of the 10,000
@@ -17,17 +17,17 @@
  * Options (env): BENCH_DEVICES (10000), BENCH_WORKERS (worker processes, 1), PUSH_BATCH_SIZE, PUSH_FANOUT_PAGE_SIZE,
  * WORKER_CONCURRENCY (10), BENCH_WORKER_LOG (a file for the worker's log).
  */
-import "../server/env.ts";
+import "../core/env.ts";
 import type { AddressInfo } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import pg from "pg";
 import webpush from "web-push";
 import { createServer } from "../server/app.ts";
-import { loadConfig } from "../server/config.ts";
-import { migrate } from "../server/database/migrate.ts";
-import { createPool } from "../server/database/pool.ts";
-import { createLogger } from "../server/log.ts";
+import { loadConfig } from "../core/config.ts";
+import { migrate } from "../core/database/migrate.ts";
+import { createPool } from "../core/database/pool.ts";
+import { createLogger } from "../core/log.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { tokenFor } from "../test/support/members.ts";
 import { startPushService } from "../test/support/push-service.ts";

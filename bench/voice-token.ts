@@ -10,10 +10,10 @@ import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import pg from "pg";
-import { signJwt } from "../server/auth.ts";
+import { signJwt } from "../core/jwt.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { runLoad, type LoadResult } from "./support/load.ts";
-import { freePort } from "../server/net.ts";
+import { freePort } from "../core/net.ts";
 import { benchDatabase, startChild } from "./support/setup.ts";
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
@@ -88,7 +88,7 @@ async function main() {
     const members = await Promise.all(rows.map(async (r) => ({ id: r.id, jwt: await signJwt(JWT_SECRET, { sub: r.id, role: "authenticated" }, 3600) })));
 
     const [nexusPort, basePort] = [await freePort(), await freePort()];
-    const nexus = startChild("server/main.ts", ["--server"], {
+    const nexus = startChild("main.ts", ["--server"], {
       NODE_ENV: "production",
       DATABASE_URL: url,
       JWT_SECRET,

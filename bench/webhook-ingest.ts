@@ -13,7 +13,7 @@ import pg from "pg";
 import { startCluster } from "../test/support/cluster.ts";
 import { LIVEKIT_ENV, liveKitBody, signWebhook } from "../test/support/livekit.ts";
 import { runLoad } from "./support/load.ts";
-import { freePort } from "../server/net.ts";
+import { freePort } from "../core/net.ts";
 import { benchDatabase, startChild } from "./support/setup.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -48,7 +48,7 @@ async function main() {
 
     const [nexusPort, basePort] = [await freePort(), await freePort()];
     const env = { NODE_ENV: "production", DATABASE_URL: url, JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123", LOG_LEVEL: "warn", ...LIVEKIT_ENV };
-    const server = startChild("server/main.ts", ["--server"], { ...env, PORT: String(nexusPort) });
+    const server = startChild("main.ts", ["--server"], { ...env, PORT: String(nexusPort) });
     const baseline = startChild("bench/support/webhook-baseline.ts", [], { ...env, PORT: String(basePort) });
     children.push(server, baseline);
     for (const port of [nexusPort, basePort]) {
@@ -68,7 +68,7 @@ async function main() {
     const baselineResult = await load(basePort, "/", EVENTS);
 
     // The worker starts with the burst, as a separate process with production settings.
-    const worker = startChild("server/main.ts", ["--worker"], env);
+    const worker = startChild("main.ts", ["--worker"], env);
     children.push(worker);
     const db = new pg.Client({ connectionString: url });
     await db.connect();

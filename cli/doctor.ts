@@ -13,17 +13,17 @@
  * Exit code 0 when every check passes, 1 otherwise. Nothing is written to the database or the queue.
  * Without DATABASE_URL it uses the embedded database and the development secrets in NEXUS_DATA_DIR, like `npm start`.
  */
-import "../server/env.ts";
+import "../core/env.ts";
 import { createECDH, createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { AccessToken, TokenVerifier } from "livekit-server-sdk";
 import pg from "pg";
-import { signJwt } from "../server/auth.ts";
-import { ConfigError, loadConfig } from "../server/config.ts";
-import { ROOT } from "../server/database/migrate.ts";
-import { resolveDatabase } from "../server/database/resolve.ts";
-import { createLogger } from "../server/log.ts";
+import { signJwt } from "../core/jwt.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { ROOT } from "../core/database/migrate.ts";
+import { resolveDatabase } from "../core/database/resolve.ts";
+import { createLogger } from "../core/log.ts";
 
 /** The runbook's 2.3 list, then the rest of DESIGN.md §2. */
 export const TABLES = [

@@ -14,11 +14,11 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
-import { ConfigError } from "../server/config.ts";
-import { applyDefinitions, migrate, ROOT, rollback, status } from "../server/database/migrate.ts";
-import { resolveDatabase } from "../server/database/resolve.ts";
-import { toApiError } from "../server/errors.ts";
-import { createLogger } from "../server/log.ts";
+import { ConfigError } from "../core/config.ts";
+import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
+import { resolveDatabase } from "../core/database/resolve.ts";
+import { toApiError } from "../core/errors.ts";
+import { createLogger } from "../core/log.ts";
 
 const USAGE = `usage: npm run nexus -- <command>
   user add --email E --password P --callsign C [--rank R]   create a member, print the new user id

@@ -8,7 +8,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { migrate, ROOT } from "../server/database/migrate.ts";
+import { migrate, ROOT } from "../core/database/migrate.ts";
 import { startCluster } from "../test/support/cluster.ts";
 
 const TEMPLATE = "nexus_template";

@@ -7,21 +7,15 @@ import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
-import { makePreset } from "../graphile.config.ts";
-import { configPgSettings, requireValidJwt } from "./auth.ts";
-import type { Config } from "./config.ts";
+import { makePreset } from "./graphql/preset.ts";
+import { requireValidJwt } from "./auth.ts";
+import { configPgSettings } from "../core/jwt.ts";
 import { cors, requestLogger, securityHeaders } from "./http.ts";
-import type { Logger } from "./log.ts";
-import { ApiError, toApiError } from "./errors.ts";
+import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
+import type { AppContext } from "./context.ts";
 import { modules } from "./modules.ts";
 import { restRouter, sendError } from "./rest/route.ts";
-
-export interface AppContext {
-  config: Config;
-  pool: Pool;
-  log: Logger;
-}
 
 export interface NexusServer {
   app: Express;

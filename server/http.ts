@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../core/log.ts";
 
 declare global {
   namespace Express {

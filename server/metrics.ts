@@ -11,7 +11,7 @@ import type { Express, Request, RequestHandler } from "express";
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../core/log.ts";
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();

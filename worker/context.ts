@@ -3,8 +3,8 @@
  * runner; tasks read it with workerContext().
  */
 import type { Pool } from "pg";
-import type { Config } from "../server/config.ts";
-import type { Logger } from "../server/log.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
 
 export interface WorkerContext {
   config: Config;

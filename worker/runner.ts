@@ -13,8 +13,8 @@ import { fileURLToPath } from "node:url";
 import { EventEmitter } from "node:events";
 import { Logger as GraphileLogger, run, type Runner, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
-import type { Config } from "../server/config.ts";
-import type { Logger } from "../server/log.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
 import { setWorkerContext } from "./context.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

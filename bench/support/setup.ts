@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import pg from "pg";
-import { migrate, ROOT } from "../../server/database/migrate.ts";
+import { migrate, ROOT } from "../../core/database/migrate.ts";
 import type { Cluster } from "../../test/support/cluster.ts";
 
 /** Create the `bench` database on the cluster, migrate it, and return its URL. */

@@ -12,11 +12,11 @@
  * (issueVoiceTokens over NETS nets, default 10); ROUNDS (6), REQ requests per round (4000), C concurrency (32).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
-import { signJwt } from "../../server/auth.ts";
+import { signJwt } from "../../core/jwt.ts";
 import { startCluster } from "../../test/support/cluster.ts";
 import { runLoad, type LoadOptions } from "./load.ts";
 
@@ -93,7 +93,9 @@ async function startServer(cluster: Awaited<ReturnType<typeof startCluster>>, sp
   await admin.query(`create database ab${i}`);
   await admin.end();
   const url = cluster.adminUrl(`ab${i}`);
-  const { migrate } = (await import(path.join(root, "server/database/migrate.ts"))) as { migrate(url: string): Promise<void> };
+  // Trees from before the core/ layout keep these files under server/.
+  const inTree = (now: string, before: string) => path.join(root, existsSync(path.join(root, now)) ? now : before);
+  const { migrate } = (await import(inTree("core/database/migrate.ts", "server/database/migrate.ts"))) as { migrate(url: string): Promise<void> };
   await migrate(url);
   const db = new pg.Client({ connectionString: url });
   await db.connect();
@@ -109,7 +111,7 @@ async function startServer(cluster: Awaited<ReturnType<typeof startCluster>>, sp
   const jwts = await Promise.all(rows.map((r) => signJwt(JWT_SECRET, { sub: r.id, role: "authenticated" }, 3600)));
   const port = await freePort();
   const app = `ab${i}`;
-  const child = spawn(process.execPath, [...(flags ? flags.split(" ") : []), path.join(root, "server/main.ts"), "--server"], {
+  const child = spawn(process.execPath, [...(flags ? flags.split(" ") : []), inTree("main.ts", "server/main.ts"), "--server"], {
     cwd: root,
     env: { ...process.env, NODE_ENV: "production", DATABASE_URL: `${url}?application_name=${app}`, JWT_SECRET, PORT: String(port), LOG_LEVEL: "warn", ...LIVEKIT, ...RATE_LIMITS },
     stdio: ["ignore", "ignore", "inherit"],

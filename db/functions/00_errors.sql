@@ -1,7 +1,7 @@
 /*
  * Stable error codes. Every rule in this database refuses with
  *   raise exception using errcode = 'NX4xx', message = '<CODE>', detail = '<sentence for a person>';
- * so the edge (GraphQL extensions.code, REST {error, message} and status) maps them once, in server/errors.ts.
+ * so the edge (GraphQL extensions.code, REST {error, message} and status) maps them once, in core/errors.ts.
  * The SQLSTATE carries the HTTP-ish class, the message the stable code:
  *   NX400 BAD_REQUEST · NX401 UNAUTHENTICATED · NX403 INSUFFICIENT_CLEARANCE · NX404 NOT_FOUND
  *   NX409 CONFLICT · NX429 RATE_LIMITED

@@ -36,7 +36,7 @@ language sql stable security definer set search_path = pg_catalog, public as $$
 $$;
 
 /*
- * Apply one normalised LiveKit event (server/presence/events.ts builds it):
+ * Apply one normalised LiveKit event (core/presence/events.ts builds it):
  *   { id, event, room, participant: { identity, sid, name, metadata, permission? }, createdAt (epoch seconds) }
  * Returns what it did: opened, closed, unchanged, room_closed:<n>, ignored.
  *

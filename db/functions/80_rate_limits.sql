@@ -1,6 +1,6 @@
 /*
  * Per-member rate limits (token buckets in nexus_private.rate_limit_buckets). Refusals are RATE_LIMITED with the
- * seconds to wait in the error's HINT as `retry_after=N`; server/errors.ts reads it once for both edges (REST
+ * seconds to wait in the error's HINT as `retry_after=N`; core/errors.ts reads it once for both edges (REST
  * `Retry-After` header, GraphQL `extensions.retryAfter`).
  *
  * Limits come from settings the API server passes with every request (server/auth.ts configPgSettings), so they

@@ -7,7 +7,7 @@
 import { sideEffectWithPgClient } from "postgraphile/@dataplan/pg";
 import { lambda } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
-import type { Config } from "../config.ts";
+import type { Config } from "../../core/config.ts";
 import { acceptTraining, loadSimPodGrant, signAcceptance, signSimPodToken } from "./tokens.ts";
 
 export function academyPlugin(config: Config) {

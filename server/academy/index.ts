@@ -1,5 +1,5 @@
 /** Academy: training requests, mentors and sim pods (issue #6). */
-import type { NexusModule } from "../modules.ts";
+import type { NexusModule } from "../context.ts";
 import { academyPlugin } from "./graphql.ts";
 import { academyRoutes } from "./rest.ts";
 

@@ -6,7 +6,7 @@
  *                                                     in for a client that speaks only REST)
  */
 import { z } from "zod";
-import type { Config } from "../config.ts";
+import type { Config } from "../../core/config.ts";
 import { defineRoute } from "../rest/route.ts";
 import { acceptTraining, loadSimPodGrant, signAcceptance, signSimPodToken } from "./tokens.ts";
 

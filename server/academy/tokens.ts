@@ -9,8 +9,8 @@
  * the cadet is paged (SIM_POD_READY, with the simPodId) and gets their own with joinSimPod. It stays an array
  * because the runbook's response body is `{"simPodId", "connectionTokens": [...]}`.
  */
-import type { Config } from "../config.ts";
-import { liveKitCredentials, signParticipantToken } from "../livekit/tokens.ts";
+import type { Config } from "../../core/config.ts";
+import { liveKitCredentials, signParticipantToken } from "../../core/livekit/tokens.ts";
 
 /** One row of public.accept_training() / public.join_sim_pod(): the caller's grant in a pod's room. */
 export interface SimPodGrant {

@@ -1,7 +1,7 @@
 import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError } from "postgraphile/graphql";
-import { toApiError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { toApiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 
 /**
  * grafserv's maskError: every error leaves with a stable extensions.code. Database rule violations keep their

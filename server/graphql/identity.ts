@@ -4,8 +4,8 @@
  */
 import { sideEffectWithPgClient } from "postgraphile/@dataplan/pg";
 import { extendSchema, gql } from "postgraphile/utils";
-import { signJwt } from "../auth.ts";
-import type { Config } from "../config.ts";
+import { signJwt } from "../../core/jwt.ts";
+import type { Config } from "../../core/config.ts";
 
 interface Credentials {
   email: string;

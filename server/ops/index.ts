@@ -12,7 +12,7 @@ import express from "express";
 import helmet from "helmet";
 import { Gauge } from "prom-client";
 import { asService, databaseSnapshot } from "../metrics.ts";
-import type { NexusModule } from "../modules.ts";
+import type { NexusModule } from "../context.ts";
 
 const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "static");
 

@@ -10,12 +10,12 @@
 import express, { type Express, type Request, type Response } from "express";
 import { WebhookReceiver } from "livekit-server-sdk";
 import type { Pool } from "pg";
-import type { Config } from "../config.ts";
-import { ApiError, toApiError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Config } from "../../core/config.ts";
+import { ApiError, toApiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 import { sendError } from "../rest/route.ts";
 import { JobBatcher } from "./enqueue.ts";
-import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "./events.ts";
+import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 
 export const WEBHOOK_TASK = "livekit_webhook";
 export const WEBHOOK_PATHS = ["/livekit/webhook", "/functions/v1/livekit-webhook"];

@@ -4,7 +4,7 @@
  * failed (issue #7). Read at scrape time through the runbook's "recent deliveries" index on sent_at.
  */
 import { Gauge, type Registry } from "prom-client";
-import type { AppContext } from "../app.ts";
+import type { AppContext } from "../context.ts";
 import { asService, databaseSnapshot } from "../metrics.ts";
 
 export function sentNotificationsMetric(registry: Registry, { pool, log }: Pick<AppContext, "pool" | "log">): void {

@@ -2,17 +2,18 @@
  * The runbook's REST edge (`POST /functions/v1/<name>`), written once for every route: JSON body of at most
  * 64 KiB, `Authorization: Bearer <JWT>` verified before any SQL, the body validated with a zod schema, the
  * handler run with the caller's pgSettings (same mechanism as GraphQL), and every failure mapped to
- * `{ error: CODE, message }` with the status of server/errors.ts. Handlers are thin adapters over SQL functions.
+ * `{ error: CODE, message }` with the status of core/errors.ts. Handlers are thin adapters over SQL functions.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import type { z } from "zod";
-import { configPgSettings, requireValidJwt, type RequestAuth } from "../auth.ts";
-import type { Config } from "../config.ts";
-import { makeAsCaller, type CallerResult, type CallerStatement } from "../database/caller.ts";
-import { ApiError, toApiError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { requireValidJwt, type RequestAuth } from "../auth.ts";
+import { configPgSettings } from "../../core/jwt.ts";
+import type { Config } from "../../core/config.ts";
+import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
+import { ApiError, toApiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
 
 export type PgClient = NodePostgresPgClient;
 
@@ -23,7 +24,7 @@ export interface RouteContext {
   /** Run queries as the caller (role and JWT claims as pgSettings, in one transaction). */
   withClient<T>(fn: (client: PgClient) => Promise<T>): Promise<T>;
   /**
-   * Run named statements as the caller in one transaction and ONE round trip (server/database/caller.ts), for
+   * Run named statements as the caller in one transaction and ONE round trip (core/database/caller.ts), for
    * hot routes; withClient is four.
    */
   asCaller(statements: readonly CallerStatement[]): Promise<CallerResult<any>[]>;

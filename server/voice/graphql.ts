@@ -5,9 +5,9 @@
  */
 import { context, lambda, sideEffect } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
-import type { Config } from "../config.ts";
-import type { AsCaller } from "../database/caller.ts";
-import { ApiError } from "../errors.ts";
+import type { Config } from "../../core/config.ts";
+import type { AsCaller } from "../../core/database/caller.ts";
+import { ApiError } from "../../core/errors.ts";
 import { loadVoiceGrants, signVoiceToken, signVoiceTokens } from "./tokens.ts";
 
 interface IssueVoiceTokenInput {

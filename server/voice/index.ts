@@ -1,6 +1,6 @@
 /** Voice nets: rank-gated LiveKit tokens and net bridging (issue #3). */
-import { makeAsCaller } from "../database/caller.ts";
-import type { NexusModule } from "../modules.ts";
+import { makeAsCaller } from "../../core/database/caller.ts";
+import type { NexusModule } from "../context.ts";
 import { voicePlugin } from "./graphql.ts";
 import { voiceRoutes } from "./rest.ts";
 

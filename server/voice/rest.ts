@@ -4,7 +4,7 @@
  *   POST /functions/v1/net-bridge     {sourceNetId, targetNetId, action} -> {id, source_net_id, target_net_id}
  */
 import { z } from "zod";
-import type { Config } from "../config.ts";
+import type { Config } from "../../core/config.ts";
 import { defineRoute } from "../rest/route.ts";
 import { loadVoiceGrants, signVoiceToken } from "./tokens.ts";
 

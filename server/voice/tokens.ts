@@ -4,10 +4,10 @@
  * the caller may join and one per bridged net they may hear. GraphQL (issueVoiceToken, issueVoiceTokens) and REST
  * (livekit-token) both come through here.
  */
-import type { Config } from "../config.ts";
-import type { CallerResult, CallerStatement } from "../database/caller.ts";
-import { ApiError, type ErrorCode } from "../errors.ts";
-import { liveKitCredentials, signParticipantToken, type LiveKitCredentials } from "../livekit/tokens.ts";
+import type { Config } from "../../core/config.ts";
+import type { CallerResult, CallerStatement } from "../../core/database/caller.ts";
+import { ApiError, type ErrorCode } from "../../core/errors.ts";
+import { liveKitCredentials, signParticipantToken, type LiveKitCredentials } from "../../core/livekit/tokens.ts";
 
 /** One row of public.issue_voice_grants(). */
 interface GrantRow {
@@ -72,7 +72,7 @@ const GRANTS_QUERY = {
 export type VoiceGrants = GrantRow[];
 
 /**
- * Runs statements as the caller in one transaction and one round trip (server/database/caller.ts), results in
+ * Runs statements as the caller in one transaction and one round trip (core/database/caller.ts), results in
  * statement order. Anything else the token path must do in the same transaction (a rate limit, say) is one more
  * statement in the same call.
  */

@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import webpush from "web-push";
-import { ROOT } from "../../server/database/migrate.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 import { modules } from "../../server/modules.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { freePort } from "../../server/net.ts";
+import { freePort } from "../../core/net.ts";
 import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 

@@ -2,7 +2,7 @@ import http from "node:http";
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import webpush from "web-push";
-import { signJwt } from "../../server/auth.ts";
+import { signJwt } from "../../core/jwt.ts";
 import { modules } from "../../server/modules.ts";
 import { LIVEKIT_ENV, signWebhook } from "../support/livekit.ts";
 import { createMember, RANKS, tokenFor } from "../support/members.ts";

@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type NexusServer } from "../../server/app.ts";
-import { loadConfig } from "../../server/config.ts";
-import { createPool } from "../../server/database/pool.ts";
-import { createLogger } from "../../server/log.ts";
+import { loadConfig } from "../../core/config.ts";
+import { createPool } from "../../core/database/pool.ts";
+import { createLogger } from "../../core/log.ts";
 import { modules } from "../../server/modules.ts";
 import { LIVEKIT_ENV } from "../support/livekit.ts";
 import { createMember, tokenFor, type Member } from "../support/members.ts";
@@ -57,6 +57,7 @@ async function bucketOf(member: Member) {
 describe("LiveKit token rate limit (LIVEKIT_TOKEN_BURST, LIVEKIT_TOKENS_PER_MINUTE)", () => {
   it("REST livekit-token: the burst is issued, then 429 RATE_LIMITED with Retry-After, across two servers", async () => {
     const scout = await createMember(t.pool, "SCOUT");
+    const started = Date.now();
     const answers = [];
     for (const base of [t.baseUrl, second.baseUrl, t.baseUrl]) {
       answers.push(await rest(base, "livekit-token", { roomName: "test-room", participantName: "Scout1" }, scout.token));
@@ -65,8 +66,10 @@ describe("LiveKit token rate limit (LIVEKIT_TOKEN_BURST, LIVEKIT_TOKENS_PER_MINU
     const refused = await rest(second.baseUrl, "livekit-token", { roomName: "test-room" }, scout.token);
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({ error: "RATE_LIMITED", message: expect.stringMatching(/at most 3 at once, then 6 a minute/) });
-    // One token refills every 10 s at 6 a minute.
-    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(9);
+    // One token refills every 10 s at 6 a minute, and the bucket has been refilling since the first charge: on a
+    // loaded machine these four requests can take seconds.
+    const elapsed = (Date.now() - started) / 1000;
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(Math.max(1, Math.floor(9 - elapsed)));
     expect(Number(refused.retryAfter)).toBeLessThanOrEqual(10);
     expect(await bucketOf(scout)).toBeLessThan(1);
   });

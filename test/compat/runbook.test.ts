@@ -4,7 +4,7 @@ import webpush from "web-push";
 import { modules } from "../../server/modules.ts";
 import { liveKitBody, signWebhook } from "../support/livekit.ts";
 import { createMember, RANKS, type Rank } from "../support/members.ts";
-import { freePort } from "../../server/net.ts";
+import { freePort } from "../../core/net.ts";
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
 import { startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";

@@ -1,14 +1,14 @@
 /**
- * server/database/caller.ts: statements run as the caller in one round trip. The promises of begin/set_config/commit
+ * core/database/caller.ts: statements run as the caller in one round trip. The promises of begin/set_config/commit
  * must hold without them: the caller's role and claims apply to the statements (privileges, RLS, auth.uid()) and to
  * nothing after; the batch is one transaction; nothing runs if the settings fail; a failed batch leaves the
  * connection usable.
  */
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pgSettingsFor } from "../../server/auth.ts";
-import { makeAsCaller, type AsCaller } from "../../server/database/caller.ts";
-import { createPool } from "../../server/database/pool.ts";
+import { pgSettingsFor } from "../../core/jwt.ts";
+import { makeAsCaller, type AsCaller } from "../../core/database/caller.ts";
+import { createPool } from "../../core/database/pool.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { createMember, type Member } from "../support/members.ts";
 

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../server/database/migrate.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../server/config.ts";
-import { ROOT } from "../../server/database/migrate.ts";
+import { ConfigError, loadConfig } from "../../core/config.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 
 describe("configuration", () => {
   it("names a missing JWT_SECRET in one line", () => {
@@ -33,7 +33,7 @@ describe("configuration", () => {
   });
 
   it("npm start exits non-zero with one line naming the missing variable", () => {
-    const result = spawnSync(process.execPath, [path.join(ROOT, "server/main.ts")], {
+    const result = spawnSync(process.execPath, [path.join(ROOT, "main.ts")], {
       env: { PATH: process.env.PATH, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" },
       encoding: "utf8",
       timeout: 30_000,

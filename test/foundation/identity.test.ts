@@ -1,6 +1,6 @@
 import { SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secretKey } from "../../server/auth.ts";
+import { secretKey } from "../../core/jwt.ts";
 import { createMember } from "../support/members.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 

@@ -4,7 +4,7 @@
  * was verified with, and a token differing in any byte is checked from scratch.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { signJwt, verifyJwt } from "../../server/auth.ts";
+import { signJwt, verifyJwt } from "../../core/jwt.ts";
 
 const SECRET = "jwt-cache-test-secret-that-is-long-enough-0123";
 const USER = "6f1c1f4e-2a55-4f0e-9a4e-5d2b9f1e7c11";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dbmate, migrate, rollback } from "../../server/database/migrate.ts";
+import { dbmate, migrate, rollback } from "../../core/database/migrate.ts";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../support/db.ts";
 
 /** The shape of a schema, to compare before and after a full rollback and re-migrate. */

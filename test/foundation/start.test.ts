@@ -3,8 +3,8 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../server/database/migrate.ts";
-import { freePort } from "../../server/net.ts";
+import { ROOT } from "../../core/database/migrate.ts";
+import { freePort } from "../../core/net.ts";
 
 /**
  * `npm start` as a newcomer runs it: no DATABASE_URL, no secrets. The embedded Postgres starts in the data
@@ -20,7 +20,7 @@ async function start(port: number): Promise<{ child: ChildProcess; output: () =>
   delete env.DATABASE_URL;
   delete env.JWT_SECRET;
   delete env.NODE_ENV;
-  const child = spawn(process.execPath, [path.join(ROOT, "server/main.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "main.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));

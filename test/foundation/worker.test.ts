@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Runner } from "graphile-worker";
-import { createLogger } from "../../server/log.ts";
+import { createLogger } from "../../core/log.ts";
 import { startWorker } from "../../worker/runner.ts";
 import { adminQuery } from "../support/db.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";

@@ -3,8 +3,8 @@ import { createECDH, randomBytes } from "node:crypto";
 import path from "node:path";
 import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../server/database/migrate.ts";
-import { VapidHeaderCache } from "../../server/push/vapid.ts";
+import { ROOT } from "../../core/database/migrate.ts";
+import { VapidHeaderCache } from "../../core/push/vapid.ts";
 import { createMember } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 

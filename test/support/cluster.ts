@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../../server/net.ts";
+import { freePort } from "../../core/net.ts";
 
 export interface Cluster {
   port: number;

@@ -1,6 +1,6 @@
 /** Members of a given rank for HTTP tests, created the way the operators' CLI does, with a signed JWT. */
 import type pg from "pg";
-import { signJwt, type ApiRole } from "../../server/auth.ts";
+import { signJwt, type ApiRole } from "../../core/jwt.ts";
 import { TEST_JWT_SECRET } from "./server.ts";
 
 export type Rank = "VAGRANT" | "AFFILIATE" | "SCOUT" | "VOYAGER" | "FOUNDER" | "PIONEER";

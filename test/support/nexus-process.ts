@@ -1,11 +1,11 @@
 /**
- * `npm start` with DATABASE_URL, as a deployment runs it: `node server/main.ts` (server and worker in one process)
+ * `npm start` with DATABASE_URL, as a deployment runs it: `node main.ts` (server and worker in one process)
  * in a child process on a free loopback port, for tests of commands that talk to a running server (npm run doctor).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { ROOT } from "../../server/database/migrate.ts";
-import { freePort } from "../../server/net.ts";
+import { ROOT } from "../../core/database/migrate.ts";
+import { freePort } from "../../core/net.ts";
 
 export interface NexusProcess {
   child: ChildProcess;
@@ -18,7 +18,7 @@ export interface NexusProcess {
 
 export async function startNexusProcess(env: Record<string, string>): Promise<NexusProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, "server/main.ts")], {
+  const child = spawn(process.execPath, [path.join(ROOT, "main.ts")], {
     env: { PATH: process.env.PATH, LOG_LEVEL: "info", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,7 +1,7 @@
 /** The worker as its own OS process (`npm run start:worker`), so a test can SIGKILL it like a crash would. */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { ROOT } from "../../server/database/migrate.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -10,7 +10,7 @@ export interface WorkerProcess {
 }
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, "server/main.ts"), "--worker"], {
+  const child = spawn(process.execPath, [path.join(ROOT, "main.ts"), "--worker"], {
     env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

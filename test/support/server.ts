@@ -2,13 +2,13 @@
  * The real HTTP server (and optionally the worker) on a test database, listening on a free loopback port.
  */
 import type { AddressInfo } from "node:net";
-import "../../server/env.ts";
+import "../../core/env.ts";
 import pg from "pg";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "../../server/app.ts";
-import { loadConfig, type Config } from "../../server/config.ts";
-import { createPool } from "../../server/database/pool.ts";
-import { createLogger } from "../../server/log.ts";
+import { loadConfig, type Config } from "../../core/config.ts";
+import { createPool } from "../../core/database/pool.ts";
+import { createLogger } from "../../core/log.ts";
 import { startWorker } from "../../worker/runner.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../../server/database/migrate.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 

@@ -1,10 +1,10 @@
 /**
- * server/livekit/tokens.ts signs LiveKit tokens with node:crypto instead of the SDK's AccessToken: the tokens must
+ * core/livekit/tokens.ts signs LiveKit tokens with node:crypto instead of the SDK's AccessToken: the tokens must
  * be exactly the SDK's, byte for byte, and verify with the SDK's TokenVerifier (what LiveKit itself checks).
  */
 import { AccessToken, TokenVerifier } from "livekit-server-sdk";
 import { describe, expect, it } from "vitest";
-import { signParticipantToken, type ParticipantGrant } from "../../server/livekit/tokens.ts";
+import { signParticipantToken, type ParticipantGrant } from "../../core/livekit/tokens.ts";
 
 const credentials = { url: "wss://livekit.test.invalid", apiKey: "APIsigning", apiSecret: "signing-test-secret-0123456789abcdef" };
 

@@ -6,8 +6,8 @@
 import { AccessToken, TokenVerifier, type ClaimGrants } from "livekit-server-sdk";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secretKey } from "../../server/auth.ts";
-import { signParticipantToken } from "../../server/livekit/tokens.ts";
+import { secretKey } from "../../core/jwt.ts";
+import { signParticipantToken } from "../../core/livekit/tokens.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 

@@ -3,7 +3,7 @@
  * The SQL is idempotent and order-tolerant, so at-least-once delivery and retries are harmless.
  */
 import type { Task } from "graphile-worker";
-import type { PresenceEvent } from "../../server/presence/events.ts";
+import type { PresenceEvent } from "../../core/presence/events.ts";
 import { workerContext } from "../context.ts";
 
 function isEvent(payload: unknown): payload is PresenceEvent {

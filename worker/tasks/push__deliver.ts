@@ -9,8 +9,8 @@
  */
 import type { Task } from "graphile-worker";
 import { z } from "zod";
-import type { Config } from "../../server/config.ts";
-import { createPushSender, type PushOutcome, type PushSender } from "../../server/push/sender.ts";
+import type { Config } from "../../core/config.ts";
+import { createPushSender, type PushOutcome, type PushSender } from "../../core/push/sender.ts";
 import { workerContext } from "../context.ts";
 import { parsePayload } from "../payload.ts";
 

@@ -1,7 +1,7 @@
 begin;
 select plan(24);
 
-/* Build a normalised event like server/presence/events.ts does. */
+/* Build a normalised event like core/presence/events.ts does. */
 create function pg_temp.ev(kind text, room text, sid text, identity text, at double precision, metadata text default null, id text default null)
 returns jsonb language sql as $$
   select jsonb_strip_nulls(jsonb_build_object(

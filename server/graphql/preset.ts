@@ -6,12 +6,13 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { authenticateRequest, configPgSettings, pgSettingsFor } from "./server/auth.ts";
-import type { Config } from "./server/config.ts";
-import { makeMaskError } from "./server/graphql/errors.ts";
-import { identityPlugin } from "./server/graphql/identity.ts";
-import { PlainIdsPlugin } from "./server/graphql/plain-ids.ts";
-import type { Logger } from "./server/log.ts";
+import { authenticateRequest } from "../auth.ts";
+import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
+import type { Config } from "../../core/config.ts";
+import { makeMaskError } from "./errors.ts";
+import { identityPlugin } from "./identity.ts";
+import { PlainIdsPlugin } from "./plain-ids.ts";
+import type { Logger } from "../../core/log.ts";
 
 export interface PresetOptions {
   config: Config;

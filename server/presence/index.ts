@@ -1,6 +1,6 @@
 import { Gauge } from "prom-client";
 import { asService, databaseSnapshot } from "../metrics.ts";
-import type { NexusModule } from "../modules.ts";
+import type { NexusModule } from "../context.ts";
 import { presenceSubscriptionPlugin } from "./subscription.ts";
 import { mountWebhook } from "./webhook.ts";
 

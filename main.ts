@@ -2,15 +2,15 @@
  * `npm start`: the API server and the worker in one process (`--server` or `--worker` runs one of them, for
  * production where they scale separately). Without DATABASE_URL it runs on the embedded Postgres and migrates it.
  */
-import "./env.ts";
+import "./core/env.ts";
 import type { Runner } from "graphile-worker";
-import { createServer, type NexusServer } from "./app.ts";
-import { ConfigError } from "./config.ts";
-import { migrate } from "./database/migrate.ts";
-import { createPool } from "./database/pool.ts";
-import { resolveDatabase } from "./database/resolve.ts";
-import { createLogger } from "./log.ts";
-import { startWorker } from "../worker/runner.ts";
+import { createServer, type NexusServer } from "./server/app.ts";
+import { ConfigError } from "./core/config.ts";
+import { migrate } from "./core/database/migrate.ts";
+import { createPool } from "./core/database/pool.ts";
+import { resolveDatabase } from "./core/database/resolve.ts";
+import { createLogger } from "./core/log.ts";
+import { startWorker } from "./worker/runner.ts";
 
 const log = createLogger();
 const args = new Set(process.argv.slice(2));

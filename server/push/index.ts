@@ -6,10 +6,10 @@
  */
 import { Gauge } from "prom-client";
 import { z } from "zod";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "../../core/errors.ts";
 import { cors } from "../http.ts";
 import { asService, databaseSnapshot } from "../metrics.ts";
-import type { NexusModule } from "../modules.ts";
+import type { NexusModule } from "../context.ts";
 import { defineRoute, sendError } from "../rest/route.ts";
 import { P256dhArgumentPlugin } from "./graphql.ts";
 import { sentNotificationsMetric } from "./metrics.ts";
