@@ -44,6 +44,7 @@ const schema = z.object({
   LIVEKIT_API_SECRET: optionalString,
   LIVEKIT_WEBHOOK_SECRET: optionalString,
   LIVEKIT_TOKEN_TTL: positiveInt(600),
+  LIVEKIT_TIMEOUT_MS: positiveInt(5000),
   NEXT_PUBLIC_VAPID_PUBLIC_KEY: optionalString,
   VAPID_PRIVATE_KEY: optionalString,
   VAPID_SUBJECT: optionalString.refine((v) => v === undefined || /^(mailto:|https:\/\/)/.test(v), {
@@ -76,6 +77,8 @@ export interface Config {
     apiSecret: string | undefined;
     webhookSecret: string | undefined;
     tokenTtlSeconds: number;
+    /** Deadline of each RoomService call (live rights, presence reconcile). */
+    timeoutMs: number;
   };
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
   corsOrigins: string[];
@@ -132,6 +135,7 @@ export function loadConfig(
       apiSecret,
       webhookSecret: env.LIVEKIT_WEBHOOK_SECRET ?? apiSecret,
       tokenTtlSeconds: env.LIVEKIT_TOKEN_TTL,
+      timeoutMs: env.LIVEKIT_TIMEOUT_MS,
     },
     vapid: {
       publicKey: vapidPublic,

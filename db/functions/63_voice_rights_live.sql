@@ -427,16 +427,20 @@ language sql volatile security definer set search_path = pg_catalog, public as $
   on conflict on constraint presence_rights_pkey do nothing
 $$;
 
-/* Live rights figures for /metrics: outcomes and lag over the last hour. */
+/*
+ * Live rights figures for /metrics, over the last hour: LiveKit answers by outcome, and the lag from each
+ * change to LiveKit's answer (updates and removals), as quantiles.
+ */
 create or replace function nexus_private.voice_rights_stats()
-returns table (outcome text, updates integer, lag_p50 double precision, lag_p99 double precision)
+returns table (outcomes jsonb, lag_p50 double precision, lag_p99 double precision)
 language sql stable security definer set search_path = pg_catalog, public as $$
-  select l.outcome, count(*)::int,
+  select (select coalesce(jsonb_object_agg(o.outcome, o.n), '{}') from (
+            select l.outcome, count(*) as n from nexus_private.voice_rights_log l
+             where l.answered_at > now() - interval '1 hour' group by l.outcome) o),
          percentile_cont(0.5) within group (order by extract(epoch from l.answered_at - l.changed_at)),
          percentile_cont(0.99) within group (order by extract(epoch from l.answered_at - l.changed_at))
     from nexus_private.voice_rights_log l
-   where l.answered_at > now() - interval '1 hour'
-   group by l.outcome
+   where l.answered_at > now() - interval '1 hour' and l.outcome in ('updated', 'removed')
 $$;
 grant execute on function nexus_private.voice_rights_stats() to service_role;
 

@@ -72,11 +72,31 @@ comment on table nexus_private.voice_rights_log is 'Audit of live rights: each L
 grant select on nexus_private.voice_rights_changes, nexus_private.presence_rights, nexus_private.voice_rights_log to service_role;
 
 -- migrate:down
-drop function if exists nexus_private.voice_rights_record(uuid, text, text, boolean, boolean, boolean, bigint[], text);
-drop function if exists nexus_private.voice_rights_claim(uuid);
+-- The triggers and functions db/functions/63_voice_rights_live.sql adds go with the tables they write.
+drop trigger if exists profiles_voice_rights_update on public.profiles;
+drop trigger if exists profiles_voice_rights_delete on public.profiles;
+drop trigger if exists voice_nets_voice_rights_update on public.voice_nets;
+drop trigger if exists squad_members_voice_rights_insert on public.squad_members;
+drop trigger if exists squad_members_voice_rights_delete on public.squad_members;
+drop trigger if exists squad_members_voice_rights_update on public.squad_members;
+drop trigger if exists voice_net_bridges_voice_rights_insert on public.voice_net_bridges;
+drop trigger if exists voice_net_bridges_voice_rights_delete on public.voice_net_bridges;
+drop trigger if exists sim_pods_voice_rights on public.sim_pods;
+drop function if exists nexus_private.voice_rights_on_profiles();
+drop function if exists nexus_private.voice_rights_on_voice_nets();
+drop function if exists nexus_private.voice_rights_on_squad_members_insert();
+drop function if exists nexus_private.voice_rights_on_squad_members_delete();
+drop function if exists nexus_private.voice_rights_on_squad_members_update();
+drop function if exists nexus_private.voice_rights_on_bridges();
+drop function if exists nexus_private.voice_rights_on_sim_pods();
+drop function if exists nexus_private.enqueue_voice_rights(bigint[]);
+drop function if exists nexus_private.change_actor_role();
 drop function if exists nexus_private.voice_rights_due(uuid[], uuid[], text[]);
-drop function if exists nexus_private.presence_decision(uuid);
-drop function if exists nexus_private.presence_clearance(uuid, uuid, uuid);
+drop function if exists nexus_private.voice_rights_claim(uuid);
+drop function if exists nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]);
+drop function if exists nexus_private.voice_rights_record(uuid, text, text, boolean, boolean, boolean, bigint[], text);
+drop function if exists nexus_private.record_join_rights(uuid, jsonb);
+drop function if exists nexus_private.voice_rights_stats();
 drop function if exists nexus_private.voice_rights_prune(interval);
 drop table if exists nexus_private.voice_rights_log;
 drop table if exists nexus_private.presence_rights;
