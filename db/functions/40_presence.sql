@@ -113,6 +113,7 @@ begin
     -- What LiveKit granted (the token's rights) is where live rights start from (63_voice_rights_live.sql).
     if outcome = 'opened' and participant ? 'permission' then
       perform nexus_private.record_join_rights(session_id, participant -> 'permission');
+      perform nexus_private.voice_rights_on_join(session_id);
     end if;
     return outcome;
   end if;

@@ -65,6 +65,26 @@ begin
 end
 $$;
 
+/*
+ * Whether a change can touch anyone now: a member with a participant connected (matched as the webhook matches,
+ * or by the id their identity or metadata claims, so a deleted member's sessions count), or a net whose room has
+ * someone in it. Nobody connected, nothing to apply: a member who joins later does so with a token signed by
+ * the rules as they are then, and a join with rights that no longer match is caught at the join (below).
+ */
+create or replace function nexus_private.member_connected(member uuid) returns boolean
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select exists (select 1 from public.voice_presence p where p.left_at is null and p.user_id = member)
+      or exists (select 1 from public.voice_presence p
+                  where p.left_at is null and p.user_id is null
+                    and (p.participant_identity = member::text or p.participant_metadata ->> 'userId' = member::text))
+$$;
+
+create or replace function nexus_private.net_connected(net uuid) returns boolean
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select exists (select 1 from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name
+                  where n.id = net and p.left_at is null)
+$$;
+
 /* Rank changes and deleted members: the member's participants. */
 create or replace function nexus_private.voice_rights_on_profiles() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
@@ -76,7 +96,7 @@ begin
       insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
       select 'rank_changed', n.id, jsonb_build_object('from', o.rank, 'to', n.rank), auth.uid(), nexus_private.change_actor_role()
         from new_rows n join old_rows o on o.id = n.id
-       where o.rank is distinct from n.rank
+       where o.rank is distinct from n.rank and nexus_private.member_connected(n.id)
       returning id)
     select array_agg(id) into ids from c;
   else
@@ -84,6 +104,7 @@ begin
       insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
       select 'member_deleted', o.id, jsonb_build_object('callsign', o.callsign, 'rank', o.rank), auth.uid(), nexus_private.change_actor_role()
         from old_rows o
+       where nexus_private.member_connected(o.id)
       returning id)
     select array_agg(id) into ids from c;
   end if;
@@ -115,6 +136,7 @@ begin
       from new_rows n join old_rows o on o.id = n.id
      where (o.min_rank_to_join, o.min_rank_to_rx, o.min_rank_to_tx, o.linked_squad_id)
            is distinct from (n.min_rank_to_join, n.min_rank_to_rx, n.min_rank_to_tx, n.linked_squad_id)
+       and nexus_private.net_connected(n.id)
     returning id)
   select array_agg(id) into ids from c;
   perform nexus_private.enqueue_voice_rights(ids);
@@ -139,6 +161,7 @@ begin
     select 'squad_member_added', n.user_id, jsonb_build_object('squad_id', n.squad_id), auth.uid(), nexus_private.change_actor_role()
       from new_rows n
      where exists (select 1 from public.voice_nets v where v.linked_squad_id = n.squad_id)
+       and nexus_private.member_connected(n.user_id)
     returning id)
   select array_agg(id) into ids from c;
   perform nexus_private.enqueue_voice_rights(ids);
@@ -155,6 +178,7 @@ begin
     select 'squad_member_removed', o.user_id, jsonb_build_object('squad_id', o.squad_id), auth.uid(), nexus_private.change_actor_role()
       from old_rows o
      where exists (select 1 from public.voice_nets v where v.linked_squad_id = o.squad_id)
+       and nexus_private.member_connected(o.user_id)
     returning id)
   select array_agg(id) into ids from c;
   perform nexus_private.enqueue_voice_rights(ids);
@@ -177,6 +201,7 @@ begin
     select m.kind, m.user_id, jsonb_build_object('squad_id', m.squad_id), auth.uid(), nexus_private.change_actor_role()
       from moved m
      where exists (select 1 from public.voice_nets v where v.linked_squad_id = m.squad_id)
+       and nexus_private.member_connected(m.user_id)
     returning id)
   select array_agg(id) into ids from c;
   perform nexus_private.enqueue_voice_rights(ids);
@@ -205,6 +230,7 @@ begin
       select 'bridge_linked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
         from new_rows b
         cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+       where nexus_private.net_connected(x.net_id)
       returning id)
     select array_agg(id) into ids from c;
   else
@@ -213,6 +239,7 @@ begin
       select 'bridge_unlinked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
         from old_rows b
         cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+       where nexus_private.net_connected(x.net_id)
       returning id)
     select array_agg(id) into ids from c;
   end if;
@@ -416,7 +443,8 @@ grant execute on function nexus_private.voice_rights_record(uuid, text, text, bo
 
 /*
  * The rights LiveKit reported when a participant joined (the webhook's participant.permission), as the starting
- * point of what LiveKit holds. Called by apply_livekit_event() for a session it opened.
+ * point of what LiveKit holds. Called by apply_livekit_event() for a session it opened, which then calls
+ * voice_rights_on_join().
  */
 create or replace function nexus_private.record_join_rights(presence uuid, permission jsonb) returns void
 language sql volatile security definer set search_path = pg_catalog, public as $$
@@ -425,6 +453,36 @@ language sql volatile security definer set search_path = pg_catalog, public as $
          coalesce((permission ->> 'canPublishData')::boolean, false)
    where jsonb_typeof(permission) = 'object'
   on conflict on constraint presence_rights_pkey do nothing
+$$;
+
+/*
+ * A participant who joins with rights that no longer match the rules (a token signed before a demotion, a gate
+ * raised or a bridge unlinked; tokens live LIVEKIT_TOKEN_TTL) is put right at once, like any other change. Only
+ * when the join reported its rights: unknown rights are not a reason to call LiveKit on every join.
+ */
+create or replace function nexus_private.voice_rights_on_join(presence uuid) returns void
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  decided record;
+  change bigint;
+begin
+  select d.user_id, d.net_id, d.sim_pod_id, d.action, d.had_subscribe, d.had_publish, d.can_subscribe, d.can_publish into decided
+    from nexus_private.voice_rights_decisions(array[presence], null, null, null) d
+   where d.action is not null and d.had_subscribe is not null;
+  if not found then
+    return;
+  end if;
+  insert into nexus_private.voice_rights_changes (kind, member_id, net_id, sim_pod_id, details, actor_id, actor_role)
+  values ('joined_out_of_date', decided.user_id,
+          case when decided.user_id is null then decided.net_id end,
+          case when decided.user_id is null and decided.net_id is null then decided.sim_pod_id end,
+          jsonb_build_object('presence_id', presence, 'action', decided.action,
+            'joined_with', jsonb_build_object('rx', decided.had_subscribe, 'tx', decided.had_publish),
+            'rules_give', jsonb_build_object('rx', decided.can_subscribe, 'tx', decided.can_publish)),
+          null, 'livekit')
+  returning id into change;
+  perform nexus_private.enqueue_voice_rights(array[change]);
+end
 $$;
 
 /*

@@ -4,7 +4,8 @@
  * their token was signed (DESIGN.md §3, "Rights apply live").
  *
  * voice_rights_changes is what changed: one row per change that can move someone's clearance on a net (a rank,
- * a net's gates or squad, a squad membership, a bridge, a deleted member, a sim pod's expiry), written by the
+ * a net's gates or squad, a squad membership, a bridge, a deleted member, a sim pod's expiry; or a participant
+ * who joined with rights that no longer match, on a token signed before a change), written by the
  * triggers in db/functions/63_voice_rights_live.sql in the changing transaction. It is the cause the audit
  * names, and its changed_at starts the lag clock.
  *
@@ -28,7 +29,7 @@ create table nexus_private.voice_rights_changes (
   changed_at timestamptz not null default clock_timestamp(),
   constraint voice_rights_changes_kind check (kind in (
     'rank_changed', 'member_deleted', 'net_gates_changed', 'net_squad_changed', 'squad_member_added',
-    'squad_member_removed', 'bridge_linked', 'bridge_unlinked', 'sim_pod_expiry')),
+    'squad_member_removed', 'bridge_linked', 'bridge_unlinked', 'sim_pod_expiry', 'joined_out_of_date')),
   constraint voice_rights_changes_subject check (num_nonnulls(member_id, net_id, sim_pod_id) = 1)
 );
 create index voice_rights_changes_changed_at_idx on nexus_private.voice_rights_changes (changed_at);
@@ -96,6 +97,9 @@ drop function if exists nexus_private.voice_rights_claim(uuid);
 drop function if exists nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]);
 drop function if exists nexus_private.voice_rights_record(uuid, text, text, boolean, boolean, boolean, bigint[], text);
 drop function if exists nexus_private.record_join_rights(uuid, jsonb);
+drop function if exists nexus_private.voice_rights_on_join(uuid);
+drop function if exists nexus_private.member_connected(uuid);
+drop function if exists nexus_private.net_connected(uuid);
 drop function if exists nexus_private.voice_rights_stats();
 drop function if exists nexus_private.voice_rights_prune(interval);
 drop table if exists nexus_private.voice_rights_log;

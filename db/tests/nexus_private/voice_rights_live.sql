@@ -1,5 +1,5 @@
 begin;
-select plan(34);
+select plan(38);
 
 /*
  * Live voice rights (db/functions/63_voice_rights_live.sql): every kind of change that can move a member's
@@ -33,9 +33,27 @@ $$;
 select tests.create_user('live-scout', 'SCOUT');
 select tests.create_user('live-voyager', 'VOYAGER');
 select tests.create_user('live-other', 'SCOUT');
+select tests.create_user('live-doomed', 'SCOUT');
+select tests.create_user('live-absent', 'SCOUT');
 select tests.create_net('live-ops', 'SCOUT', 'SCOUT', 'VOYAGER');
 select tests.create_net('live-lobby', 'VAGRANT', 'VAGRANT', 'SCOUT');
+select tests.create_net('live-empty', 'VAGRANT', 'VAGRANT', 'SCOUT');
+-- Who is connected, each with the rights the rules give them now (as a fresh token would).
+select pg_temp.join_net('live-lobby', tests.member(m)::text, 'PA_lobby_' || m) from unnest(array['live-scout', 'live-voyager', 'live-other', 'live-doomed']) m;
+select pg_temp.join_net('live-ops', tests.member('live-voyager')::text, 'PA_ops_voyager');
+select is_empty($$ select * from live_jobs $$, 'joining with the rights the rules give enqueues nothing');
+select pg_temp.join_net('live-ops', tests.member('live-scout')::text, 'PA_ops_scout_stale', '{}', true);
+select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+  'joining with rights that no longer match (a SCOUT speaking where tx is VOYAGER: an old token) enqueues that member''s job');
+select is((select details ->> 'action' from nexus_private.voice_rights_changes where kind = 'joined_out_of_date'), 'update',
+  'and the change says what the join needs');
+select nexus_private.apply_livekit_event(jsonb_build_object('id', 'ev-left', 'event', 'participant_left', 'room', 'live-ops',
+  'createdAt', extract(epoch from now()), 'participant', jsonb_build_object('identity', tests.member('live-scout'), 'sid', 'PA_ops_scout_stale')));
 select pg_temp.reset_jobs();
+
+update public.profiles set rank = 'AFFILIATE' where id = tests.member('live-absent');
+update public.voice_nets set min_rank_to_tx = 'FOUNDER' where id = tests.net('live-empty');
+select is_empty($$ select * from live_jobs $$, 'a member with nobody connected, or a net with nobody in its room, enqueues nothing');
 
 -- Ranks ------------------------------------------------------------------------------------------------------
 update public.profiles set rank = 'AFFILIATE' where id = tests.member('live-scout');
@@ -43,7 +61,7 @@ select results_eq($$ select key, changes from live_jobs $$,
   $$ values ('voice_rights:member:' || tests.member('live-scout'), 1) $$,
   'a rank change enqueues one job for that member and nobody else');
 select is((select kind || ' ' || (details ->> 'from') || '->' || (details ->> 'to') || ' by ' || actor_role
-             from nexus_private.voice_rights_changes where member_id = tests.member('live-scout')),
+             from nexus_private.voice_rights_changes where member_id = tests.member('live-scout') and kind = 'rank_changed'),
   'rank_changed SCOUT->AFFILIATE by sql:postgres', 'the change says what moved and who moved it (operator SQL)');
 
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
@@ -128,7 +146,6 @@ select is((select count(*)::int from nexus_private.voice_rights_changes where ki
   'one unlink change per net, made as service_role');
 
 -- Deleted members -------------------------------------------------------------------------------------------
-select tests.create_user('live-doomed', 'SCOUT');
 select pg_temp.reset_jobs();
 create temp table doomed as select tests.member('live-doomed') as id;
 delete from auth.users where id = (select id from doomed);
@@ -158,16 +175,17 @@ update public.voice_nets set min_rank_to_join = 'SCOUT', min_rank_to_rx = 'SCOUT
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
 select pg_temp.join_net('live-ops', tests.member('live-scout')::text, 'PA_s1', '{}', true);
 select results_eq(
-  $$ select action, can_subscribe, can_publish from nexus_private.voice_rights_decisions(null, null, array[tests.net('live-ops')], null) $$,
+  $$ select action, can_subscribe, can_publish from nexus_private.voice_rights_decisions(null, null, array[tests.net('live-ops')], null)
+      where participant_identity = tests.member('live-scout')::text $$,
   $$ values ('update', true, false) $$,
   'a SCOUT who joined speaking on a net whose tx gate is VOYAGER is due a listen-only update');
 update public.profiles set rank = 'AFFILIATE' where id = tests.member('live-scout');
 select results_eq(
-  $$ select action from nexus_private.voice_rights_due(array[tests.member('live-scout')], null, null) $$,
-  $$ values ('remove') $$,
+  $$ select room_name, action from nexus_private.voice_rights_due(array[tests.member('live-scout')], null, null) $$,
+  $$ values ('live-lobby', 'remove'), ('live-ops', 'remove') $$,
   'below the join gate, they are due a removal');
 update public.profiles set rank = 'VOYAGER' where id = tests.member('live-scout');
-select is_empty($$ select * from nexus_private.voice_rights_due(array[tests.member('live-scout')], null, null) $$,
+select is_empty($$ select * from nexus_private.voice_rights_due(array[tests.member('live-scout')], null, null) where room_name = 'live-ops' $$,
   'a VOYAGER holding exactly what the rules give is due nothing');
 
 -- live-other is a VOYAGER, who may speak there; their old token did not let them.
