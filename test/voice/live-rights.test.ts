@@ -101,11 +101,14 @@ function holds(p: Presence, permission: Partial<Permission>) {
   });
 }
 
-/** Wait until no live rights job is queued or running, so "nothing happened" is a finding, not a race. */
+/**
+ * Wait until no live rights job is due or running (a sim pod's is scheduled for its expiry), so "nothing
+ * happened" is a finding, not a race.
+ */
 async function settled() {
   await eventually("live rights jobs done", async () => {
     const { rows } = await t.pool.query(
-      `select count(*)::int as n from graphile_worker.jobs where task_identifier = 'voice_rights__apply' and attempts < max_attempts`,
+      `select count(*)::int as n from graphile_worker.jobs where task_identifier = 'voice_rights__apply' and attempts < max_attempts and run_at <= now()`,
     );
     return rows[0].n === 0 ? true : undefined;
   });
@@ -245,6 +248,55 @@ describe("live voice rights", () => {
     const p = await join(gone, "deleted-net");
     await t.pool.query("delete from auth.users where id = $1", [gone.id]);
     await removed(p);
+  });
+
+  it("a member who joins on a token signed before their demotion is put right at once", async () => {
+    await createNet("stale-token", "AFFILIATE", "AFFILIATE", "SCOUT");
+    const scout = await createMember(t.pool, "SCOUT");
+    const token = await voiceToken(scout, "stale-token");
+    await setRank(scout, "AFFILIATE");
+    const p = await connect(token.token);
+    await holds(p, { canPublish: false, canSubscribe: true });
+    const { rows } = await t.pool.query(
+      "select c.kind from nexus_private.voice_rights_log l join nexus_private.voice_rights_changes c on c.id = any (l.change_ids) where l.participant_identity = $1",
+      [scout.id],
+    );
+    expect(rows.map((r) => r.kind)).toEqual(["joined_out_of_date"]);
+  });
+
+  it("a sim pod whose training is completed removes whoever is still in its room", async () => {
+    const mentor = await createMember(t.pool, "VOYAGER");
+    const cadet = await createMember(t.pool, "VAGRANT");
+    const { rows } = await t.pool.query("insert into public.skills (name) values ('Live rights drills') returning id");
+    await t.pool.query("insert into public.mentor_certifications (user_id, skill_id) values ($1, $2)", [mentor.id, rows[0].id]);
+    const requested = await t.graphql(
+      `mutation($input: RequestTrainingInput!) { requestTraining(input: $input) { academyRequest { id } } }`,
+      { input: { skillId: rows[0].id } },
+      cadet.token,
+    );
+    const requestId = requested.body.data.requestTraining.academyRequest.id;
+    const accepted = await t.graphql(
+      `mutation($input: AcceptTrainingInput!) { acceptTraining(input: $input) { simPodId connectionTokens { token } } }`,
+      { input: { requestId } },
+      mentor.token,
+    );
+    expect(accepted.body.errors).toBeUndefined();
+    const { simPodId, connectionTokens } = accepted.body.data.acceptTraining;
+    const joined = await t.graphql(
+      `mutation($input: JoinSimPodInput!) { joinSimPod(input: $input) { token } }`,
+      { input: { simPodId } },
+      cadet.token,
+    );
+    const inPod = [await connect(connectionTokens[0].token), await connect(joined.body.data.joinSimPod.token)];
+    await settled();
+    expect(inPod.flatMap((p) => calls(p)), "an open pod's participants are left alone").toEqual([]);
+    const completed = await t.graphql(
+      `mutation($input: CompleteTrainingInput!) { completeTraining(input: $input) { academyRequest { status } } }`,
+      { input: { requestId } },
+      mentor.token,
+    );
+    expect(completed.body.errors).toBeUndefined();
+    for (const p of inPod) await removed(p);
   });
 
   it("LiveKit down during the change: applied once it answers, and nothing is applied twice", async () => {
