@@ -7,12 +7,12 @@
  *      enqueue one `voice_rights__apply` job per subject, keyed `voice_rights:<member|net|sim_pod>:<id>`. A job
  *      still waiting takes later changes into its payload (graphile-worker appends array payloads under the same
  *      key), so a burst of edits on one member or net is one job, not one per edit.
- *   2. The job asks voice_rights_due() which open presence rows in its scope need an update or a removal:
- *      the decision is presence_clearance() (the token rules, db/functions/31_voice_access.sql) or
- *      sim_pod_presence_clearance(), compared with what LiveKit holds (presence_rights).
- *   3. For each, in one transaction: voice_rights_claim() locks the row and decides again (so two jobs never
+ *   2. The job's scope is the open presence rows of its members, or in its nets' and sim pods' rooms; each is
+ *      decided by presence_decision(): presence_clearance() (the token rules, db/functions/31_voice_access.sql)
+ *      or sim_pod_presence_clearance(), compared with what LiveKit holds (presence_rights).
+ *   3. In one transaction: voice_rights_claim() locks those participants and decides again (so two jobs never
  *      apply to one participant at once, and a retry skips what was already applied), the worker calls
- *      LiveKit, voice_rights_record() stores the new state and the audit row.
+ *      LiveKit for each, voice_rights_record() stores what LiveKit now holds and the audit rows.
  *
  * Everything the worker calls is security definer and granted to service_role: the worker need not be superuser.
  */
@@ -75,8 +75,9 @@ create or replace function nexus_private.member_connected(member uuid) returns b
 language sql stable security definer set search_path = pg_catalog, public as $$
   select exists (select 1 from public.voice_presence p where p.left_at is null and p.user_id = member)
       or exists (select 1 from public.voice_presence p
-                  where p.left_at is null and p.user_id is null
-                    and (p.participant_identity = member::text or p.participant_metadata ->> 'userId' = member::text))
+                  where p.left_at is null and p.user_id is null and p.participant_identity = member::text)
+      or exists (select 1 from public.voice_presence p
+                  where p.left_at is null and p.user_id is null and p.participant_metadata ->> 'userId' = member::text)
 $$;
 
 create or replace function nexus_private.net_connected(net uuid) returns boolean
@@ -277,16 +278,119 @@ create or replace trigger sim_pods_voice_rights after insert or update of expire
   for each row execute function nexus_private.voice_rights_on_sim_pods();
 
 /*
- * The decision for open presence rows, with what LiveKit holds and what to do: 'remove' (may no longer be in
- * that room), 'update' (rights differ from, or are not known to be, the decision), or null (nothing). Each row is
+ * The decision for one open presence row, with what LiveKit holds and what to do: 'remove' (may no longer be in
+ * that room), 'update' (rights differ from, or are not known to be, the decision), or null (nothing). The row is
  * decided for the room it is in: a net's room by presence_clearance() (directly, or through the bridge its
- * token's metadata names), a sim pod's room by sim_pod_presence_clearance(). Rooms that are neither are not
- * ours and never touched. The member is the presence row's, matched as the webhook matches it (identity =
- * member id, else metadata.userId); a participant whose member no longer exists may do nothing.
+ * token's metadata names), a sim pod's room by sim_pod_presence_clearance(). Rooms that are neither are not ours:
+ * no row. The member is the presence row's, matched as the webhook matches it (identity = member id, else
+ * metadata.userId); a participant whose member no longer exists may do nothing.
  *
- * Scope: the presence ids given, the members' participants (also by identity or metadata.userId, so a deleted
- * member's participants are found), and the participants in the nets' and sim pods' rooms.
+ * PL/pgSQL with generic plans: each statement is planned once per connection and then costs a few index lookups.
+ * The worker calls it once per participant per change, a thousand times for a gate raised on a full net.
  */
+create or replace function nexus_private.presence_decision(presence uuid)
+returns table (
+  presence_id uuid,
+  room_name text,
+  participant_identity text,
+  user_id uuid,
+  net_id uuid,
+  sim_pod_id text,
+  can_join boolean,
+  can_subscribe boolean,
+  can_publish boolean,
+  can_publish_data boolean,
+  had_subscribe boolean,
+  had_publish boolean,
+  had_publish_data boolean,
+  action text
+)
+language plpgsql stable security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  session public.voice_presence;
+  bridged_from uuid;
+  held nexus_private.presence_rights;
+begin
+  select * into session from public.voice_presence p where p.id = presence and p.left_at is null;
+  if session.id is null then
+    return;
+  end if;
+  presence_id := session.id;
+  room_name := session.room_name;
+  participant_identity := session.participant_identity;
+  user_id := coalesce(session.user_id, nexus_private.participant_member(session.participant_identity, session.participant_metadata));
+  select n.id into net_id from public.voice_nets n where n.room_name = session.room_name;
+  if net_id is not null then
+    if session.participant_metadata ->> 'bridgedFrom' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+      bridged_from := (session.participant_metadata ->> 'bridgedFrom')::uuid;
+    end if;
+    select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
+      from nexus_private.presence_clearance(user_id, net_id, bridged_from) c;
+  else
+    select s.id into sim_pod_id from public.sim_pods s where s.room_name = session.room_name;
+    if sim_pod_id is null then
+      return;
+    end if;
+    select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
+      from nexus_private.sim_pod_presence_clearance(sim_pod_id, user_id) c;
+  end if;
+  can_join := coalesce(can_join, false);
+  can_subscribe := can_join and coalesce(can_subscribe, false);
+  can_publish := can_join and coalesce(can_publish, false);
+  can_publish_data := can_publish;
+  select * into held from nexus_private.presence_rights r where r.presence_id = presence;
+  had_subscribe := held.can_subscribe;
+  had_publish := held.can_publish;
+  had_publish_data := held.can_publish_data;
+  action := case
+    when held.removed_at is not null then null
+    when not can_join then 'remove'
+    when (held.can_subscribe, held.can_publish, held.can_publish_data) is distinct from (can_subscribe, can_publish, can_publish_data) then 'update'
+  end;
+  return next;
+end
+$$;
+comment on function nexus_private.presence_decision(uuid) is 'Live rights for one open presence row: the decision now, what LiveKit holds, and the action (remove, update or null).';
+
+/*
+ * A job's scope: the open presence rows of its members (also by identity or metadata.userId, so a deleted
+ * member's participants are found), and those in its nets' and sim pods' rooms. voice_rights_decisions() is
+ * presence_decision() for each (and for any presence ids given), for tests and operators' questions.
+ */
+create or replace function nexus_private.voice_rights_scope(members uuid[], nets uuid[], sim_pods text[]) returns uuid[]
+language plpgsql stable security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  ids uuid[] := '{}';
+begin
+  if cardinality(members) > 0 then
+    ids := ids || array(select p.id from public.voice_presence p where p.left_at is null and p.user_id = any (members));
+    ids := ids || array(
+      select p.id from public.voice_presence p
+       where p.left_at is null and p.user_id is null and p.participant_identity = any (members::text[]));
+    ids := ids || array(
+      select p.id from public.voice_presence p
+       where p.left_at is null and p.user_id is null and p.participant_metadata ->> 'userId' = any (members::text[]));
+  end if;
+  if cardinality(nets) > 0 then
+    ids := ids || array(
+      select p.id from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name and p.left_at is null
+       where n.id = any (nets));
+  end if;
+  if cardinality(sim_pods) > 0 then
+    ids := ids || array(
+      select p.id from public.sim_pods s join public.voice_presence p on p.room_name = s.room_name and p.left_at is null
+       where s.id = any (sim_pods));
+  end if;
+  return array(select distinct x.id from unnest(ids) x (id) order by x.id);
+end
+$$;
+
 create or replace function nexus_private.voice_rights_decisions(presence_ids uuid[], members uuid[], nets uuid[], sim_pods text[])
 returns table (
   presence_id uuid,
@@ -305,48 +409,11 @@ returns table (
   action text
 )
 language sql stable security definer set search_path = pg_catalog, public as $$
-  with scope as (
-    select p.id from public.voice_presence p where p.left_at is null and p.id = any (presence_ids)
-    union
-    select p.id from public.voice_presence p where p.left_at is null and p.user_id = any (members)
-    union
-    select p.id from public.voice_presence p
-     where p.left_at is null and p.user_id is null
-       and (p.participant_identity = any (members::text[]) or p.participant_metadata ->> 'userId' = any (members::text[]))
-    union
-    select p.id from public.voice_presence p
-      join public.voice_nets n on n.room_name = p.room_name
-     where p.left_at is null and n.id = any (nets)
-    union
-    select p.id from public.voice_presence p
-      join public.sim_pods s on s.room_name = p.room_name
-     where p.left_at is null and s.id = any (sim_pods)
-  )
-  select p.id, p.room_name, p.participant_identity, m.member, n.id, pod.id,
-         d.can_join, d.can_rx, d.can_tx, d.can_tx,
-         r.can_subscribe, r.can_publish, r.can_publish_data,
-         case
-           when r.removed_at is not null then null
-           when not d.can_join then 'remove'
-           when (r.can_subscribe, r.can_publish, r.can_publish_data) is distinct from (d.can_rx, d.can_tx, d.can_tx) then 'update'
-         end
-    from scope
-    join public.voice_presence p on p.id = scope.id
-    cross join lateral (
-      select coalesce(p.user_id, nexus_private.participant_member(p.participant_identity, p.participant_metadata)) as member,
-             case when p.participant_metadata ->> 'bridgedFrom' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                  then (p.participant_metadata ->> 'bridgedFrom')::uuid end as bridged_from
-    ) m
-    left join public.voice_nets n on n.room_name = p.room_name
-    left join public.sim_pods pod on pod.room_name = p.room_name and n.id is null
-    cross join lateral (
-      select c.can_join, c.can_rx, c.can_tx from nexus_private.presence_clearance(m.member, n.id, m.bridged_from) c where n.id is not null
-      union all
-      select c.can_join, c.can_rx, c.can_tx from nexus_private.sim_pod_presence_clearance(pod.id, m.member) c where pod.id is not null
-    ) d
-    left join nexus_private.presence_rights r on r.presence_id = p.id
+  select d.*
+    from (select distinct x.id from unnest(coalesce(presence_ids, '{}') || nexus_private.voice_rights_scope(members, nets, sim_pods)) x (id)) scope
+   cross join lateral nexus_private.presence_decision(scope.id) d
 $$;
-comment on function nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]) is 'Live rights: for open presence rows in scope, the decision now, what LiveKit holds, and the action (remove, update or null).';
+comment on function nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]) is 'Live rights: presence_decision() for every open presence row of the given presence ids, members, nets and sim pods.';
 
 /* The participants in scope whose LiveKit rights must change, in a stable order. */
 create or replace function nexus_private.voice_rights_due(members uuid[], nets uuid[], sim_pods text[])
@@ -360,11 +427,12 @@ $$;
 grant execute on function nexus_private.voice_rights_due(uuid[], uuid[], text[]) to service_role;
 
 /*
- * One participant, in the transaction that will record the outcome: lock what LiveKit holds for them (so no
- * other job applies to them until this one commits), decide again, and return what to send, or no row when
- * nothing is left to do (a concurrent job applied it, or they left).
+ * A job's participants, in the transaction that will record LiveKit's answers: lock what LiveKit holds for each
+ * one due an update or a removal (in presence id order, so two jobs never deadlock; a second job touching the
+ * same participants waits until this one commits), decide again under the lock, and return what to send. A
+ * participant a concurrent job already put right, or who left, is not returned.
  */
-create or replace function nexus_private.voice_rights_claim(presence uuid)
+create or replace function nexus_private.voice_rights_claim(members uuid[], nets uuid[], sim_pods text[])
 returns table (
   presence_id uuid,
   room_name text,
@@ -374,72 +442,81 @@ returns table (
   can_publish boolean,
   can_publish_data boolean
 )
-language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  ids uuid[] := nexus_private.voice_rights_scope(members, nets, sim_pods);
 begin
+  if cardinality(ids) = 0 then
+    return;
+  end if;
   insert into nexus_private.presence_rights as r (presence_id)
-  select p.id from public.voice_presence p where p.id = presence and p.left_at is null
+  select x.id from unnest(ids) x (id)
   on conflict on constraint presence_rights_pkey do nothing;
-  perform 1 from nexus_private.presence_rights r where r.presence_id = presence for update;
+  perform 1 from nexus_private.presence_rights r where r.presence_id = any (ids) order by r.presence_id for update;
   return query
     select d.presence_id, d.room_name, d.participant_identity, d.action, d.can_subscribe, d.can_publish, d.can_publish_data
-      from nexus_private.voice_rights_decisions(array[presence], null, null, null) d
-     where d.action is not null;
+      from unnest(ids) x (id)
+     cross join lateral nexus_private.presence_decision(x.id) d
+     where d.action is not null
+     order by d.room_name, d.participant_identity;
 end
 $$;
-grant execute on function nexus_private.voice_rights_claim(uuid) to service_role;
+grant execute on function nexus_private.voice_rights_claim(uuid[], uuid[], text[]) to service_role;
 
 /*
- * What LiveKit answered for a claimed participant: 'updated' (they now hold these rights), 'removed', or
- * 'not_present' (LiveKit no longer has them; nothing more to do for this session), or 'failed' (unchanged, to
- * be retried). Writes the audit row; returns the seconds from the earliest of the changes to now.
+ * What LiveKit answered for each claimed participant, as a JSON array of
+ *   { presence, action: update|remove, outcome, canSubscribe, canPublish, canPublishData, error? }
+ * outcome 'updated' (they now hold these rights), 'removed', 'not_present' (LiveKit no longer has them: nothing
+ * more to do for this session) or 'failed' (unchanged, to be retried). Stores what LiveKit now holds and writes
+ * one audit row each, naming the changes the job answered for. One statement for the whole job.
  */
-create or replace function nexus_private.voice_rights_record(
-  presence uuid, action text, outcome text, can_subscribe boolean, can_publish boolean, can_publish_data boolean,
-  change_ids bigint[], error text default null
-) returns double precision
-language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+create or replace function nexus_private.voice_rights_record(answers jsonb, change_ids bigint[]) returns integer
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
 declare
-  session public.voice_presence;
-  before nexus_private.presence_rights;
-  net uuid;
-  pod text;
-  first_change timestamptz;
-  answered timestamptz := clock_timestamp();
+  logged integer;
 begin
-  if action not in ('update', 'remove') or outcome not in ('updated', 'removed', 'not_present', 'failed') then
-    perform nexus_private.fail('BAD_REQUEST', format('unknown live rights action %s or outcome %s', action, outcome));
-  end if;
-  select * into session from public.voice_presence p where p.id = presence;
-  if session.id is null then
-    return null;
-  end if;
-  select * into before from nexus_private.presence_rights r where r.presence_id = presence;
-  select n.id into net from public.voice_nets n where n.room_name = session.room_name;
-  select s.id into pod from public.sim_pods s where s.room_name = session.room_name;
-  select min(c.changed_at) into first_change from nexus_private.voice_rights_changes c where c.id = any (change_ids);
-
-  if outcome = 'updated' then
+  with answer as (
+    select * from jsonb_to_recordset(answers) as a (
+      presence uuid, action text, outcome text, "canSubscribe" boolean, "canPublish" boolean, "canPublishData" boolean, error text)
+  ), first_change as (
+    select min(c.changed_at) as at from nexus_private.voice_rights_changes c where c.id = any (change_ids)
+  ), held as (
     update nexus_private.presence_rights r
-       set can_subscribe = voice_rights_record.can_subscribe, can_publish = voice_rights_record.can_publish,
-           can_publish_data = voice_rights_record.can_publish_data, updated_at = answered
-     where r.presence_id = presence;
-  elsif outcome in ('removed', 'not_present') then
-    update nexus_private.presence_rights r set removed_at = answered, updated_at = answered where r.presence_id = presence;
-  end if;
-
-  insert into nexus_private.voice_rights_log
-    (presence_id, room_name, participant_identity, user_id, net_id, sim_pod_id, action, outcome,
-     had_subscribe, had_publish, can_subscribe, can_publish, change_ids, changed_at, answered_at, error)
-  values
-    (presence, session.room_name, session.participant_identity,
-     coalesce(session.user_id, nexus_private.participant_member(session.participant_identity, session.participant_metadata)),
-     net, pod, action, outcome, before.can_subscribe, before.can_publish,
-     coalesce(voice_rights_record.can_subscribe, false), coalesce(voice_rights_record.can_publish, false),
-     coalesce(change_ids, '{}'), first_change, answered, left(error, 500));
-  return extract(epoch from answered - first_change);
+       set can_subscribe = case when a.outcome = 'updated' then a."canSubscribe" else r.can_subscribe end,
+           can_publish = case when a.outcome = 'updated' then a."canPublish" else r.can_publish end,
+           can_publish_data = case when a.outcome = 'updated' then a."canPublishData" else r.can_publish_data end,
+           removed_at = case when a.outcome in ('removed', 'not_present') then clock_timestamp() else r.removed_at end,
+           updated_at = clock_timestamp()
+      from answer a
+     where r.presence_id = a.presence and a.outcome <> 'failed'
+  ), audit as (
+    insert into nexus_private.voice_rights_log
+      (presence_id, room_name, participant_identity, user_id, net_id, sim_pod_id, action, outcome,
+       had_subscribe, had_publish, can_subscribe, can_publish, change_ids, changed_at, answered_at, error)
+    select a.presence, p.room_name, p.participant_identity,
+           coalesce(p.user_id, nexus_private.participant_member(p.participant_identity, p.participant_metadata)),
+           n.id, s.id, a.action, a.outcome, r.can_subscribe, r.can_publish,
+           coalesce(a."canSubscribe", false), coalesce(a."canPublish", false),
+           coalesce(change_ids, '{}'), f.at, clock_timestamp(), left(a.error, 500)
+      from answer a
+      join public.voice_presence p on p.id = a.presence
+      left join nexus_private.presence_rights r on r.presence_id = a.presence
+      left join public.voice_nets n on n.room_name = p.room_name
+      left join public.sim_pods s on s.room_name = p.room_name
+     cross join first_change f
+    returning 1
+  )
+  select count(*) into logged from audit;
+  return logged;
 end
 $$;
-grant execute on function nexus_private.voice_rights_record(uuid, text, text, boolean, boolean, boolean, bigint[], text) to service_role;
+grant execute on function nexus_private.voice_rights_record(jsonb, bigint[]) to service_role;
 
 /*
  * The rights LiveKit reported when a participant joined (the webhook's participant.permission), as the starting
@@ -467,7 +544,7 @@ declare
   change bigint;
 begin
   select d.user_id, d.net_id, d.sim_pod_id, d.action, d.had_subscribe, d.had_publish, d.can_subscribe, d.can_publish into decided
-    from nexus_private.voice_rights_decisions(array[presence], null, null, null) d
+    from nexus_private.presence_decision(presence) d
    where d.action is not null and d.had_subscribe is not null;
   if not found then
     return;

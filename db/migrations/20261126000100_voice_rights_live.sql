@@ -70,6 +70,13 @@ create index voice_rights_log_answered_at_idx on nexus_private.voice_rights_log 
 create index voice_rights_log_user_idx on nexus_private.voice_rights_log (user_id, answered_at desc);
 comment on table nexus_private.voice_rights_log is 'Audit of live rights: each LiveKit update or removal (and failed attempt), for whom, from what to what, because of which voice_rights_changes.';
 
+-- Connected participants not matched to a member (a deleted member's, say) are found by what they claim: few
+-- rows, so small partial indexes; matched ones go by voice_presence_user_idx.
+create index voice_presence_open_unmatched_identity_idx on public.voice_presence (participant_identity)
+  where left_at is null and user_id is null;
+create index voice_presence_open_unmatched_claim_idx on public.voice_presence ((participant_metadata ->> 'userId'))
+  where left_at is null and user_id is null;
+
 grant select on nexus_private.voice_rights_changes, nexus_private.presence_rights, nexus_private.voice_rights_log to service_role;
 
 -- migrate:down
@@ -93,15 +100,19 @@ drop function if exists nexus_private.voice_rights_on_sim_pods();
 drop function if exists nexus_private.enqueue_voice_rights(bigint[]);
 drop function if exists nexus_private.change_actor_role();
 drop function if exists nexus_private.voice_rights_due(uuid[], uuid[], text[]);
-drop function if exists nexus_private.voice_rights_claim(uuid);
+drop function if exists nexus_private.voice_rights_claim(uuid[], uuid[], text[]);
 drop function if exists nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]);
-drop function if exists nexus_private.voice_rights_record(uuid, text, text, boolean, boolean, boolean, bigint[], text);
+drop function if exists nexus_private.voice_rights_record(jsonb, bigint[]);
+drop function if exists nexus_private.presence_decision(uuid);
 drop function if exists nexus_private.record_join_rights(uuid, jsonb);
 drop function if exists nexus_private.voice_rights_on_join(uuid);
 drop function if exists nexus_private.member_connected(uuid);
 drop function if exists nexus_private.net_connected(uuid);
 drop function if exists nexus_private.voice_rights_stats();
 drop function if exists nexus_private.voice_rights_prune(interval);
+drop function if exists nexus_private.voice_rights_scope(uuid[], uuid[], text[]);
+drop index if exists public.voice_presence_open_unmatched_identity_idx;
+drop index if exists public.voice_presence_open_unmatched_claim_idx;
 drop table if exists nexus_private.voice_rights_log;
 drop table if exists nexus_private.presence_rights;
 drop table if exists nexus_private.voice_rights_changes;

@@ -143,12 +143,16 @@ describe("live voice rights", () => {
     expect(calls(onScouts).map((r) => [r.method, r.authorized, r.status])).toEqual([["RemoveParticipant", true, 200]]);
     expect(calls(onFloor).map((r) => [r.method, r.status])).toEqual([["UpdateParticipant", 200]]);
 
-    const { rows } = await t.pool.query(
-      `select l.room_name, l.action, l.outcome, l.had_publish, l.can_publish, c.kind, c.details, c.actor_id
-         from nexus_private.voice_rights_log l join nexus_private.voice_rights_changes c on c.id = any (l.change_ids)
-        where l.user_id = $1 order by l.room_name`,
-      [scout.id],
-    );
+    // The audit row commits with LiveKit's answer, just after the call the fake service saw.
+    const rows = await eventually("both audit rows", async () => {
+      const { rows } = await t.pool.query(
+        `select l.room_name, l.action, l.outcome, l.had_publish, l.can_publish, c.kind, c.details, c.actor_id
+           from nexus_private.voice_rights_log l join nexus_private.voice_rights_changes c on c.id = any (l.change_ids)
+          where l.user_id = $1 order by l.room_name`,
+        [scout.id],
+      );
+      return rows.length === 2 ? rows : undefined;
+    });
     expect(rows).toMatchObject([
       { room_name: "open-floor", action: "update", outcome: "updated", had_publish: true, can_publish: false, kind: "rank_changed" },
       { room_name: "scouts-only", action: "remove", outcome: "removed", had_publish: true, kind: "rank_changed" },

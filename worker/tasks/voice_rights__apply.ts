@@ -4,14 +4,13 @@
  * one job per member, net or sim pod (job key), its payload the changes it answers for (a waiting job takes
  * later changes of the same subject into its payload).
  *
- * The SQL decides everything: voice_rights_due() lists who needs an update or a removal; per participant,
- * voice_rights_claim() locks and decides again inside the transaction that voice_rights_record() commits with
- * LiveKit's answer, so concurrent jobs never apply to one participant at once and a retry skips what was applied.
- * This task only sends: updateParticipant with the decided canSubscribe/canPublish/canPublishData, or
- * removeParticipant. LiveKit unreachable: the rest is left for the retry (graphile-worker's exponential backoff),
- * and the job fails so it comes back.
+ * The SQL decides everything: voice_rights_claim() locks the participants in the job's scope who need an update or
+ * a removal and says what to send; voice_rights_record() stores LiveKit's answers in the same transaction, so
+ * concurrent jobs never apply to one participant at once and a retry skips what was applied. This task only
+ * sends: updateParticipant with the decided canSubscribe/canPublish/canPublishData, or removeParticipant, each
+ * with the LIVEKIT_TIMEOUT_MS deadline. Where LiveKit did not answer, the answers that came are still recorded
+ * and the job fails, so graphile-worker retries the rest with exponential backoff.
  */
-import type { PoolClient } from "pg";
 import type { Task } from "graphile-worker";
 import type { RoomServiceClient } from "livekit-server-sdk";
 import { z } from "zod";
@@ -33,74 +32,44 @@ const Payload = z
   )
   .min(1) satisfies z.ZodType<VoiceRightsChange[]>;
 
-interface DueRow {
+interface ClaimRow {
   presence_id: string;
   room_name: string;
   participant_identity: string;
   action: "update" | "remove";
-}
-
-interface ClaimRow extends DueRow {
   can_subscribe: boolean;
   can_publish: boolean;
   can_publish_data: boolean;
 }
 
-/** Participants handled at once by one job: each holds a connection while LiveKit answers. */
-const PARALLEL = 8;
-
-async function asService<T>(client: PoolClient, fn: () => Promise<T>): Promise<T> {
-  await client.query("begin");
-  try {
-    await client.query("select set_config('role', 'service_role', true)");
-    const result = await fn();
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
-  }
+interface Answer {
+  presence: string;
+  action: ClaimRow["action"];
+  outcome: "updated" | "removed" | "not_present" | "failed";
+  canSubscribe: boolean;
+  canPublish: boolean;
+  canPublishData: boolean;
+  error?: string;
 }
 
-/** Apply the decision to one participant; throws when LiveKit did not answer (after recording the failure). */
-async function applyOne(client: PoolClient, rooms: RoomServiceClient, presenceId: string, changeIds: number[]): Promise<void> {
-  const failure = await asService(client, async () => {
-    const { rows } = await client.query<ClaimRow>("select * from nexus_private.voice_rights_claim($1)", [presenceId]);
-    const claim = rows[0];
-    if (!claim) return undefined;
-    let outcome: "updated" | "removed" | "not_present" | "failed";
-    let failure: unknown;
-    try {
-      if (claim.action === "remove") {
-        await rooms.removeParticipant(claim.room_name, claim.participant_identity);
-        outcome = "removed";
-      } else {
-        await rooms.updateParticipant(claim.room_name, claim.participant_identity, {
-          permission: { canSubscribe: claim.can_subscribe, canPublish: claim.can_publish, canPublishData: claim.can_publish_data },
-        });
-        outcome = "updated";
-      }
-    } catch (error) {
-      if (isNotFound(error)) {
-        outcome = "not_present";
-      } else {
-        outcome = "failed";
-        failure = error;
-      }
+/** RoomService calls in flight at once for one job (a gate raised on a full net is one job). */
+const PARALLEL = 16;
+
+/** Send one decision; LiveKit's 404 means the participant is no longer there, anything else is a failure. */
+async function send(rooms: RoomServiceClient, claim: ClaimRow): Promise<Answer> {
+  const rights = { canSubscribe: claim.can_subscribe, canPublish: claim.can_publish, canPublishData: claim.can_publish_data };
+  const answer = { presence: claim.presence_id, action: claim.action, ...rights };
+  try {
+    if (claim.action === "remove") {
+      await rooms.removeParticipant(claim.room_name, claim.participant_identity);
+      return { ...answer, outcome: "removed" };
     }
-    await client.query("select nexus_private.voice_rights_record($1, $2, $3, $4, $5, $6, $7, $8)", [
-      claim.presence_id,
-      claim.action,
-      outcome,
-      claim.can_subscribe,
-      claim.can_publish,
-      claim.can_publish_data,
-      changeIds,
-      failure === undefined ? null : String((failure as Error).message ?? failure),
-    ]);
-    return failure;
-  });
-  if (failure !== undefined) throw failure;
+    await rooms.updateParticipant(claim.room_name, claim.participant_identity, { permission: rights });
+    return { ...answer, outcome: "updated" };
+  } catch (error) {
+    if (isNotFound(error)) return { ...answer, outcome: "not_present" };
+    return { ...answer, outcome: "failed", error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 const task: Task = async (payload, helpers) => {
@@ -118,33 +87,38 @@ const task: Task = async (payload, helpers) => {
   const nets = unique(changes.map((c) => c.net));
   const simPods = unique(changes.map((c) => c.simPod));
 
-  const due = await helpers.withPgClient((client) =>
-    asService(client, async () =>
-      (await client.query<DueRow>("select * from nexus_private.voice_rights_due($1, $2, $3)", [members, nets, simPods])).rows,
-    ),
-  );
-  if (due.length === 0) return;
-
-  let next = 0;
-  let failure: unknown;
-  let failed = 0;
-  const lane = async () => {
-    while (failure === undefined && next < due.length) {
-      const row = due[next++]!;
-      try {
-        await helpers.withPgClient((client) => applyOne(client, rooms, row.presence_id, changeIds));
-      } catch (error) {
-        failed++;
-        failure ??= error;
+  // One transaction: claim (locks the participants), send, record. Its locks make a concurrent job touching
+  // the same participants wait for this one's answers instead of sending alongside it.
+  const answers = await helpers.withPgClient(async (client) => {
+    await client.query("begin; select set_config('role', 'service_role', true)");
+    try {
+      const { rows: claims } = await client.query<ClaimRow>("select * from nexus_private.voice_rights_claim($1, $2, $3)", [members, nets, simPods]);
+      const answers: Answer[] = new Array(claims.length);
+      let next = 0;
+      const lane = async () => {
+        while (next < claims.length) {
+          const i = next++;
+          answers[i] = await send(rooms, claims[i]!);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, claims.length) }, lane));
+      if (answers.length > 0) {
+        await client.query("select nexus_private.voice_rights_record($1::jsonb, $2)", [JSON.stringify(answers), changeIds]);
       }
+      await client.query("commit");
+      return answers;
+    } catch (error) {
+      await client.query("rollback").catch(() => {});
+      throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, due.length) }, lane));
-  if (failure !== undefined) {
-    log.warn({ err: failure, failed, due: due.length, changes: changeIds }, "live voice rights: LiveKit did not answer; the rest is retried");
-    throw failure;
+  });
+
+  const failed = answers.filter((a) => a.outcome === "failed");
+  if (failed.length > 0) {
+    log.warn({ failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error }, "live voice rights: LiveKit did not answer; retried");
+    throw new Error(`LiveKit did not answer for ${failed.length} of ${answers.length} participants: ${failed[0]!.error}`);
   }
-  log.debug({ applied: due.length, changes: changeIds }, "live voice rights applied");
+  if (answers.length > 0) log.debug({ applied: answers.length, changes: changeIds }, "live voice rights applied");
 };
 
 export default task;

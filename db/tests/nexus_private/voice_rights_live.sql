@@ -214,10 +214,10 @@ select results_eq(
 select tests.authenticate_as(tests.member('live-pioneer'));
 select throws_ok($$ select * from nexus_private.voice_rights_due(null, null, null) $$, '42501', null,
   'a member (even a PIONEER) may not list live rights work');
-select throws_ok($$ select * from nexus_private.voice_rights_claim(gen_random_uuid()) $$, '42501', null,
-  'a member may not claim a participant');
-select throws_ok($$ select nexus_private.voice_rights_record(gen_random_uuid(), 'remove', 'removed', false, false, false, '{}') $$, '42501', null,
-  'a member may not record a LiveKit answer');
+select throws_ok($$ select * from nexus_private.voice_rights_claim(array[tests.member('live-pioneer')], null, null) $$, '42501', null,
+  'a member may not claim participants');
+select throws_ok($$ select nexus_private.voice_rights_record('[]', '{}') $$, '42501', null,
+  'a member may not record LiveKit answers');
 select throws_ok($$ select * from nexus_private.voice_rights_log $$, '42501', null, 'a member may not read the live rights audit');
 select tests.clear_authentication();
 select throws_ok($$ select * from nexus_private.voice_rights_due(null, null, null) $$, '42501', null, 'anon may not either');
