@@ -579,7 +579,7 @@ language sql stable security definer set search_path = pg_catalog, public as $$
 $$;
 grant execute on function nexus_private.voice_rights_stats() to service_role;
 
-/* Changes and audit rows are kept 30 days (the notification_queue__prune crontab line runs this too). */
+/* Changes and audit rows are kept 30 days (the voice_rights__prune crontab task runs this daily). */
 create or replace function nexus_private.voice_rights_prune(keep interval default interval '30 days') returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
