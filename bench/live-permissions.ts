@@ -28,10 +28,15 @@ const WIDE = Number(process.env.BENCH_WIDE ?? 1000);
 /** Changes applied before timing, so every worker connection has planned its statements (a cold start is reported apart). */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
 
+let onTimeout: (() => Promise<void>) | undefined;
+
 async function until(check: () => boolean | Promise<boolean>, seconds: number, what: string) {
   const deadline = Date.now() + seconds * 1000;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${seconds} s`);
+    if (Date.now() > deadline) {
+      await onTimeout?.();
+      throw new Error(`${what} not reached within ${seconds} s`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -48,6 +53,17 @@ async function main() {
     const url = await benchDatabase(cluster);
     const db = new pg.Client({ connectionString: url });
     await db.connect();
+    // On a timeout, say what the queue holds: a failing job's error explains more than the timeout.
+    onTimeout = async () => {
+      const { rows } = await db.query(
+        `select t.identifier, count(*)::int as jobs, count(*) filter (where j.locked_at is not null)::int as running, max(j.attempts) as attempts, max(j.last_error) as error
+           from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id group by 1`,
+      );
+      console.error("queue:", rows);
+      const audit = await db.query("select room_name, outcome, count(*)::int from nexus_private.voice_rights_log group by 1, 2 order by 1, 2");
+      const changes = await db.query("select kind, count(*)::int from nexus_private.voice_rights_changes group by 1");
+      console.error("audit:", audit.rows, "changes:", changes.rows, "calls seen:", arrivals.size);
+    };
 
     // Members as the operators' CLI would make them, minus bcrypt (not what is measured).
     await db.query(`
@@ -163,11 +179,7 @@ async function main() {
       () => wideMembers.every((id) => livekit.permissionOf("wide-net", id)?.canPublish === false),
       120,
       "every wide-net member updated",
-    ).catch(async (error) => {
-      const { rows } = await db.query("select key, attempts, last_error from graphile_worker._private_jobs where last_error is not null limit 5");
-      console.error("jobs with errors:", rows);
-      throw error;
-    });
+    );
     const wideSeconds = (performance.now() - committedB) / 1000;
     for (const id of wideMembers) answered.set(id, arrivals.get(`wide-net/${id}`)!);
     const firstCall = Math.min(...answered.values()) - committedB;

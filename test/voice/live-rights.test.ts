@@ -338,5 +338,8 @@ describe("live voice rights", () => {
     expect(text).toMatch(/nexus_voice_rights_updates\{outcome="updated"\} [1-9]/);
     expect(text).toMatch(/nexus_voice_rights_updates\{outcome="failed"\} [1-9]/);
     expect(text).toMatch(/nexus_voice_rights_lag_seconds\{quantile="0.99"\} \d/);
+    // Every call carried a room-admin token for its own room, as LiveKit requires (test/support/livekit-server.ts).
+    expect(livekit.requests.length).toBeGreaterThan(0);
+    expect(livekit.requests.filter((r) => !r.authorized)).toEqual([]);
   });
 });

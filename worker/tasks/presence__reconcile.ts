@@ -20,7 +20,7 @@ const task: Task = async (_payload, helpers) => {
     const listedAt = new Date();
     let sids: string[];
     try {
-      sids = (await rooms.listParticipants(room)).map((p) => p.sid);
+      sids = (await rooms.room(room).listParticipants(room)).map((p) => p.sid);
     } catch (error) {
       if (!roomIsGone(error)) {
         failures++;

@@ -12,9 +12,9 @@
  * and the job fails, so graphile-worker retries the rest with exponential backoff.
  */
 import type { Task } from "graphile-worker";
-import type { RoomServiceClient } from "livekit-server-sdk";
 import { z } from "zod";
-import { isNotFound, roomService } from "../../core/livekit/room-service.ts";
+import type { Config } from "../../core/config.ts";
+import { isNotFound, roomService, type RoomService } from "../../core/livekit/room-service.ts";
 import { workerContext } from "../context.ts";
 import { parsePayload } from "../payload.ts";
 
@@ -52,19 +52,27 @@ interface Answer {
   error?: string;
 }
 
+/** One RoomService per worker process: its per-room tokens are shared by every job. */
+let shared: { config: Config; rooms: RoomService | null } | undefined;
+
+function roomsFor(config: Config): RoomService | null {
+  if (shared?.config !== config) shared = { config, rooms: roomService(config) };
+  return shared.rooms;
+}
+
 /** RoomService calls in flight at once for one job (a gate raised on a full net is one job). */
 const PARALLEL = 16;
 
 /** Send one decision; LiveKit's 404 means the participant is no longer there, anything else is a failure. */
-async function send(rooms: RoomServiceClient, claim: ClaimRow): Promise<Answer> {
+async function send(rooms: RoomService, claim: ClaimRow): Promise<Answer> {
   const rights = { canSubscribe: claim.can_subscribe, canPublish: claim.can_publish, canPublishData: claim.can_publish_data };
   const answer = { presence: claim.presence_id, action: claim.action, ...rights };
   try {
     if (claim.action === "remove") {
-      await rooms.removeParticipant(claim.room_name, claim.participant_identity);
+      await rooms.room(claim.room_name).removeParticipant(claim.room_name, claim.participant_identity);
       return { ...answer, outcome: "removed" };
     }
-    await rooms.updateParticipant(claim.room_name, claim.participant_identity, { permission: rights });
+    await rooms.room(claim.room_name).updateParticipant(claim.room_name, claim.participant_identity, { permission: rights });
     return { ...answer, outcome: "updated" };
   } catch (error) {
     if (isNotFound(error)) return { ...answer, outcome: "not_present" };
@@ -76,7 +84,7 @@ const task: Task = async (payload, helpers) => {
   const changes = parsePayload(Payload, payload, helpers);
   if (!changes) return;
   const { config, log } = workerContext();
-  const rooms = roomService(config);
+  const rooms = roomsFor(config);
   if (!rooms) {
     log.debug("live voice rights skipped: LiveKit is not configured");
     return;
