@@ -3,7 +3,8 @@
  * checks each request the way LiveKit does (a Bearer JWT from the API key and secret, verified with the SDK's
  * TokenVerifier, carrying the roomAdmin grant for the request's room) and answers:
  *  - ListParticipants from the participant list the test sets (`rooms`: sids per room);
- *  - UpdateParticipant / RemoveParticipant on the participants the test put in (`join`), 404 `not_found` for
+ *  - UpdateParticipant / RemoveParticipant on the participants the test put in (`join`, which lists them for
+ *    ListParticipants too), 404 `not_found` for
  *    one that is not there. A permission in UpdateParticipant replaces the participant's whole permission, as
  *    LiveKit does; protobuf JSON leaves out false booleans, so a missing one is false.
  * Every call is recorded in `requests`, with what it asked and the status it got.
@@ -97,6 +98,7 @@ export async function startRoomService(): Promise<FakeRoomService> {
     if (!present) return answer(404, { code: "not_found", msg: "participant not found" });
     if (method === "RemoveParticipant") {
       participants.get(room)!.delete(parsed.identity);
+      rooms.set(room, (rooms.get(room) ?? []).filter((sid) => sid !== present.sid));
       return answer(200, {});
     }
     if (request.permission) present.permission = request.permission;
@@ -112,6 +114,8 @@ export async function startRoomService(): Promise<FakeRoomService> {
     join(room, identity, sid, permission) {
       if (!participants.has(room)) participants.set(room, new Map());
       participants.get(room)!.set(identity, { sid, permission: { ...permission } });
+      // ListParticipants (the reconcile sweep) sees them too.
+      rooms.set(room, [...(rooms.get(room) ?? []), sid]);
     },
     permissionOf(room, identity) {
       return participants.get(room)?.get(identity)?.permission;
