@@ -76,7 +76,7 @@ async function main() {
     const lastAccepted = performance.now();
     const applied = async () => (await db.query("select count(*)::int as n from public.voice_presence")).rows[0].n;
     const pending = async () =>
-      (await db.query("select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'livekit_webhook'")).rows[0].n;
+      (await db.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = 'presence__apply_event'")).rows[0].n;
     await until(async () => (await pending()) === 0 && (await applied()) === sessions, 120, "all events applied");
     const applySeconds = (performance.now() - lastAccepted) / 1000;
     const open = (await db.query("select count(*)::int as n from public.voice_presence where left_at is null")).rows[0].n;

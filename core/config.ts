@@ -6,6 +6,29 @@ import { z } from "zod";
 
 export class ConfigError extends Error {}
 
+/** Every default, written once: the schema below applies them, and whatever reports them (npm run doctor) reads them here. */
+export const DEFAULTS = {
+  NODE_ENV: "development",
+  PORT: 4000,
+  JWT_TTL: 7 * 24 * 3600,
+  LIVEKIT_TOKEN_TTL: 600,
+  LIVEKIT_TIMEOUT_MS: 5000,
+  FLARE_MAX_PER_HOUR: 6,
+  LIVEKIT_TOKENS_PER_MINUTE: 30,
+  LIVEKIT_TOKEN_BURST: 20,
+  PUSH_BATCH_SIZE: 100,
+  PUSH_FANOUT_PAGE_SIZE: 500,
+  PRESENCE_MAX_OPEN_HOURS: 12,
+  NEXUS_DATA_DIR: ".nexus-data",
+  LOG_LEVEL: "info",
+  WORKER_CONCURRENCY: 10,
+  WORKER_DEAD_AFTER_SECONDS: 60,
+  /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
+  DEV_CORS_ORIGIN: "http://localhost:5173",
+  DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
+  DEV_VAPID_SUBJECT: "mailto:ops@nomadnexus.invalid",
+} as const;
+
 const optionalString = z
   .string()
   .trim()
@@ -28,39 +51,39 @@ const positiveInt = (fallback: number) =>
     });
 
 const schema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: positiveInt(4000),
+  NODE_ENV: z.enum(["development", "production", "test"]).default(DEFAULTS.NODE_ENV),
+  PORT: positiveInt(DEFAULTS.PORT),
   DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
     message: "must be a postgres:// connection URL",
   }),
   JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (HS256 key)",
   }),
-  JWT_TTL: positiveInt(7 * 24 * 3600),
+  JWT_TTL: positiveInt(DEFAULTS.JWT_TTL),
   LIVEKIT_URL: optionalString.refine((v) => v === undefined || /^(wss?|https?):\/\//.test(v), {
     message: "must be a ws://, wss://, http:// or https:// URL",
   }),
   LIVEKIT_API_KEY: optionalString,
   LIVEKIT_API_SECRET: optionalString,
   LIVEKIT_WEBHOOK_SECRET: optionalString,
-  LIVEKIT_TOKEN_TTL: positiveInt(600),
-  LIVEKIT_TIMEOUT_MS: positiveInt(5000),
+  LIVEKIT_TOKEN_TTL: positiveInt(DEFAULTS.LIVEKIT_TOKEN_TTL),
+  LIVEKIT_TIMEOUT_MS: positiveInt(DEFAULTS.LIVEKIT_TIMEOUT_MS),
   NEXT_PUBLIC_VAPID_PUBLIC_KEY: optionalString,
   VAPID_PRIVATE_KEY: optionalString,
   VAPID_SUBJECT: optionalString.refine((v) => v === undefined || /^(mailto:|https:\/\/)/.test(v), {
     message: "must start with mailto: or https://",
   }),
   CORS_ORIGINS: optionalString,
-  FLARE_MAX_PER_HOUR: positiveInt(6),
-  LIVEKIT_TOKENS_PER_MINUTE: positiveInt(30),
-  LIVEKIT_TOKEN_BURST: positiveInt(20),
-  PUSH_BATCH_SIZE: positiveInt(100),
-  PUSH_FANOUT_PAGE_SIZE: positiveInt(500),
-  PRESENCE_MAX_OPEN_HOURS: positiveInt(12),
-  NEXUS_DATA_DIR: optionalString.default(".nexus-data"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  WORKER_CONCURRENCY: positiveInt(10),
-  WORKER_DEAD_AFTER_SECONDS: positiveInt(60),
+  FLARE_MAX_PER_HOUR: positiveInt(DEFAULTS.FLARE_MAX_PER_HOUR),
+  LIVEKIT_TOKENS_PER_MINUTE: positiveInt(DEFAULTS.LIVEKIT_TOKENS_PER_MINUTE),
+  LIVEKIT_TOKEN_BURST: positiveInt(DEFAULTS.LIVEKIT_TOKEN_BURST),
+  PUSH_BATCH_SIZE: positiveInt(DEFAULTS.PUSH_BATCH_SIZE),
+  PUSH_FANOUT_PAGE_SIZE: positiveInt(DEFAULTS.PUSH_FANOUT_PAGE_SIZE),
+  PRESENCE_MAX_OPEN_HOURS: positiveInt(DEFAULTS.PRESENCE_MAX_OPEN_HOURS),
+  NEXUS_DATA_DIR: optionalString.default(DEFAULTS.NEXUS_DATA_DIR),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default(DEFAULTS.LOG_LEVEL),
+  WORKER_CONCURRENCY: positiveInt(DEFAULTS.WORKER_CONCURRENCY),
+  WORKER_DEAD_AFTER_SECONDS: positiveInt(DEFAULTS.WORKER_DEAD_AFTER_SECONDS),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -122,7 +145,7 @@ export function loadConfig(
     );
   }
   const apiSecret = env.LIVEKIT_API_SECRET ?? generated.LIVEKIT_API_SECRET;
-  const devOrigins = env.NODE_ENV === "production" ? [] : ["http://localhost:5173"];
+  const devOrigins = env.NODE_ENV === "production" ? [] : [DEFAULTS.DEV_CORS_ORIGIN];
   return {
     env: env.NODE_ENV,
     isProduction: env.NODE_ENV === "production",
@@ -130,7 +153,7 @@ export function loadConfig(
     databaseUrl: env.DATABASE_URL,
     jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
     livekit: {
-      url: env.LIVEKIT_URL ?? (generated.LIVEKIT_API_KEY ? "ws://127.0.0.1:7880" : undefined),
+      url: env.LIVEKIT_URL ?? (generated.LIVEKIT_API_KEY ? DEFAULTS.DEV_LIVEKIT_URL : undefined),
       apiKey: env.LIVEKIT_API_KEY ?? generated.LIVEKIT_API_KEY,
       apiSecret,
       webhookSecret: env.LIVEKIT_WEBHOOK_SECRET ?? apiSecret,
@@ -140,7 +163,7 @@ export function loadConfig(
     vapid: {
       publicKey: vapidPublic,
       privateKey: vapidPrivate,
-      subject: env.VAPID_SUBJECT ?? (vapidPublic && env.NODE_ENV !== "production" ? "mailto:ops@nomadnexus.invalid" : undefined),
+      subject: env.VAPID_SUBJECT ?? (vapidPublic && env.NODE_ENV !== "production" ? DEFAULTS.DEV_VAPID_SUBJECT : undefined),
     },
     corsOrigins: [
       ...new Set([

@@ -1,6 +1,6 @@
 /**
- * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`), schedules
- * are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
+ * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`; task-list.ts
+ * keeps the old names of renamed ones), schedules are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
  *
  * Liveness: every runner refreshes a heartbeat for the ids its workers lock jobs with. At start-up, and from the
  * `worker__unlock_dead` crontab sweep, the jobs of ids silent for WORKER_DEAD_AFTER_SECONDS are unlocked, so a
@@ -16,6 +16,7 @@ import type { Pool } from "pg";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import { setWorkerContext } from "./context.ts";
+import { loadTaskList } from "./task-list.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -64,11 +65,13 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     workerIds.add(worker.workerId);
     void beat();
   });
+  const logger = workerLogger(log);
+  const taskList = await loadTaskList(options.taskDirectory ?? path.join(HERE, "tasks"), logger);
   const runner = await run({
     events,
-    logger: workerLogger(log),
+    logger,
     pgPool: pool,
-    taskDirectory: options.taskDirectory ?? path.join(HERE, "tasks"),
+    taskList: taskList.tasks,
     crontabFile: options.crontabFile ?? path.join(HERE, "crontab"),
     concurrency,
     noHandleSignals: true,
@@ -101,6 +104,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
   runner.stop = async () => {
     clearInterval(timer);
     await stop();
+    await taskList.release();
     await pool.query("select nexus_private.worker_gone($1)", [runnerId]).catch(() => {});
   };
   log.info({ concurrency, runnerId }, "worker started");

@@ -1,5 +1,5 @@
 /**
- * LiveKit webhook bodies, normalised into the one shape the `livekit_webhook` task and
+ * LiveKit webhook bodies, normalised into the one shape the `presence__apply_event` task and
  * nexus_private.apply_livekit_event() understand. Two dialects arrive:
  *  - LiveKit's own (application/webhook+json, camelCase, int64 as strings, `room` an object, an `id`);
  *  - the old runbook's hand-made test body (`"room": "test-room"`, `timestamp` in seconds, no id).

@@ -20,9 +20,7 @@ declare
 begin
   select * into target from public.profiles where id = member_id for update;
   if not auth.is_service() then
-    if auth.uid() is null or caller_rank is null then
-      perform nexus_private.fail('UNAUTHENTICATED', 'sign in to change ranks');
-    end if;
+    perform nexus_private.require_member('change ranks');
     if target.id is null then
       perform nexus_private.fail('NOT_FOUND', 'no such member');
     end if;

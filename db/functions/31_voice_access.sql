@@ -147,10 +147,8 @@ declare
   squad_id uuid;
   has_bridges boolean;
 begin
+  perform nexus_private.require_member('get a voice token');
   select * into caller from public.profiles p where p.id = auth.uid();
-  if caller.id is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to get a voice token');
-  end if;
   if nets is null or cardinality(nets) = 0 then
     perform nexus_private.fail('BAD_REQUEST', 'name at least one net (its id or room name)');
   end if;

@@ -10,14 +10,7 @@ declare
   existing public.voice_net_bridges;
   bridge public.voice_net_bridges;
 begin
-  if not auth.is_service() then
-    if auth.uid() is null or auth.rank() is null then
-      perform nexus_private.fail('UNAUTHENTICATED', 'sign in to bridge nets');
-    end if;
-    if auth.rank() < 'FOUNDER' then
-      perform nexus_private.fail('INSUFFICIENT_CLEARANCE', format('only FOUNDER or above may bridge nets; you are %s', auth.rank()));
-    end if;
-  end if;
+  perform nexus_private.require_rank('FOUNDER', 'bridge nets');
   if source_net_id is null or target_net_id is null then
     perform nexus_private.fail('BAD_REQUEST', 'name both nets to bridge (sourceNetId and targetNetId)');
   end if;
@@ -64,14 +57,7 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   bridge public.voice_net_bridges;
 begin
-  if not auth.is_service() then
-    if auth.uid() is null or auth.rank() is null then
-      perform nexus_private.fail('UNAUTHENTICATED', 'sign in to unbridge nets');
-    end if;
-    if auth.rank() < 'FOUNDER' then
-      perform nexus_private.fail('INSUFFICIENT_CLEARANCE', format('only FOUNDER or above may unbridge nets; you are %s', auth.rank()));
-    end if;
-  end if;
+  perform nexus_private.require_rank('FOUNDER', 'unbridge nets');
   if source_net_id is null or target_net_id is null then
     perform nexus_private.fail('BAD_REQUEST', 'name both nets to unbridge (sourceNetId and targetNetId)');
   end if;

@@ -204,7 +204,7 @@ create or replace view nexus_private.stale_presence as
    where left_at is null and joined_at < now() - interval '10 minutes';
 grant select on nexus_private.recent_presence, nexus_private.stale_presence to service_role;
 
-/* Joins and leaves are announced for the GraphQL subscription (server/presence/subscription.ts). */
+/* Joins and leaves are announced for the GraphQL subscription (server/presence/graphql.ts). */
 create or replace function nexus_private.notify_presence_change() returns trigger
 language plpgsql as $$
 begin

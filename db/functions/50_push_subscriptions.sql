@@ -13,7 +13,7 @@ create or replace function public.subscribe_push(endpoint text, p256dh text, aut
 returns public.push_subscriptions
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('receive push notifications');
   clean_endpoint text := btrim(subscribe_push.endpoint);
   -- Browsers give base64url without padding; accept standard base64 and padding too, store base64url.
   clean_p256dh text := rtrim(translate(btrim(subscribe_push.p256dh), '+/', '-_'), '=');
@@ -21,9 +21,6 @@ declare
   previous_owner uuid;
   subscription public.push_subscriptions;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to receive push notifications');
-  end if;
   if clean_endpoint is null or not nexus_private.is_push_endpoint(clean_endpoint) then
     perform nexus_private.fail('BAD_REQUEST', 'endpoint must be the https:// URL your browser''s push service issued');
   end if;
@@ -72,11 +69,8 @@ grant execute on function public.subscribe_push(text, text, text) to authenticat
 create or replace function public.unsubscribe_push(endpoint text) returns boolean
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('manage push notifications');
 begin
-  if caller is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to manage push notifications');
-  end if;
   delete from public.push_subscriptions s where s.endpoint = btrim(unsubscribe_push.endpoint) and s.user_id = caller;
   return found;
 end

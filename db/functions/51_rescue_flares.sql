@@ -81,8 +81,7 @@ create or replace function public.fire_rescue_flare(location text, flare_type pu
 returns public.rescue_flares
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
-  caller_rank public.rank := auth.rank();
+  caller uuid := nexus_private.require_member('fire a rescue flare');
   clean_location text := btrim(fire_rescue_flare.location);
   active public.rescue_flares;
   max_per_hour integer := nexus_private.flare_max_per_hour();
@@ -90,13 +89,7 @@ declare
   oldest_recent timestamptz;
   flare public.rescue_flares;
 begin
-  if caller is null or caller_rank is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to fire a rescue flare');
-  end if;
-  if caller_rank < 'SCOUT' then
-    perform nexus_private.fail('INSUFFICIENT_CLEARANCE',
-      format('firing a rescue flare needs rank SCOUT or above; you are %s', caller_rank));
-  end if;
+  perform nexus_private.require_rank('SCOUT', 'fire a rescue flare');
   if clean_location is null or length(clean_location) not between 1 and 200 then
     perform nexus_private.fail('BAD_REQUEST', 'location must be 1 to 200 characters');
   end if;
@@ -143,12 +136,9 @@ grant execute on function public.fire_rescue_flare(text, public.flare_type) to a
 create or replace function public.acknowledge_rescue_flare(flare_id uuid) returns public.rescue_flares
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('answer a rescue flare');
   flare public.rescue_flares;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to answer a rescue flare');
-  end if;
   select * into flare from public.rescue_flares f where f.id = acknowledge_rescue_flare.flare_id for update;
   if flare.id is null then
     perform nexus_private.fail('NOT_FOUND', 'no such rescue flare');
@@ -187,8 +177,8 @@ declare
   verb text := case outcome when 'RESOLVED' then 'resolve' else 'cancel' end;
   flare public.rescue_flares;
 begin
-  if caller is null and not auth.is_service() then
-    perform nexus_private.fail('UNAUTHENTICATED', format('sign in to %s a rescue flare', verb));
+  if not auth.is_service() then
+    perform nexus_private.require_member(verb || ' a rescue flare');
   end if;
   select * into flare from public.rescue_flares f where f.id = close_rescue_flare.flare_id for update;
   if flare.id is null then

@@ -32,9 +32,7 @@ begin
   if auth.is_service() then
     return;
   end if;
-  if auth.uid() is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to certify mentors');
-  end if;
+  perform nexus_private.require_member('certify mentors');
   if not nexus_private.may_certify(skill_id) then
     perform nexus_private.fail('INSUFFICIENT_CLEARANCE', case
       when auth.rank() < 'VOYAGER' then
@@ -105,15 +103,7 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   removed public.mentor_certifications;
 begin
-  if not auth.is_service() then
-    if auth.uid() is null or auth.rank() is null then
-      perform nexus_private.fail('UNAUTHENTICATED', 'sign in to revoke mentor certifications');
-    end if;
-    if auth.rank() < 'FOUNDER' then
-      perform nexus_private.fail('INSUFFICIENT_CLEARANCE',
-        format('only FOUNDER or above may revoke mentor certifications; you are %s', auth.rank()));
-    end if;
-  end if;
+  perform nexus_private.require_rank('FOUNDER', 'revoke mentor certifications');
   delete from public.mentor_certifications c
    where c.user_id = revoke_mentor_certification.user_id and c.skill_id = revoke_mentor_certification.skill_id
   returning * into removed;

@@ -48,13 +48,10 @@ $$;
 create or replace function public.request_training(skill_id uuid) returns public.academy_requests
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('request training');
   open_request public.academy_requests;
   request public.academy_requests;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to request training');
-  end if;
   if request_training.skill_id is null then
     perform nexus_private.fail('BAD_REQUEST', 'name the skill to learn (skillId)');
   end if;
@@ -92,8 +89,8 @@ declare
   caller uuid := auth.uid();
   request public.academy_requests;
 begin
-  if caller is null and not auth.is_service() then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to cancel training');
+  if not auth.is_service() then
+    perform nexus_private.require_member('cancel training');
   end if;
   select * into request from public.academy_requests r where r.id = cancel_training.request_id for update;
   if request.id is null then
@@ -135,13 +132,10 @@ create or replace function public.complete_training(request_id uuid, certify boo
 returns public.academy_requests
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('complete a training');
   request public.academy_requests;
   certified boolean := false;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to complete a training');
-  end if;
   select * into request from public.academy_requests r where r.id = complete_training.request_id;
   if request.id is null then
     perform nexus_private.fail('NOT_FOUND', 'no such training request');

@@ -11,23 +11,10 @@ language sql immutable parallel safe as $$ select interval '2 hours' $$;
 
 /*
  * What a member may do in a pod's room, for the token: both speak and listen; the mentor also administers that
- * one room. No row for anyone but the pod's cadet and mentor. Columns are named apart from the sim_pods columns
- * so the PL/pgSQL functions returning them read unambiguously.
+ * one room (the type public.sim_pod_grant). No row for anyone but the pod's cadet and mentor.
  */
 create or replace function nexus_private.sim_pod_grant(pod_id text, member uuid)
-returns table (
-  sim_pod text,
-  for_request uuid,
-  room text,
-  expires timestamptz,
-  participant text,
-  member_id uuid,
-  callsign text,
-  rank public.rank,
-  can_publish boolean,
-  can_subscribe boolean,
-  room_admin boolean
-)
+returns setof public.sim_pod_grant
 language sql stable security definer set search_path = pg_catalog, public as $$
   select p.id, p.request_id, p.room_name, p.expires_at,
          case when m.id = r.mentor_id then 'MENTOR' else 'CADET' end,
@@ -71,29 +58,14 @@ $$;
  * job) and returns the mentor's own grant. The cadet's token is not made here: the cadet asks with joinSimPod.
  */
 create or replace function public.accept_training(request_id uuid)
-returns table (
-  sim_pod text,
-  for_request uuid,
-  room text,
-  expires timestamptz,
-  participant text,
-  member_id uuid,
-  callsign text,
-  rank public.rank,
-  can_publish boolean,
-  can_subscribe boolean,
-  room_admin boolean
-)
+returns setof public.sim_pod_grant
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('accept a training request');
   request public.academy_requests;
   pod public.sim_pods;
   new_pod_id text;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to accept a training request');
-  end if;
   select * into request from public.academy_requests r where r.id = accept_training.request_id;
   if request.id is null then
     perform nexus_private.fail('NOT_FOUND', 'no such training request');
@@ -141,28 +113,13 @@ grant execute on function public.accept_training(uuid) to authenticated;
  * that is unknown, expired, or whose training is over is NOT_FOUND.
  */
 create or replace function public.join_sim_pod(sim_pod_id text)
-returns table (
-  sim_pod text,
-  for_request uuid,
-  room text,
-  expires timestamptz,
-  participant text,
-  member_id uuid,
-  callsign text,
-  rank public.rank,
-  can_publish boolean,
-  can_subscribe boolean,
-  room_admin boolean
-)
+returns setof public.sim_pod_grant
 language plpgsql stable security definer set search_path = pg_catalog, public as $$
 declare
-  caller uuid := auth.uid();
+  caller uuid := nexus_private.require_member('join a sim pod');
   pod public.sim_pods;
   request public.academy_requests;
 begin
-  if caller is null or auth.rank() is null then
-    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to join a sim pod');
-  end if;
   select * into pod from public.sim_pods p where p.id = join_sim_pod.sim_pod_id;
   if pod.id is null or pod.expires_at <= now() then
     perform nexus_private.fail('NOT_FOUND', format('no open sim pod %s (it may have expired)', join_sim_pod.sim_pod_id));

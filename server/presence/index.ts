@@ -1,43 +1,12 @@
-import { Gauge } from "prom-client";
-import { asService, databaseSnapshot } from "../metrics.ts";
-import type { NexusModule } from "../context.ts";
-import { presenceSubscriptionPlugin } from "./subscription.ts";
-import { mountWebhook } from "./webhook.ts";
-
 /** Presence: the LiveKit webhook shim, the roster (SQL: net_roster) and the joins/leaves subscription. */
+import type { NexusModule } from "../context.ts";
+import { presenceSubscriptionPlugin } from "./graphql.ts";
+import { presenceMetrics } from "./metrics.ts";
+import { mountWebhook } from "./rest.ts";
+
 export const presenceModule: NexusModule = {
   name: "presence",
   mount: (app, ctx) => mountWebhook(app, ctx),
   plugins: () => [presenceSubscriptionPlugin()],
-  metrics(registry, { pool, log }) {
-    const read = asService(pool);
-    const snapshot = databaseSnapshot(log, "presence", () =>
-      read(async (client) => {
-        const { rows } = await client.query<{ open: number; stale: number }>({
-          text: `select count(*) filter (where left_at is null)::int as open,
-                        (select stale_count from nexus_private.stale_presence)::int as stale
-                   from public.voice_presence where left_at is null`,
-        });
-        return rows[0]!;
-      }),
-    );
-    new Gauge({
-      name: "nexus_presence_open",
-      help: "Open voice presence sessions (people connected to a LiveKit room, as mirrored from webhooks).",
-      registers: [registry],
-      async collect() {
-        const s = await snapshot();
-        if (s) this.set(s.open);
-      },
-    });
-    new Gauge({
-      name: "nexus_presence_stale",
-      help: "Open sessions that joined over 10 minutes ago (the runbook's stale-presence check: possible lost webhooks).",
-      registers: [registry],
-      async collect() {
-        const s = await snapshot();
-        if (s) this.set(s.stale);
-      },
-    });
-  },
+  metrics: (registry, ctx) => presenceMetrics(registry, ctx),
 };

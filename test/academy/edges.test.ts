@@ -25,15 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function rest(name: string, body: unknown, token?: string, server: TestServer = t) {
-  const res = await fetch(`${server.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
 async function mentorOf(rank: Member["rank"], skill = skillId, server: TestServer = t): Promise<Member> {
   const mentor = await createMember(server.pool, rank);
   await server.pool.query("insert into public.mentor_certifications (user_id, skill_id) values ($1, $2)", [mentor.id, skill]);
@@ -41,7 +32,7 @@ async function mentorOf(rank: Member["rank"], skill = skillId, server: TestServe
 }
 
 async function requestAs(cadet: Member, server: TestServer = t): Promise<string> {
-  const res = await rest("academy-request", { skillId }, cadet.token, server);
+  const res = await server.rest("academy-request", { skillId }, cadet.token);
   expect(res.status).toBe(200);
   return res.body.requestId;
 }
@@ -64,7 +55,7 @@ describe("mentors racing for one request", () => {
       const outcomes = await Promise.all(
         mentors.map(async (mentor, i) => {
           if (i % 2 === 0) {
-            const res = await rest("academy-accept", { requestId }, mentor.token);
+            const res = await t.rest("academy-accept", { requestId }, mentor.token);
             return { mentor, via: "rest", won: res.status === 200, code: res.status === 200 ? null : res.body.error, status: res.status, simPodId: res.body.simPodId };
           }
           const res = await t.graphql(ACCEPT, { input: { requestId } }, mentor.token);
@@ -93,7 +84,7 @@ describe("refusals", () => {
   it("a cadet cannot accept their own request, even as a mentor of the skill", async () => {
     const cadet = await mentorOf("PIONEER");
     const requestId = await requestAs(cadet);
-    expect(await rest("academy-accept", { requestId }, cadet.token)).toEqual({
+    expect(await t.rest("academy-accept", { requestId }, cadet.token)).toEqual({
       status: 403,
       body: { error: "INSUFFICIENT_CLEARANCE", message: "you cannot accept your own training request" },
     });
@@ -105,20 +96,20 @@ describe("refusals", () => {
     const cadet = await createMember(t.pool, "SCOUT");
     const founder = await createMember(t.pool, "FOUNDER");
     const requestId = await requestAs(cadet);
-    expect(await rest("academy-accept", { requestId }, founder.token)).toEqual({
+    expect(await t.rest("academy-accept", { requestId }, founder.token)).toEqual({
       status: 403,
       body: { error: "INSUFFICIENT_CLEARANCE", message: "only a mentor certified for Mining may accept this request" },
     });
-    expect((await rest("academy-accept", { requestId: "00000000-0000-4000-8000-000000000000" }, founder.token)).status).toBe(404);
-    expect(await rest("academy-request", { skillId }, cadet.token)).toMatchObject({ status: 409, body: { error: "CONFLICT" } });
-    expect(await rest("academy-request", { skillId: "00000000-0000-4000-8000-000000000000" }, cadet.token)).toMatchObject({
+    expect((await t.rest("academy-accept", { requestId: "00000000-0000-4000-8000-000000000000" }, founder.token)).status).toBe(404);
+    expect(await t.rest("academy-request", { skillId }, cadet.token)).toMatchObject({ status: 409, body: { error: "CONFLICT" } });
+    expect(await t.rest("academy-request", { skillId: "00000000-0000-4000-8000-000000000000" }, cadet.token)).toMatchObject({
       status: 404,
       body: { error: "NOT_FOUND" },
     });
-    expect(await rest("academy-request", { skillId: "mining" }, cadet.token)).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
-    expect(await rest("academy-accept", {}, founder.token)).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
-    expect(await rest("academy-request", { skillId })).toMatchObject({ status: 401, body: { error: "UNAUTHENTICATED" } });
-    expect(await rest("academy-join", { simPodId: "sim-pod-00000000000000000000000000000000" }, cadet.token)).toMatchObject({
+    expect(await t.rest("academy-request", { skillId: "mining" }, cadet.token)).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
+    expect(await t.rest("academy-accept", {}, founder.token)).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
+    expect(await t.rest("academy-request", { skillId })).toMatchObject({ status: 401, body: { error: "UNAUTHENTICATED" } });
+    expect(await t.rest("academy-join", { simPodId: "sim-pod-00000000000000000000000000000000" }, cadet.token)).toMatchObject({
       status: 404,
       body: { error: "NOT_FOUND" },
     });
@@ -166,7 +157,7 @@ describe("sim pod lifetime", () => {
     const mentor = await mentorOf("SCOUT");
     const cadet = await createMember(t.pool, "AFFILIATE");
     const requestId = await requestAs(cadet);
-    const accepted = await rest("academy-accept", { requestId }, mentor.token);
+    const accepted = await t.rest("academy-accept", { requestId }, mentor.token);
     const { simPodId } = accepted.body;
 
     await t.pool.query("update public.sim_pods set expires_at = now() + interval '90 seconds' where id = $1", [simPodId]);
@@ -181,7 +172,7 @@ describe("sim pod lifetime", () => {
       const gql = await t.graphql(JOIN, { input: { simPodId } }, member.token);
       expect(gql.body.data.joinSimPod).toBeNull();
       expect(gql.body.errors?.[0].extensions.code).toBe("NOT_FOUND");
-      expect((await rest("academy-join", { simPodId }, member.token)).status).toBe(404);
+      expect((await t.rest("academy-join", { simPodId }, member.token)).status).toBe(404);
     }
   });
 
@@ -189,7 +180,7 @@ describe("sim pod lifetime", () => {
     const mentor = await mentorOf("VOYAGER");
     const cadet = await createMember(t.pool, "VAGRANT");
     const requestId = await requestAs(cadet);
-    const { simPodId } = (await rest("academy-accept", { requestId }, mentor.token)).body;
+    const { simPodId } = (await t.rest("academy-accept", { requestId }, mentor.token)).body;
     const cancelled = await t.graphql(
       `mutation($input: CancelTrainingInput!) { cancelTraining(input: $input) { academyRequest { status } } }`,
       { input: { requestId } },
@@ -212,11 +203,11 @@ describe("LiveKit not configured", () => {
     const skill = (await bare.pool.query<{ id: string }>("insert into public.skills (name) values ('Mining') returning id")).rows[0]!.id;
     const mentor = await mentorOf("SCOUT", skill, bare);
     const cadet = await createMember(bare.pool, "VAGRANT");
-    const requested = await rest("academy-request", { skillId: skill }, cadet.token, bare);
+    const requested = await bare.rest("academy-request", { skillId: skill }, cadet.token);
     expect(requested.status).toBe(200);
     const { requestId } = requested.body;
 
-    expect(await rest("academy-accept", { requestId }, mentor.token, bare)).toEqual({
+    expect(await bare.rest("academy-accept", { requestId }, mentor.token)).toEqual({
       status: 503,
       body: { error: "LIVEKIT_NOT_CONFIGURED", message: "LiveKit is not configured: set LIVEKIT_API_KEY, LIVEKIT_API_SECRET" },
     });

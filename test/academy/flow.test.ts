@@ -48,15 +48,6 @@ afterAll(async () => {
   await service?.close();
 });
 
-async function rest(name: string, body: unknown, token: string) {
-  const res = await fetch(`${t.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
 /** The runbook's operator SQL, verbatim, as a superuser. */
 async function createSkill(name: string): Promise<string> {
   const { rows } = await t.pool.query<{ id: string }>("insert into public.skills (name) values ($1) returning id", [name]);
@@ -70,7 +61,7 @@ async function certify(member: Member, skillId: string): Promise<void> {
 async function cadetWithPhone(): Promise<{ cadet: Member; phone: Subscriber }> {
   const cadet = await createMember(t.pool, "VAGRANT");
   const phone = service.subscribe();
-  const res = await rest("notifications-subscribe", { endpoint: phone.endpoint, auth: phone.auth, p256dh: phone.p256dh }, cadet.token);
+  const res = await t.rest("notifications-subscribe", { endpoint: phone.endpoint, auth: phone.auth, p256dh: phone.p256dh }, cadet.token);
   expect(res).toEqual({ status: 200, body: { success: true } });
   return { cadet, phone };
 }
@@ -125,12 +116,12 @@ describe("the runbook's academy flow over REST (Phase 6.2)", () => {
     await certify(mentor, skillId);
     const { cadet, phone } = await cadetWithPhone();
 
-    const requested = await rest("academy-request", { skillId }, cadet.token);
+    const requested = await t.rest("academy-request", { skillId }, cadet.token);
     expect(requested.status).toBe(200);
     expect(requested.body).toEqual({ requestId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: "PENDING" });
     const { requestId } = requested.body;
 
-    const accepted = await rest("academy-accept", { requestId }, mentor.token);
+    const accepted = await t.rest("academy-accept", { requestId }, mentor.token);
     expect(accepted.status).toBe(200);
     const { simPodId, connectionTokens } = accepted.body;
     expect(simPodId).toMatch(/^sim-pod-[0-9a-f]{32}$/);
@@ -187,7 +178,7 @@ describe("the runbook's academy flow over REST (Phase 6.2)", () => {
     });
     await expectPodToken(cadetJoin.body.data.joinSimPod.token, cadet, simPodId, "CADET");
 
-    const mentorJoin = await rest("academy-join", { simPodId }, mentor.token);
+    const mentorJoin = await t.rest("academy-join", { simPodId }, mentor.token);
     expect(mentorJoin.status).toBe(200);
     expect(mentorJoin.body).toMatchObject({ participant: "MENTOR", identity: mentor.id, roomAdmin: true });
     await expectPodToken(mentorJoin.body.token, mentor, simPodId, "MENTOR");
@@ -197,7 +188,7 @@ describe("the runbook's academy flow over REST (Phase 6.2)", () => {
     const stranger = await t.graphql(JOIN, { input: { simPodId } }, pioneer.token);
     expect(stranger.body.data.joinSimPod).toBeNull();
     expect(stranger.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
-    expect(await rest("academy-join", { simPodId }, pioneer.token)).toEqual({
+    expect(await t.rest("academy-join", { simPodId }, pioneer.token)).toEqual({
       status: 403,
       body: { error: "INSUFFICIENT_CLEARANCE", message: "only the cadet and the mentor of a sim pod may join it" },
     });

@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import webpush from "web-push";
-import { ROOT } from "../../core/database/migrate.ts";
 import { modules } from "../../server/modules.ts";
+import { runNode } from "../support/child.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { freePort } from "../../core/net.ts";
 import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
@@ -46,13 +44,7 @@ function doctor(overrides: Record<string, string | undefined>): Promise<{ code: 
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;
   }
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "cli/doctor.ts")], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-    child.on("close", (code) => resolve({ code, out }));
-  });
+  return runNode("cli/doctor.ts", [], { env: childEnv }).then(({ code, output }) => ({ code, out: output }));
 }
 
 /**
@@ -127,6 +119,12 @@ describe("npm run doctor", () => {
       ]),
     );
   }, 90_000);
+
+  it("reports a value the server's configuration refuses once, in the server's words", async () => {
+    const badTtl = await doctor({ LIVEKIT_TOKEN_TTL: "soon" });
+    expect(badTtl.code).toBe(1);
+    expect(failLines(badTtl.out)).toEqual([expect.stringMatching(/FAIL {2}configuration +config: LIVEKIT_TOKEN_TTL must be a positive whole number, got "soon"/)]);
+  }, 60_000);
 
   it("fails with named lines, not a crash, when the server or the database is unreachable", async () => {
     const closedPort = await freePort();

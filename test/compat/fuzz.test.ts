@@ -244,7 +244,7 @@ async function rowCounts(): Promise<Record<string, number>> {
   for (const { name } of tables) {
     counts[`public.${name}`] = (await t.pool.query(`select count(*)::int as n from public.${name}`)).rows[0].n;
   }
-  counts["graphile_worker jobs"] = (await t.pool.query("select count(*)::int as n from graphile_worker._private_jobs")).rows[0].n;
+  counts["graphile_worker jobs"] = (await t.pool.query("select count(*)::int as n from graphile_worker.jobs")).rows[0].n;
   counts["nexus_private.audit_log"] = (await t.pool.query("select count(*)::int as n from nexus_private.audit_log")).rows[0].n;
   return counts;
 }

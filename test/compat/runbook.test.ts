@@ -8,6 +8,8 @@ import { freePort } from "../../core/net.ts";
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
 import { startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
+import { eventually } from "../support/eventually.ts";
+import { postJson } from "../support/http.ts";
 
 /**
  * The deployment runbook (shared/000_3bf730bac681db28.txt), run in order against the real server: every curl
@@ -74,27 +76,18 @@ afterAll(async () => {
 });
 
 /** `curl -X POST https://…/functions/v1/<name> -H "Authorization: Bearer …" -H "Content-Type: application/json" -d '…'` */
-async function curl(name: string, authorization: string | undefined, body: string) {
-  const res = await fetch(`${t.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(authorization ? { Authorization: authorization } : {}) },
-    body,
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: JSON.parse(text) };
+function curl(name: string, authorization: string | undefined, body: string) {
+  return postJson(`${t.baseUrl}/functions/v1/${name}`, body, authorization ? { authorization } : {});
 }
 
 const sql = async (text: string) => (await t.pool.query(text)).rows;
 
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > until) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Rows of `query` once `done` holds for them. */
+const rowsOnce = (what: string, query: string, done: (rows: any[]) => boolean) =>
+  eventually(what, async () => {
+    const rows = await sql(query);
+    return done(rows) ? rows : undefined;
+  });
 
 async function grantsOf(token: string) {
   return new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(token);
@@ -152,7 +145,7 @@ WHERE table_schema = 'public'
     expect(await signed.json()).toMatchObject({ received: true, enqueued: true });
 
     const query = "SELECT * FROM voice_presence WHERE room_name = 'test-room' ORDER BY joined_at DESC LIMIT 5;";
-    const rows = await eventually("the webhook's presence row", () => sql(query), (r) => r.length > 0);
+    const rows = await rowsOnce("the webhook's presence row", query, (r) => r.length > 0);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       room_name: "test-room",
@@ -329,7 +322,7 @@ FROM voice_presence
 WHERE joined_at > now() - interval '1 hour'
 ORDER BY joined_at DESC 
 LIMIT 20;`;
-    const rows = await eventually("the two members' presence", () => sql(recent), (r) => r.length === 2);
+    const rows = await rowsOnce("the two members' presence", recent, (r) => r.length === 2);
     expect(rows).toEqual([
       { room_name: "test-room", participant_identity: userId.SCOUT, joined_at: expect.any(Date), left_at: null, rank: "SCOUT" },
       { room_name: "test-room", participant_identity: userId.VOYAGER, joined_at: expect.any(Date), left_at: null, rank: "VOYAGER" },

@@ -3,10 +3,10 @@
  * test/fixtures/ops-tasks: a job whose task throws becomes a dead letter with its error; retryJobs brings it back,
  * and once the cause is fixed it completes; discardJobs removes one; the CLI and /metrics say the same.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runNode } from "../support/child.ts";
 import { eventually } from "../support/eventually.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
@@ -56,19 +56,9 @@ async function auditRows(action: string) {
   return rows;
 }
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "cli/nexus.ts"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: t.db.url, JWT_SECRET: TEST_JWT_SECRET, NODE_ENV: "test", LOG_LEVEL: "silent" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+function cli(...args: string[]) {
+  return runNode("cli/nexus.ts", args, {
+    env: { ...process.env, DATABASE_URL: t.db.url, JWT_SECRET: TEST_JWT_SECRET, NODE_ENV: "test", LOG_LEVEL: "silent" },
   });
 }
 
@@ -120,7 +110,7 @@ describe("dead letters, retry and discard", () => {
       return rows.length === 1 ? true : undefined;
     });
     await eventually("the completed job to leave the queue", async () => {
-      const { rows } = await t.pool.query("select 1 from graphile_worker._private_jobs where id = $1", [jobId]);
+      const { rows } = await t.pool.query("select 1 from graphile_worker.jobs where id = $1", [jobId]);
       return rows.length === 0 ? true : undefined;
     });
     expect(await failedJobs()).toEqual([]);
@@ -143,7 +133,7 @@ describe("dead letters, retry and discard", () => {
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data.discardJobs.result).toEqual([{ id: poison, taskIdentifier: TASK }]);
     expect(await failedJobs()).toEqual([]);
-    const { rows } = await t.pool.query("select 1 from graphile_worker._private_jobs where id = $1", [poison]);
+    const { rows } = await t.pool.query("select 1 from graphile_worker.jobs where id = $1", [poison]);
     expect(rows).toEqual([]);
     const [audit] = await auditRows("job.discarded");
     expect(audit).toMatchObject({ actor_id: founder.id, details: { jobs: [{ id: Number(poison), task: TASK }] } });

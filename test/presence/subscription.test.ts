@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../support/eventually.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -26,33 +28,37 @@ afterAll(async () => {
 function subscribe(token: string) {
   const client = createClient({ url: `${t.baseUrl.replace("http", "ws")}/graphql`, connectionParams: { authorization: `Bearer ${token}` }, lazy: true });
   clients.push(client);
-  const events: any[] = [];
+  const received: any[] = [];
   const errors: any[] = [];
-  let started!: () => void;
-  const ready = new Promise<void>((r) => (started = r));
-  client.on("connected", () => setTimeout(started, 300));
   client.subscribe(
     {
       query: `subscription($net: UUID!) { voicePresenceChanged(netId: $net) { event netId voicePresence { participantIdentity leftAt user { callsign rank } } } }`,
       variables: { net: netId },
     },
-    { next: (v) => (v.errors ? errors.push(...v.errors) : events.push(v.data?.voicePresenceChanged)), error: (e) => errors.push(e), complete: () => {} },
+    { next: (v) => (v.errors ? errors.push(...v.errors) : received.push(v.data?.voicePresenceChanged)), error: (e) => errors.push(e), complete: () => {} },
   );
-  return { events, errors, ready };
-}
-
-async function until(check: () => boolean, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return {
+    errors,
+    /** Events about a presence row; the probes `live` sends name none. */
+    get events() {
+      return received.filter((e) => e?.voicePresence !== null);
+    },
+    /**
+     * Until the server is listening for this subscriber: NOTIFY the net's channel (as the trigger on
+     * voice_presence does) with a probe that names no row, until one arrives.
+     */
+    live: () =>
+      until("the subscription to be listening", async () => {
+        await t.pool.query("select pg_notify($1, $2)", [`nexus:presence:${netId}`, JSON.stringify({ id: randomUUID(), netId, event: "JOINED" })]);
+        return received.length > 0 || errors.length > 0;
+      }),
+  };
 }
 
 describe("voicePresenceChanged subscription", () => {
   it("pushes joins and leaves on a net to a member who may join it", async () => {
     const sub = subscribe(scout.token);
-    await sub.ready;
+    await sub.live();
     const now = Math.floor(Date.now() / 1000);
     const send = async (kind: "participant_joined" | "participant_left", at: number) => {
       const body = liveKitBody(kind, "wing-net", at, { identity: scout.id, sid: "PA_sub1" });
@@ -60,9 +66,9 @@ describe("voicePresenceChanged subscription", () => {
     };
     // Each event carries the row as it is when delivered, so the leave is sent once the join has been seen.
     await send("participant_joined", now);
-    await until(() => sub.events.length >= 1);
+    await until("the join", () => sub.events.length >= 1);
     await send("participant_left", now + 5);
-    await until(() => sub.events.length >= 2);
+    await until("the leave", () => sub.events.length >= 2);
     expect(sub.errors).toEqual([]);
     expect(sub.events[0]).toMatchObject({ event: "JOINED", netId, voicePresence: { participantIdentity: scout.id, leftAt: null, user: { callsign: scout.callsign, rank: "SCOUT" } } });
     expect(sub.events[1]).toMatchObject({ event: "LEFT", netId });
@@ -74,19 +80,19 @@ describe("voicePresenceChanged subscription", () => {
     const voyager = await createMember(t.pool, "VOYAGER");
     const lost = subscribe(demoted.token);
     const kept = subscribe(voyager.token);
-    await Promise.all([lost.ready, kept.ready]);
+    await Promise.all([lost.live(), kept.live()]);
     const now = Math.floor(Date.now() / 1000);
     const join = async (sid: string, at: number) => {
       const body = liveKitBody("participant_joined", "wing-net", at, { identity: voyager.id, sid });
       expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
     };
     await join("PA_sub_before", now);
-    await until(() => lost.events.length >= 1 && kept.events.length >= 1);
+    await until("the first join, to both", () => lost.events.length >= 1 && kept.events.length >= 1);
 
     await t.pool.query("update public.profiles set rank = 'AFFILIATE' where id = $1", [demoted.id]);
     await join("PA_sub_after", now + 1);
-    await until(() => kept.events.length >= 2);
-    await until(() => lost.errors.length > 0);
+    await until("the second join, to the VOYAGER", () => kept.events.length >= 2);
+    await until("the demoted member's subscription to end", () => lost.errors.length > 0);
     // The subscription ends with the error (graphql-ws `error`, a list of GraphQL errors).
     expect(lost.errors.flat()[0]).toMatchObject({ message: "you may no longer join this net", extensions: { code: "INSUFFICIENT_CLEARANCE" } });
     expect(lost.events.map((e) => e.event)).toEqual(["JOINED"]);
@@ -95,7 +101,7 @@ describe("voicePresenceChanged subscription", () => {
 
   it("refuses a member who may not join the net", async () => {
     const sub = subscribe(vagrant.token);
-    await until(() => sub.errors.length > 0);
+    await until("the refusal", () => sub.errors.length > 0);
     expect(sub.errors[0]).toMatchObject({ extensions: { code: "INSUFFICIENT_CLEARANCE" } });
     expect(sub.events).toEqual([]);
   });

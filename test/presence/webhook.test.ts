@@ -1,34 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMember, type Member } from "../support/members.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook, type ParticipantSpec } from "../support/livekit.ts";
+import { runQueuedJobs } from "../support/jobs.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 let t: TestServer;
 let scout: Member;
 
 beforeAll(async () => {
-  t = await startTestServer({ env: LIVEKIT_ENV, worker: true });
+  t = await startTestServer({ env: LIVEKIT_ENV });
   scout = await createMember(t.pool, "SCOUT");
   await t.pool.query("insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx) values ('Ops', 'ops-net', 'SCOUT', 'SCOUT', 'SCOUT')");
 });
 afterAll(async () => t?.close());
 
 async function queueAndPresence() {
-  const jobs = await t.pool.query("select count(*)::int as n from graphile_worker._private_jobs");
+  const jobs = await t.pool.query("select count(*)::int as n from graphile_worker.jobs");
   const presence = await t.pool.query("select count(*)::int as n from public.voice_presence");
   return { jobs: jobs.rows[0].n, presence: presence.rows[0].n };
 }
 
-async function drained(timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await t.pool.query(
-      "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'livekit_webhook'",
-    );
-    if (rows[0].n === 0) return;
-    if (Date.now() > until) throw new Error(`${rows[0].n} webhook jobs still queued`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Apply every queued webhook job, as a worker would; none may be left behind. */
+async function drained() {
+  await runQueuedJobs(t);
+  const { rows } = await t.pool.query("select id, attempts, last_error from graphile_worker.jobs where task_identifier = 'presence__apply_event'");
+  expect(rows, "webhook jobs left in the queue").toEqual([]);
 }
 
 function shuffle<T>(items: T[]): T[] {

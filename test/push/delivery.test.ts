@@ -3,6 +3,7 @@ import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMember, type Member, type Rank } from "../support/members.ts";
 import { startPushService, type Behaviour, type PushService, type Subscriber } from "../support/push-service.ts";
+import { until } from "../support/eventually.ts";
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
@@ -49,15 +50,6 @@ afterAll(async () => {
   await service?.close();
 });
 
-async function rest(name: string, body: unknown, token: string) {
-  const res = await fetch(`${t.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
 /** A member with devices on the push service, subscribed through GraphQL or the runbook's REST route in turn. */
 async function memberWithDevices(rank: Rank, behaviours: Behaviour[] = [{ kind: "accept" }]): Promise<{ member: Member; devices: Subscriber[] }> {
   const member = await createMember(t.pool, rank);
@@ -73,7 +65,7 @@ async function memberWithDevices(rank: Rank, behaviours: Behaviour[] = [{ kind: 
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data.subscribePush.pushSubscription).toEqual({ endpoint: device.endpoint, userId: member.id });
     } else {
-      const res = await rest("notifications-subscribe", { endpoint: device.endpoint, auth: device.auth, p256dh: device.p256dh }, member.token);
+      const res = await t.rest("notifications-subscribe", { endpoint: device.endpoint, auth: device.auth, p256dh: device.p256dh }, member.token);
       expect(res).toEqual({ status: 200, body: { success: true } });
     }
     devices.push(device);
@@ -103,16 +95,13 @@ const flareDeliveries = (device: Subscriber, flareId: string) =>
 
 /** Until the fan-out queued `expected` rows for this key and none is pending any more. */
 async function waitForQueueSettled(dedupeKey: string, expected: number, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
+  await until(`the ${expected} notifications of ${dedupeKey} to settle`, async () => {
     const { rows } = await t.pool.query(
       "select count(*)::int as queued, count(*) filter (where sent_at is null and failed_at is null)::int as pending from public.notification_queue where dedupe_key = $1",
       [dedupeKey],
     );
-    if (rows[0].queued >= expected && rows[0].pending === 0) return;
-    if (Date.now() > until) throw new Error(`notifications of ${dedupeKey} not settled: ${JSON.stringify(rows[0])} of ${expected}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return rows[0].queued >= expected && rows[0].pending === 0;
+  }, { timeoutMs });
 }
 
 describe("a rescue flare over Web Push", () => {
@@ -249,32 +238,34 @@ describe("a rescue flare over Web Push", () => {
     await blocker.query("begin");
     await blocker.query("select 1 from public.push_subscriptions where id = $1 for update", [ordered[5]!.id]);
 
-    const fired = await rest("handle-rescue-request", { location: "Lorville, Teasa Spaceport", flareType: "combat" }, requester.member.token);
+    const fired = await t.rest("handle-rescue-request", { location: "Lorville, Teasa Spaceport", flareType: "combat" }, requester.member.token);
     expect(fired).toEqual({ status: 200, body: { flareId: expect.any(String), status: "OPEN" } });
     const flareId: string = fired.body.flareId;
 
-    const until = Date.now() + 20_000;
-    for (;;) {
+    await until("the fan-out to send page one and block on page two", async () => {
       const { rows } = await t.pool.query(
         `select (select count(sent_at)::int from public.notification_queue where dedupe_key = $1) as sent,
                 (select count(*)::int from pg_stat_activity where wait_event_type = 'Lock' and query like '%fan_out_flare%') as blocked`,
         [`flare:${flareId}`],
       );
-      if (rows[0].sent === 5 && rows[0].blocked === 1) break;
-      if (Date.now() > until) throw new Error(`fan-out did not reach page two: ${JSON.stringify(rows[0])}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return rows[0].sent === 5 && rows[0].blocked === 1;
+    });
 
     await worker.kill("SIGKILL");
     const { rows: held } = await t.pool.query(
-      "select count(*)::int as n from graphile_worker._private_jobs j join graphile_worker._private_tasks k on k.id = j.task_id where k.identifier = 'push__fanout' and j.locked_by is not null",
+      "select count(*)::int as n from graphile_worker.jobs where task_identifier = 'push__fanout' and locked_by is not null",
     );
     expect(held[0].n, "the killed worker left its fan-out job locked").toBe(1);
     await blocker.query("rollback");
     await blocker.end();
 
     // Its heartbeat stops; once it is WORKER_DEAD_AFTER_SECONDS old, the next worker to start takes its jobs back.
-    await new Promise((r) => setTimeout(r, 2500));
+    await until("the killed worker's heartbeat to be 2 s old", async () => {
+      const { rows } = await t.pool.query(
+        "select count(*)::int as n from nexus_private.worker_heartbeats where last_seen > now() - interval '2 seconds'",
+      );
+      return rows[0].n === 0;
+    });
     worker = await spawnWorker(workerEnv());
     await service.waitFor(() => recipients.every((d) => flareDeliveries(d, flareId).length > 0), 20_000);
     await waitForQueueSettled(`flare:${flareId}`, recipients.length);

@@ -33,15 +33,6 @@ function device(host = "fcm.googleapis.com") {
   };
 }
 
-async function rest(name: string, body: unknown, token?: string) {
-  const res = await fetch(`${t.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
 const SUBSCRIBE = `mutation($input: SubscribePushInput!) { subscribePush(input: $input) { pushSubscription { id endpoint } } }`;
 const UNSUBSCRIBE = `mutation($input: UnsubscribePushInput!) { unsubscribePush(input: $input) { unsubscribed } }`;
 const MY_DEVICES = `{ pushSubscriptions { nodes { endpoint userId } } }`;
@@ -82,7 +73,7 @@ describe("subscribing a device", () => {
   it("REST notifications-subscribe answers {success:true} and stores the device for the caller", async () => {
     const m = await createMember(t.pool, "VAGRANT");
     const d = device();
-    expect(await rest("notifications-subscribe", { endpoint: d.endpoint, auth: d.auth, p256dh: d.p256dh }, m.token)).toEqual({
+    expect(await t.rest("notifications-subscribe", { endpoint: d.endpoint, auth: d.auth, p256dh: d.p256dh }, m.token)).toEqual({
       status: 200,
       body: { success: true },
     });
@@ -93,21 +84,21 @@ describe("subscribing a device", () => {
   it("accepts the browser's PushSubscription JSON as it is ({endpoint, keys: {p256dh, auth}})", async () => {
     const m = await createMember(t.pool, "SCOUT");
     const d = device("updates.push.services.mozilla.com");
-    const res = await rest("notifications-subscribe", { endpoint: d.endpoint, expirationTime: null, keys: { p256dh: d.p256dh, auth: d.auth } }, m.token);
+    const res = await t.rest("notifications-subscribe", { endpoint: d.endpoint, expirationTime: null, keys: { p256dh: d.p256dh, auth: d.auth } }, m.token);
     expect(res).toEqual({ status: 200, body: { success: true } });
   });
 
   it("refuses bad keys with 400 BAD_REQUEST naming the field, and stores nothing", async () => {
     const m = await createMember(t.pool, "SCOUT");
     const d = device();
-    const runbookPlaceholders = await rest("notifications-subscribe", { endpoint: d.endpoint, auth: "auth-string-here", p256dh: "p256dh-key-here" }, m.token);
+    const runbookPlaceholders = await t.rest("notifications-subscribe", { endpoint: d.endpoint, auth: "auth-string-here", p256dh: "p256dh-key-here" }, m.token);
     expect(runbookPlaceholders.status).toBe(400);
     expect(runbookPlaceholders.body).toEqual({ error: "BAD_REQUEST", message: expect.stringMatching(/^p256dh/) });
-    const shortAuth = await rest("notifications-subscribe", { ...d, auth: randomBytes(8).toString("base64url") }, m.token);
+    const shortAuth = await t.rest("notifications-subscribe", { ...d, auth: randomBytes(8).toString("base64url") }, m.token);
     expect(shortAuth.body).toEqual({ error: "BAD_REQUEST", message: expect.stringMatching(/^auth must be/) });
-    const plainHttp = await rest("notifications-subscribe", { ...d, endpoint: "http://push.example.org/x" }, m.token);
+    const plainHttp = await t.rest("notifications-subscribe", { ...d, endpoint: "http://push.example.org/x" }, m.token);
     expect(plainHttp.body).toEqual({ error: "BAD_REQUEST", message: expect.stringMatching(/^endpoint must be/) });
-    const missing = await rest("notifications-subscribe", { endpoint: d.endpoint }, m.token);
+    const missing = await t.rest("notifications-subscribe", { endpoint: d.endpoint }, m.token);
     expect(missing.status).toBe(400);
     const { rows } = await t.pool.query("select count(*)::int as n from public.push_subscriptions where user_id = $1", [m.id]);
     expect(rows[0].n).toBe(0);
@@ -115,7 +106,7 @@ describe("subscribing a device", () => {
 
   it("requires a signed-in member", async () => {
     const d = device();
-    expect((await rest("notifications-subscribe", d)).status).toBe(401);
+    expect((await t.rest("notifications-subscribe", d)).status).toBe(401);
     const anon = await t.graphql(SUBSCRIBE, { input: d });
     expect(anon.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
   });
@@ -146,7 +137,7 @@ describe("subscribing a device", () => {
 describe("firing a rescue flare", () => {
   it("REST handle-rescue-request answers {flareId, status}; the flare type is case-insensitive", async () => {
     const m = await createMember(t.pool, "SCOUT");
-    const res = await rest("handle-rescue-request", { location: "Stanton III - Crusader", flareType: "medical" }, m.token);
+    const res = await t.rest("handle-rescue-request", { location: "Stanton III - Crusader", flareType: "medical" }, m.token);
     expect(res).toEqual({ status: 200, body: { flareId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: "OPEN" } });
     const { rows } = await t.pool.query("select flare_type, requester_id from public.rescue_flares where id = $1", [res.body.flareId]);
     expect(rows[0]).toEqual({ flare_type: "MEDICAL", requester_id: m.id });
@@ -155,17 +146,17 @@ describe("firing a rescue flare", () => {
   it("refuses VAGRANT and AFFILIATE with 403 INSUFFICIENT_CLEARANCE, an unknown type with 400, a second flare with 409", async () => {
     for (const rank of ["VAGRANT", "AFFILIATE"] as const) {
       const m = await createMember(t.pool, rank);
-      const res = await rest("handle-rescue-request", { location: "Hurston", flareType: "MEDICAL" }, m.token);
+      const res = await t.rest("handle-rescue-request", { location: "Hurston", flareType: "MEDICAL" }, m.token);
       expect(res.status).toBe(403);
       expect(res.body.error).toBe("INSUFFICIENT_CLEARANCE");
       const gql = await t.graphql(FIRE, { input: { location: "Hurston", flareType: "MEDICAL" } }, m.token);
       expect(gql.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
     }
     const scout = await createMember(t.pool, "SCOUT");
-    const unknown = await rest("handle-rescue-request", { location: "Hurston", flareType: "PIZZA" }, scout.token);
+    const unknown = await t.rest("handle-rescue-request", { location: "Hurston", flareType: "PIZZA" }, scout.token);
     expect(unknown).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
-    expect((await rest("handle-rescue-request", { location: "Hurston", flareType: "Fuel" }, scout.token)).status).toBe(200);
-    const second = await rest("handle-rescue-request", { location: "Hurston", flareType: "FUEL" }, scout.token);
+    expect((await t.rest("handle-rescue-request", { location: "Hurston", flareType: "Fuel" }, scout.token)).status).toBe(200);
+    const second = await t.rest("handle-rescue-request", { location: "Hurston", flareType: "FUEL" }, scout.token);
     expect(second).toMatchObject({ status: 409, body: { error: "CONFLICT" } });
   });
 
@@ -181,7 +172,7 @@ describe("firing a rescue flare", () => {
       );
       expect(cancelled.body.data.cancelRescueFlare.rescueFlare.status).toBe("CANCELLED");
     }
-    const third = await rest("handle-rescue-request", { location: "Yela 2", flareType: "REPAIR" }, m.token);
+    const third = await t.rest("handle-rescue-request", { location: "Yela 2", flareType: "REPAIR" }, m.token);
     expect(third.status).toBe(429);
     expect(third.body).toEqual({ error: "RATE_LIMITED", message: expect.stringMatching(/^at most 2 rescue flares per hour/) });
   });
@@ -213,7 +204,7 @@ describe("/metrics", () => {
   it("shows pending and failed notifications by type", async () => {
     const m = await createMember(t.pool, "SCOUT");
     const d = device();
-    await rest("notifications-subscribe", d, m.token);
+    await t.rest("notifications-subscribe", d, m.token);
     await t.pool.query("select nexus_private.enqueue_push($1, 'SIM_POD_READY', '{}')", [m.id]);
     await t.pool.query("select nexus_private.enqueue_push($1, 'METRICS_PROBE', '{}')", [m.id]);
     await t.pool.query("update public.notification_queue set failed_at = now(), last_error = 'HTTP 413' where type = 'METRICS_PROBE'");

@@ -21,3 +21,8 @@ export async function eventually<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }
+
+/** Wait until `check` answers true (the same polling and timeout as eventually). */
+export async function until(what: string, check: () => boolean | Promise<boolean>, options?: { timeoutMs?: number; intervalMs?: number }): Promise<void> {
+  await eventually(what, async () => ((await check()) ? true : undefined), options);
+}

@@ -1,7 +1,6 @@
 /** The worker as its own OS process (`npm run start:worker`), so a test can SIGKILL it like a crash would. */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { ROOT } from "../../core/database/migrate.ts";
+import type { ChildProcess } from "node:child_process";
+import { spawnNode } from "./child.ts";
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -10,27 +9,13 @@ export interface WorkerProcess {
 }
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, "main.ts"), "--worker"], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  const until = Date.now() + 30_000;
-  while (!out.includes('"worker started"')) {
-    if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}:\n${out}`);
-    if (Date.now() > until) throw new Error(`worker did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const worker = spawnNode("main.ts", ["--worker"], { env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "info", ...env } });
+  await worker.waitFor('"worker started"', 30_000);
   return {
-    child,
-    output: () => out,
-    kill: (signal = "SIGKILL") =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill(signal);
-      }),
+    child: worker.child,
+    output: worker.output,
+    kill: async (signal = "SIGKILL") => {
+      await worker.stop(signal);
+    },
   };
 }

@@ -11,6 +11,7 @@ import { createPool } from "../../core/database/pool.ts";
 import { createLogger } from "../../core/log.ts";
 import { startWorker } from "../../worker/runner.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
+import { graphql, rest, type HttpAnswer } from "./http.ts";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
@@ -21,7 +22,9 @@ export interface TestServer {
   db: TestDatabase;
   server: NexusServer;
   worker?: Runner;
-  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<HttpAnswer<{ data?: T; errors?: any[] }>>;
+  /** POST /functions/v1/<name> (test/support/http.ts). */
+  rest<T = any>(name: string, body: unknown, token?: string): Promise<HttpAnswer<T>>;
   close(): Promise<void>;
 }
 
@@ -50,14 +53,8 @@ export async function startTestServer(options: { env?: Record<string, string>; w
     db,
     server,
     worker,
-    async graphql(query, variables, token) {
-      const response = await fetch(`${baseUrl}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, body: await response.json() };
-    },
+    graphql: (query, variables, token) => graphql(baseUrl, query, variables, token),
+    rest: (name, body, token) => rest(baseUrl, name, body, token),
     async close() {
       const mark = (m: string) => process.env.DEBUG_CLOSE && console.log(m, Date.now());
       mark("worker");

@@ -11,14 +11,7 @@ let alpha: string;
 let bravo: string;
 const members = {} as Record<(typeof RANKS)[number], Member>;
 
-async function bridge(body: unknown, token?: string) {
-  const response = await fetch(`${t.baseUrl}/functions/v1/net-bridge`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const bridge = (body: unknown, token?: string) => t.rest("net-bridge", body, token);
 
 beforeAll(async () => {
   t = await startTestServer();

@@ -63,15 +63,6 @@ const ISSUE_MANY = `mutation($input: IssueVoiceTokensInput!) {
   }
 }`;
 
-async function rest(name: string, body: unknown, token?: string) {
-  const response = await fetch(`${t.baseUrl}/functions/v1/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
-
 /** Verify a LiveKit token and check every grant and the metadata against the member and the net. */
 async function expectToken(
   token: unknown,
@@ -220,19 +211,19 @@ describe("issueVoiceTokens (GraphQL batch)", () => {
 
 describe("POST /functions/v1/livekit-token (runbook)", () => {
   it("answers {token, serverUrl} with canPublish true for a SCOUT and false for a VAGRANT", async () => {
-    const s = await rest("livekit-token", { roomName: "test-room", participantName: "Scout1" }, scout.token);
+    const s = await t.rest("livekit-token", { roomName: "test-room", participantName: "Scout1" }, scout.token);
     expect(s.status).toBe(200);
     expect(s.body).toMatchObject({ serverUrl: LIVEKIT.LIVEKIT_URL, canPublish: true, roomName: "test-room" });
     await expectToken(s.body.token, scout, "test-room", { canPublish: true, canSubscribe: true });
 
-    const v = await rest("livekit-token", { roomName: "test-room", participantName: "Vagrant1" }, vagrant.token);
+    const v = await t.rest("livekit-token", { roomName: "test-room", participantName: "Vagrant1" }, vagrant.token);
     expect(v.status).toBe(200);
     expect(v.body.canPublish).toBe(false);
     await expectToken(v.body.token, vagrant, "test-room", { canPublish: false, canSubscribe: true });
   });
 
   it("ignores identity, role and participantName from the body: they come from the JWT and the database", async () => {
-    const res = await rest(
+    const res = await t.rest(
       "livekit-token",
       { roomName: "test-room", participantName: "Founder1", identity: founder.id, role: "PIONEER" },
       vagrant.token,
@@ -243,12 +234,12 @@ describe("POST /functions/v1/livekit-token (runbook)", () => {
   });
 
   it("maps refusals to the runbook's statuses: 403 INSUFFICIENT_CLEARANCE, 404 NOT_FOUND, 400 BAD_REQUEST", async () => {
-    expect(await rest("livekit-token", { roomName: "scouts" }, vagrant.token)).toMatchObject({
+    expect(await t.rest("livekit-token", { roomName: "scouts" }, vagrant.token)).toMatchObject({
       status: 403,
       body: { error: "INSUFFICIENT_CLEARANCE" },
     });
-    expect(await rest("livekit-token", { roomName: "nowhere" }, scout.token)).toMatchObject({ status: 404, body: { error: "NOT_FOUND" } });
-    expect(await rest("livekit-token", { participantName: "x" }, scout.token)).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
+    expect(await t.rest("livekit-token", { roomName: "nowhere" }, scout.token)).toMatchObject({ status: 404, body: { error: "NOT_FOUND" } });
+    expect(await t.rest("livekit-token", { participantName: "x" }, scout.token)).toMatchObject({ status: 400, body: { error: "BAD_REQUEST" } });
   });
 
   it("refuses expired, tampered and missing app JWTs with 401 before signing anything", async () => {
@@ -263,7 +254,7 @@ describe("POST /functions/v1/livekit-token (runbook)", () => {
     claims.sub = scout.id;
     const tampered = `${h}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${s}`;
     for (const token of [expired, tampered, undefined]) {
-      const res = await rest("livekit-token", { roomName: "test-room" }, token);
+      const res = await t.rest("livekit-token", { roomName: "test-room" }, token);
       expect(res.status).toBe(401);
       expect(res.body.error).toBe("UNAUTHENTICATED");
       expect(res.body.token).toBeUndefined();
@@ -287,7 +278,7 @@ describe("the old system's trap: AccessToken.toJwt() is async", () => {
     expect(typeof signed.token).toBe("string");
     expect(signed.token.split(".")).toHaveLength(3);
 
-    const res = await rest("livekit-token", { roomName: "test-room" }, scout.token);
+    const res = await t.rest("livekit-token", { roomName: "test-room" }, scout.token);
     expect(typeof res.body.token).toBe("string");
     expect(res.body.token).not.toEqual({});
     expect((await verifier.verify(res.body.token)).video?.room).toBe("test-room");
@@ -307,13 +298,9 @@ describe("LiveKit not configured", () => {
     const gql = await bare.graphql(ISSUE, { input: { roomName: "open" } }, member.token);
     expect(gql.body.errors?.[0].extensions.code).toBe("LIVEKIT_NOT_CONFIGURED");
     expect(gql.body.errors?.[0].message).toBe("LiveKit is not configured: set LIVEKIT_API_KEY, LIVEKIT_API_SECRET");
-    const res = await fetch(`${bare.baseUrl}/functions/v1/livekit-token`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${member.token}` },
-      body: JSON.stringify({ roomName: "open" }),
-    });
+    const res = await bare.rest("livekit-token", { roomName: "open" }, member.token);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({
+    expect(res.body).toEqual({
       error: "LIVEKIT_NOT_CONFIGURED",
       message: "LiveKit is not configured: set LIVEKIT_API_KEY, LIVEKIT_API_SECRET",
     });

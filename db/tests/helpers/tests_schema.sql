@@ -204,17 +204,26 @@ grant execute on all functions in schema tests to public;
 
 /* Rate limits (issue #7) ------------------------------------------------------------------------------------- */
 
-/* Run a statement as the caller and return the HINT of the error it raises (null if it raises none). */
-create or replace function tests.error_hint(statement text) returns text
+/* Run a statement as the caller and return what the error it raises carries (no row if it raises none). */
+create or replace function tests.raised(statement text) returns table (detail text, hint text)
 language plpgsql as $$
-declare
-  hint text;
 begin
   execute statement;
-  return null;
 exception when others then
-  get stacked diagnostics hint = pg_exception_hint;
-  return hint;
+  get stacked diagnostics detail = pg_exception_detail, hint = pg_exception_hint;
+  return next;
 end
 $$;
+grant execute on function tests.raised(text) to public;
+
+/* The HINT of the error a statement raises (null if it raises none). */
+create or replace function tests.error_hint(statement text) returns text
+language sql as $$ select hint from tests.raised(statement) $$;
 grant execute on function tests.error_hint(text) to public;
+
+/* Caller helpers (require_member, require_rank) -------------------------------------------------------------- */
+
+/* The DETAIL of the error a statement raises (null if it raises none): the sentence a caller reads. */
+create or replace function tests.error_detail(statement text) returns text
+language sql as $$ select detail from tests.raised(statement) $$;
+grant execute on function tests.error_detail(text) to public;

@@ -5,8 +5,8 @@ select plan(5);
 select nexus_private.worker_heartbeat(array['w-alive'], 'runner-a', 'host', 1);
 select nexus_private.worker_heartbeat(array['w-dead'], 'runner-b', 'host', 2);
 update nexus_private.worker_heartbeats set last_seen = now() - interval '5 minutes' where worker_id = 'w-dead';
-select graphile_worker.add_job('livekit_webhook', '{}'::json, job_key => 'held-by-alive');
-select graphile_worker.add_job('livekit_webhook', '{}'::json, job_key => 'held-by-dead');
+select graphile_worker.add_job('presence__apply_event', '{}'::json, job_key => 'held-by-alive');
+select graphile_worker.add_job('presence__apply_event', '{}'::json, job_key => 'held-by-dead');
 update graphile_worker._private_jobs set locked_at = now(), locked_by = 'w-alive' where key = 'held-by-alive';
 update graphile_worker._private_jobs set locked_at = now() - interval '5 minutes', locked_by = 'w-dead' where key = 'held-by-dead';
 

@@ -53,6 +53,8 @@ select tests.dblink_send_query('mentor2', format('select sim_pod from public.acc
 create function pg_temp.wait_for_lock_wait() returns boolean language plpgsql as $$
 begin
   for i in 1 .. 1000 loop
+    -- pg_stat_activity is read once per transaction and then cached: drop the snapshot so each look is fresh.
+    perform pg_stat_clear_snapshot();
     if exists (select 1 from pg_stat_activity a
                 where a.wait_event_type = 'Lock' and a.query like '%accept_training%' and a.pid <> pg_backend_pid()) then
       return true;

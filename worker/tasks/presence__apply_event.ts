@@ -1,5 +1,5 @@
 /**
- * Apply one verified LiveKit webhook event (enqueued by server/presence/webhook.ts) to voice_presence.
+ * Apply one verified LiveKit webhook event (enqueued by server/presence/rest.ts) to voice_presence.
  * The SQL is idempotent and order-tolerant, so at-least-once delivery and retries are harmless.
  */
 import type { Task } from "graphile-worker";
@@ -15,7 +15,7 @@ const task: Task = async (payload, helpers) => {
   const { log } = workerContext();
   if (!isEvent(payload)) {
     // Retrying cannot fix a payload; say so once, loudly, and let the job complete.
-    log.error({ jobId: helpers.job.id, payload }, "livekit_webhook: payload is not a normalised event; dropped");
+    log.error({ jobId: helpers.job.id, payload }, "presence__apply_event: payload is not a normalised event; dropped");
     return;
   }
   try {
@@ -25,7 +25,7 @@ const task: Task = async (payload, helpers) => {
     log.debug({ eventId: payload.id, event: payload.event, room: payload.room, outcome: rows[0]?.outcome }, "presence event applied");
   } catch (error) {
     if ((error as { code?: string }).code === "NX400") {
-      log.error({ err: error, eventId: payload.id }, "livekit_webhook: event cannot be applied; dropped");
+      log.error({ err: error, eventId: payload.id }, "presence__apply_event: event cannot be applied; dropped");
       return;
     }
     throw error;

@@ -17,7 +17,7 @@ import { sendError } from "../rest/route.ts";
 import { JobBatcher } from "./enqueue.ts";
 import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 
-export const WEBHOOK_TASK = "livekit_webhook";
+export const WEBHOOK_TASK = "presence__apply_event";
 export const WEBHOOK_PATHS = ["/livekit/webhook", "/functions/v1/livekit-webhook"];
 
 /** Errors WebhookReceiver throws before it has verified the signature (jose's carry an ERR_J* code). */
