@@ -7,7 +7,7 @@ import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./server/app.ts";
 import { ConfigError } from "./core/config.ts";
 import { migrate } from "./core/database/migrate.ts";
-import { createPool } from "./core/database/pool.ts";
+import { createPool, createWorkerPool } from "./core/database/pool.ts";
 import { resolveDatabase } from "./core/database/resolve.ts";
 import { createLogger } from "./core/log.ts";
 import { startWorker } from "./worker/runner.ts";
@@ -22,16 +22,21 @@ async function main() {
   const { config } = db;
   log.level = config.logLevel;
   if (db.embedded || !config.isProduction) {
-    await migrate(db.url);
+    // As the schema owner (DATABASE_OWNER_URL): the server and worker log in as nexus_authenticator, who owns nothing.
+    await migrate(db.ownerUrl);
     log.info("database migrated");
   }
-  const pool = createPool(db.url, log);
+  if (config.isProduction && runServer && !config.metricsToken) {
+    log.warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach this server");
+  }
+  const pool = runServer ? createPool(db.url, log) : undefined;
+  const workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
 
   let server: NexusServer | undefined;
   let worker: Runner | undefined;
   // The worker starts first so the banner below means everything is up.
-  if (runWorker) worker = await startWorker({ config, pool, log });
-  if (runServer) {
+  if (workerPool) worker = await startWorker({ config, pool: workerPool, log });
+  if (pool) {
     server = await createServer({ config, pool, log });
     await new Promise<void>((resolve) => server!.server.listen(config.port, resolve));
     const base = `http://localhost:${config.port}`;
@@ -41,7 +46,7 @@ async function main() {
         "",
         `  NomadNexus backend is up${db.embedded ? ` (embedded Postgres in ${config.dataDir})` : ""}`,
         `  GraphQL:   ${base}/graphql`,
-        `  GraphiQL:  ${base}/graphiql`,
+        ...(config.graphiql ? [`  GraphiQL:  ${base}/graphiql`] : []),
         `  Webhook:   ${base}/livekit/webhook`,
         `  Health:    ${base}/healthz  ${base}/readyz`,
         "",
@@ -56,7 +61,8 @@ async function main() {
     log.info({ signal }, "shutting down");
     await server?.close().catch((error) => log.error({ err: error }, "server close failed"));
     await worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed"));
-    await pool.end().catch(() => {});
+    await pool?.end().catch(() => {});
+    await workerPool?.end().catch(() => {});
     await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
     process.exit(0);
   };

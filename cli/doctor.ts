@@ -66,7 +66,7 @@ interface Line extends Outcome {
 const pass = (detail: string): Outcome => ({ ok: true, detail });
 const fail = (detail: string): Outcome => ({ ok: false, detail });
 
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
@@ -369,7 +369,8 @@ async function serverChecks(base: string, env: Env, add: (name: string, outcome:
     foreign instanceof Error ? fail(foreign.message) : foreign.headers.get("access-control-allow-origin") === null ? pass("an origin not listed gets no CORS headers") : fail("an origin not listed was allowed"),
   );
 
-  const metrics = await request(`${base}/metrics`);
+  const metricsToken = value(env, "METRICS_TOKEN");
+  const metrics = await request(`${base}/metrics`, metricsToken ? { headers: { authorization: `Bearer ${metricsToken}` } } : {});
   if (metrics instanceof Error) add("GET /metrics", fail(metrics.message));
   else {
     const missing = METRICS.filter((m) => !metrics.text.includes(`# TYPE ${m} `));

@@ -5,15 +5,21 @@
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
  *   db seed                                                development data (refused when NODE_ENV=production)
+ *   user revoke --email E                                   end every session of a member (sign-out everywhere)
+ *   keys                                                   print an anon key (role anon JWT) for supabase-js
+ *   import supabase --from URL [--dry-run]                 bring an old Supabase database over (cli/import-supabase.ts)
  *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
- * It talks to DATABASE_URL, or to the embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
+ * It talks to DATABASE_URL (`db …` to DATABASE_OWNER_URL when set: migrations need the schema owner), or to the
+ * embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { importSupabase } from "./import-supabase.ts";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
+import { signJwt } from "../core/jwt.ts";
 import { ConfigError } from "../core/config.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
 import { resolveDatabase } from "../core/database/resolve.ts";
@@ -23,8 +29,12 @@ import { createLogger } from "../core/log.ts";
 const USAGE = `usage: npm run nexus -- <command>
   user add --email E --password P --callsign C [--rank R]   create a member, print the new user id
   user rank --callsign C --rank R                           set a member's rank (operator)
+  user revoke --email E                                     end every session of a member
+  keys                                                      print an anon key for supabase-js's createClient
+  import supabase --from URL [--dry-run]                    bring an old Supabase database over (idempotent)
   db migrate | db rollback | db status                      schema management
   db seed                                                   development members, squad and nets (not in production)
+  db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD
 ${JOBS_USAGE}`;
 
 export class UsageError extends Error {}
@@ -85,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       password: { type: "string" },
       callsign: { type: "string" },
       rank: { type: "string" },
+      from: { type: "string" },
+      "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -124,18 +136,39 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${row.id} ${row.rank}\n`);
       return 0;
     }
+    if (group === "user" && action === "revoke") {
+      const [email] = required(values, "email");
+      const ended = await asService(db.url, async (client) => {
+        const { rows } = await client.query<{ ended: number }>("select nexus_private.revoke_member_sessions($1) as ended", [email]);
+        return rows[0]!.ended;
+      });
+      process.stdout.write(`${ended} session${ended === 1 ? "" : "s"} revoked\n`);
+      return 0;
+    }
+    if (group === "keys") {
+      // The anon key a Supabase project hands its frontend: a JWT with role anon, long-lived like Supabase's. It
+      // grants nothing a request without a token would not have.
+      const anon = await signJwt(db.config.jwt.secret, { role: "anon" }, 10 * 365 * 24 * 3600);
+      process.stdout.write(`anon ${anon}\n`);
+      return 0;
+    }
+    if (group === "import" && action === "supabase") {
+      const [from] = required(values, "from") as [string];
+      process.stdout.write(await importSupabase({ from, dryRun: values["dry-run"] === true, asService: (fn) => asService(db.url, fn) }));
+      return 0;
+    }
     if (group === "db") {
       if (action === "migrate") {
-        process.stdout.write(await migrate(db.url));
+        process.stdout.write(await migrate(db.ownerUrl));
         process.stdout.write("functions and policies applied\n");
         return 0;
       }
       if (action === "rollback") {
-        process.stdout.write(await rollback(db.url));
+        process.stdout.write(await rollback(db.ownerUrl));
         return 0;
       }
       if (action === "status") {
-        process.stdout.write(await status(db.url));
+        process.stdout.write(await status(db.ownerUrl));
         return 0;
       }
       if (action === "seed") {
@@ -149,8 +182,23 @@ async function main(argv: string[]): Promise<number> {
         for (const a of accounts) process.stdout.write(`  ${a.rank.padEnd(10)} ${a.callsign.padEnd(11)} ${a.email.padEnd(26)} ${a.password}\n`);
         return 0;
       }
+      if (action === "login-password") {
+        // The server and worker log in as nexus_authenticator (docs/HARDENING.md). The password comes from the
+        // environment, never the command line (which other users of the host can read in the process list).
+        const password = process.env.NEXUS_AUTHENTICATOR_PASSWORD ?? "";
+        if (password.length < 16) throw new UsageError("db login-password: set NEXUS_AUTHENTICATOR_PASSWORD (at least 16 characters)");
+        const client = new pg.Client({ connectionString: db.ownerUrl });
+        await client.connect();
+        try {
+          await client.query(`alter role nexus_authenticator with login password ${client.escapeLiteral(password)}`);
+        } finally {
+          await client.end();
+        }
+        process.stdout.write("nexus_authenticator may log in with NEXUS_AUTHENTICATOR_PASSWORD\n");
+        return 0;
+      }
       if (action === "definitions") {
-        process.stdout.write(`${await applyDefinitions(db.url)} function and policy files applied\n`);
+        process.stdout.write(`${await applyDefinitions(db.ownerUrl)} function and policy files applied\n`);
         return 0;
       }
     }

@@ -10,6 +10,8 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "RATE_LIMITED"
+  | "QUERY_TOO_COMPLEX"
+  | "TIMEOUT"
   | "METHOD_NOT_ALLOWED"
   | "LIVEKIT_NOT_CONFIGURED"
   | "PUSH_NOT_CONFIGURED"
@@ -23,6 +25,8 @@ export const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  QUERY_TOO_COMPLEX: 400,
+  TIMEOUT: 503,
   METHOD_NOT_ALLOWED: 405,
   LIVEKIT_NOT_CONFIGURED: 503,
   PUSH_NOT_CONFIGURED: 503,
@@ -35,11 +39,17 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
-  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+  /**
+   * A finer reason SQL gave with the code (HINT `reason=<word>`, e.g. weak_password, user_already_exists,
+   * refresh_token_already_used); the /auth/v1 routes send it as GoTrue's error_code.
+   */
+  readonly reason: string | undefined;
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; reason?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = STATUS[code];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.reason = options.reason;
   }
 }
 
@@ -58,6 +68,21 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   "22001": "BAD_REQUEST", // string_data_right_truncation
   "22003": "BAD_REQUEST", // numeric_value_out_of_range
   "22023": "BAD_REQUEST", // invalid_parameter_value
+  // Values a client sent that Postgres cannot hold or read: a NUL byte in text, characters the encoding lacks,
+  // malformed dates, regular expressions or escapes, JSON it cannot process.
+  "22021": "BAD_REQUEST", // character_not_in_repertoire (e.g. U+0000 in a string)
+  "22P05": "BAD_REQUEST", // untranslatable_character
+  "22007": "BAD_REQUEST", // invalid_datetime_format
+  "22008": "BAD_REQUEST", // datetime_field_overflow
+  "22004": "BAD_REQUEST", // null_value_not_allowed
+  "22019": "BAD_REQUEST", // invalid_escape_character
+  "22025": "BAD_REQUEST", // invalid_escape_sequence
+  "2201B": "BAD_REQUEST", // invalid_regular_expression
+  "2202E": "BAD_REQUEST", // array_subscript_error
+  "22030": "BAD_REQUEST", // duplicate_json_object_key_value
+  "22032": "BAD_REQUEST", // invalid_json_text
+  "54000": "BAD_REQUEST", // program_limit_exceeded (e.g. a value nested or sized past Postgres' limits)
+  "57014": "TIMEOUT", // query_canceled: statement_timeout (STATEMENT_TIMEOUT_MS) ended the statement
   "42501": "INSUFFICIENT_CLEARANCE", // insufficient_privilege, incl. RLS refusals
 };
 
@@ -68,6 +93,8 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   NOT_FOUND: "not found",
   CONFLICT: "this conflicts with the current state",
   RATE_LIMITED: "too many requests; try again later",
+  QUERY_TOO_COMPLEX: "the query is too complex",
+  TIMEOUT: "the request took too long and was stopped; simplify it or try again later",
   METHOD_NOT_ALLOWED: "this route only answers POST",
   LIVEKIT_NOT_CONFIGURED: "LiveKit is not configured",
   PUSH_NOT_CONFIGURED: "Web Push is not configured",
@@ -86,6 +113,11 @@ interface PgLikeError {
 function retryAfterOf(error: PgLikeError): number | undefined {
   const match = /(?:^|\s|;)retry_after=(\d{1,9})(?:$|\s|;)/.exec(error.hint ?? "");
   return match ? Math.max(1, Number(match[1])) : undefined;
+}
+
+/** SQL may name a finer reason in the HINT: `reason=<word>` (db/functions/00_errors.sql). */
+function reasonOf(error: PgLikeError): string | undefined {
+  return /(?:^|\s|;)reason=([a-z_]{1,64})(?:$|\s|;)/.exec(error.hint ?? "")?.[1];
 }
 
 function isConnectionFailure(error: PgLikeError): boolean {
@@ -108,7 +140,8 @@ export function toApiError(error: unknown): ApiError {
   if (code) {
     const message = e.code?.startsWith("NX") ? e.detail || DEFAULT_MESSAGES[code] : DEFAULT_MESSAGES[code];
     const retryAfterSeconds = code === "RATE_LIMITED" ? retryAfterOf(e) : undefined;
-    return new ApiError(code, message, { cause: error, retryAfterSeconds });
+    const reason = e.code?.startsWith("NX") ? reasonOf(e) : undefined;
+    return new ApiError(code, message, { cause: error, retryAfterSeconds, reason });
   }
   if (isConnectionFailure(e)) return new ApiError("UNAVAILABLE", DEFAULT_MESSAGES.UNAVAILABLE, { cause: error });
   if (e.cause && e.cause !== error) {

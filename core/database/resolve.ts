@@ -10,6 +10,8 @@ import { startEmbedded } from "./embedded.ts";
 export interface ResolvedDatabase {
   config: Config;
   url: string;
+  /** Where migrations run: DATABASE_OWNER_URL, else the same as url. */
+  ownerUrl: string;
   embedded: boolean;
   stop(): Promise<void>;
 }
@@ -17,9 +19,10 @@ export interface ResolvedDatabase {
 export async function resolveDatabase(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedDatabase> {
   const preliminary = loadConfig(env, { JWT_SECRET: "x".repeat(32) });
   if (preliminary.databaseUrl) {
-    return { config: loadConfig(env), url: preliminary.databaseUrl, embedded: false, stop: async () => {} };
+    const config = loadConfig(env);
+    return { config, url: preliminary.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? preliminary.databaseUrl, embedded: false, stop: async () => {} };
   }
   const db = await startEmbedded(preliminary.dataDir, log);
   const config = loadConfig(env, db.secrets);
-  return { config, url: db.url, embedded: true, stop: db.stop };
+  return { config, url: db.url, ownerUrl: db.url, embedded: true, stop: db.stop };
 }

@@ -6,12 +6,14 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { authenticateRequest } from "../auth.ts";
+import { authenticateRequest, edgeAuth } from "../auth.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
+import { PersistedPlugin } from "@grafserv/persisted";
 import { makeMaskError } from "./errors.ts";
-import { identityPlugin } from "./identity.ts";
+import { MAX_DEPTH, queryLimitsPlugin } from "./limits.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
+import { RateLimitedStatusPlugin } from "./rate-limited-status.ts";
 import type { Logger } from "../../core/log.ts";
 
 export interface PresetOptions {
@@ -25,22 +27,38 @@ export interface PresetOptions {
 export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [PlainIdsPlugin, identityPlugin(config), ...plugins],
+    // QueryLimitsPlugin first: its middleware wraps the others' (it gives grafserv's and the persisted
+    // operations' refusals their code).
+    plugins: [
+      queryLimitsPlugin(config.statementTimeoutMs),
+      ...(config.persistedOperationsDir ? [PersistedPlugin] : []),
+      PlainIdsPlugin,
+      RateLimitedStatusPlugin,
+      ...plugins,
+    ],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
     // Relay global object ids.
     disablePlugins: ["NodePlugin"],
     pgServices: [makePgService({ pool, schemas: ["public"] })],
     grafast: {
       explain: false,
+      // Planning is synchronous (it blocks the event loop). The execution timeout (STATEMENT_TIMEOUT_MS) is
+      // given to queries and mutations only, by limits.ts: here it would also end subscriptions.
+      timeouts: { planning: 500 },
+      // The validation rules (limits.ts) refuse deep documents first; a planning layer is 1–3 per level.
+      maxPlanningDepth: MAX_DEPTH * 6,
       async context(requestContext) {
         // HTTP: the Express middleware (server/auth.ts) has already verified the JWT; a bad one never gets here.
         const req = requestContext.expressv4?.req;
-        if (req?.nexusAuth) return { pgSettings: req.nexusAuth.pgSettings };
+        if (req?.nexusAuth) {
+          const userAgent = req.headers["user-agent"];
+          return { pgSettings: req.nexusAuth.pgSettings, nexusClient: { address: req.ip, userAgent } };
+        }
         // WebSocket (subscriptions): the JWT comes in graphql-ws connectionParams ({ authorization: "Bearer …" }).
         const ws = requestContext.ws;
         if (ws) {
           const header = ws.normalizedConnectionParams?.authorization ?? ws.request?.headers?.authorization;
-          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, config.jwt.secret, configPgSettings(config));
+          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, edgeAuth(config));
           return { pgSettings: auth.pgSettings };
         }
         return { pgSettings: pgSettingsFor(null, configPgSettings(config)) };
@@ -49,13 +67,26 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
     grafserv: {
       graphqlPath: "/graphql",
       graphiqlPath: "/graphiql",
-      graphiql: true,
+      // Ruru is off in production unless GRAPHIQL=true (the schema is public knowledge; the explorer need not be).
+      graphiql: config.graphiql,
       watch: false,
       websockets: true,
       maskError: makeMaskError(log),
+      // PERSISTED_OPERATIONS_DIR: only the operations stored there (`<sha256>.graphql`) run; anything else is
+      // refused with 400. The frontend then sends `extensions.persistedQuery.sha256Hash` (Apollo's convention).
+      ...(config.persistedOperationsDir
+        ? {
+            persistedOperationsDirectory: config.persistedOperationsDir,
+            allowUnpersistedOperation: false,
+            hashFromPayload: (request) => {
+              const hash = (request.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+              return typeof hash === "string" ? hash : typeof request.documentId === "string" ? request.documentId : undefined;
+            },
+          }
+        : {}),
     },
     schema: {
-      // Ruru and introspection stay on: the schema is public knowledge, the data is not.
+      // Introspection stays on: the schema is public knowledge, the data is not.
       exportSchemaSDLPath: undefined,
     },
   };
