@@ -98,7 +98,7 @@ const task: Task = async (payload, helpers) => {
   // One transaction: claim (locks the participants), send, record. Its locks make a concurrent job touching
   // the same participants wait for this one's answers instead of sending alongside it.
   const answers = await helpers.withPgClient(async (client) => {
-    await client.query("begin; select set_config('role', 'service_role', true)");
+    await client.query("begin");
     try {
       const { rows: claims } = await client.query<ClaimRow>("select * from nexus_private.voice_rights_claim($1, $2, $3)", [members, nets, simPods]);
       const answers: Answer[] = new Array(claims.length);
