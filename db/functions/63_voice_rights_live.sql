@@ -17,12 +17,17 @@
  * Everything the worker calls is security definer and granted to service_role: the worker need not be superuser.
  */
 
-/* Who made a change, for the audit: the JWT role, or the database login for operator SQL. */
+/*
+ * Who made a change, for the audit: service_role, a member's role, the role a session switched to, or the
+ * database login for operator SQL. The caller's SET ROLE is read from the `role` setting, which security definer
+ * functions leave alone.
+ */
 create or replace function nexus_private.change_actor_role() returns text
 language sql stable set search_path = pg_catalog, public as $$
   select case
     when auth.is_service() then 'service_role'
-    when nullif(current_setting('request.jwt.claims', true), '') is not null then auth.role()
+    when auth.uid() is not null then auth.role()
+    when coalesce(current_setting('role', true), 'none') <> 'none' then current_setting('role', true)
     else 'sql:' || session_user
   end
 $$;
