@@ -14,7 +14,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
-import { ConfigError } from "../core/config.ts";
+import { OneLineError } from "../core/fatal.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
 import { resolveDatabase } from "../core/database/resolve.ts";
 import { toApiError } from "../core/errors.ts";
@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof OneLineError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
     }

@@ -3,8 +3,9 @@
  * process with one line naming it (ConfigError), never a stack trace deep inside a request.
  */
 import { z } from "zod";
+import { OneLineError } from "./fatal.ts";
 
-export class ConfigError extends Error {}
+export class ConfigError extends OneLineError {}
 
 /** Every default, written once: the schema below applies them, and whatever reports them (npm run doctor) reads them here. */
 export const DEFAULTS = {
