@@ -6,7 +6,7 @@ import "./core/env.ts";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./server/app.ts";
 import { migrate } from "./core/database/migrate.ts";
-import { createPool } from "./core/database/pool.ts";
+import { createPool, createWorkerPool } from "./core/database/pool.ts";
 import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
 import { OneLineError } from "./core/fatal.ts";
 import { assertPortFree } from "./core/net.ts";
@@ -26,16 +26,21 @@ async function main() {
   log.level = config.logLevel;
   await assertDatabaseReachable(db.url);
   if (db.embedded || !config.isProduction) {
-    await migrate(db.url);
+    // As the schema owner (DATABASE_OWNER_URL): the server and worker log in as nexus_authenticator, who owns nothing.
+    await migrate(db.ownerUrl);
     log.info("database migrated");
   }
-  const pool = createPool(db.url, log);
+  if (config.isProduction && runServer && !config.metricsToken) {
+    log.warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach this server");
+  }
+  const pool = runServer ? createPool(db.url, log) : undefined;
+  const workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
 
   let server: NexusServer | undefined;
   let worker: Runner | undefined;
   // The worker starts first so the banner below means everything is up.
-  if (runWorker) worker = await startWorker({ config, pool, log });
-  if (runServer) {
+  if (workerPool) worker = await startWorker({ config, pool: workerPool, log });
+  if (pool) {
     server = await createServer({ config, pool, log });
     await new Promise<void>((resolve) => server!.server.listen(config.port, resolve));
     const base = `http://localhost:${config.port}`;
@@ -45,7 +50,7 @@ async function main() {
         "",
         `  NomadNexus backend is up${db.embedded ? ` (embedded Postgres in ${config.dataDir})` : ""}`,
         `  GraphQL:   ${base}/graphql`,
-        `  GraphiQL:  ${base}/graphiql`,
+        ...(config.graphiql ? [`  GraphiQL:  ${base}/graphiql`] : []),
         `  REST:      ${base}/functions/v1/<name>  (the old edge functions' routes)`,
         `  Ops page:  ${base}/ops  (job queue and open flares, for FOUNDER+)`,
         `  Webhook:   ${base}/livekit/webhook`,
@@ -62,12 +67,13 @@ async function main() {
     stopping = true;
     log.info({ signal }, "shutting down");
     const t0 = Date.now();
-    // The HTTP server and the worker stop side by side; the pool, then Postgres, once nothing uses them.
+    // The HTTP server and the worker stop side by side; the pools, then Postgres, once nothing uses them.
     await Promise.all([
       server?.close().catch((error) => log.error({ err: error }, "server close failed")).then(() => log.debug({ ms: Date.now() - t0 }, "server closed")),
       worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed")).then(() => log.debug({ ms: Date.now() - t0 }, "worker stopped")),
     ]);
-    await pool.end().catch(() => {});
+    await pool?.end().catch(() => {});
+    await workerPool?.end().catch(() => {});
     await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
     log.debug({ ms: Date.now() - t0 }, "stopped");
     process.exit(0);

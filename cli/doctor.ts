@@ -369,7 +369,8 @@ async function serverChecks(base: string, env: Env, add: (name: string, outcome:
     foreign instanceof Error ? fail(foreign.message) : foreign.headers.get("access-control-allow-origin") === null ? pass("an origin not listed gets no CORS headers") : fail("an origin not listed was allowed"),
   );
 
-  const metrics = await request(`${base}/metrics`);
+  const metricsToken = value(env, "METRICS_TOKEN");
+  const metrics = await request(`${base}/metrics`, metricsToken ? { headers: { authorization: `Bearer ${metricsToken}` } } : {});
   if (metrics instanceof Error) add("GET /metrics", fail(metrics.message));
   else {
     const missing = METRICS.filter((m) => !metrics.text.includes(`# TYPE ${m} `));

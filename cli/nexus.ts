@@ -9,7 +9,8 @@
  *   db seed                                                development data (refused when NODE_ENV=production)
  *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
- * It talks to DATABASE_URL, or to the embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
+ * It talks to DATABASE_URL (`db …` to DATABASE_OWNER_URL when set: migrations need the schema owner), or to the
+ * embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -31,6 +32,7 @@ const USAGE = `usage: npm run nexus -- <command>
   db url                                                    print the database URL (npm run -s nexus -- db url)
   db psql [psql options…]                                   open psql on the database (DATABASE_URL or embedded)
   db seed                                                   development members, squad and nets (not in production)
+  db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD
 ${JOBS_USAGE}`;
 
 export class UsageError extends Error {}
@@ -161,16 +163,16 @@ async function main(argv: string[]): Promise<number> {
     }
     if (group === "db") {
       if (action === "migrate") {
-        process.stdout.write(await migrate(db.url));
+        process.stdout.write(await migrate(db.ownerUrl));
         process.stdout.write("functions and policies applied\n");
         return 0;
       }
       if (action === "rollback") {
-        process.stdout.write(await rollback(db.url));
+        process.stdout.write(await rollback(db.ownerUrl));
         return 0;
       }
       if (action === "status") {
-        process.stdout.write(await status(db.url));
+        process.stdout.write(await status(db.ownerUrl));
         return 0;
       }
       if (action === "seed") {
@@ -184,8 +186,23 @@ async function main(argv: string[]): Promise<number> {
         for (const a of accounts) process.stdout.write(`  ${a.rank.padEnd(10)} ${a.callsign.padEnd(11)} ${a.email.padEnd(26)} ${a.password}\n`);
         return 0;
       }
+      if (action === "login-password") {
+        // The server and worker log in as nexus_authenticator (docs/HARDENING.md). The password comes from the
+        // environment, never the command line (which other users of the host can read in the process list).
+        const password = process.env.NEXUS_AUTHENTICATOR_PASSWORD ?? "";
+        if (password.length < 16) throw new UsageError("db login-password: set NEXUS_AUTHENTICATOR_PASSWORD (at least 16 characters)");
+        const client = new pg.Client({ connectionString: db.ownerUrl });
+        await client.connect();
+        try {
+          await client.query(`alter role nexus_authenticator with login password ${client.escapeLiteral(password)}`);
+        } finally {
+          await client.end();
+        }
+        process.stdout.write("nexus_authenticator may log in with NEXUS_AUTHENTICATOR_PASSWORD\n");
+        return 0;
+      }
       if (action === "definitions") {
-        process.stdout.write(`${await applyDefinitions(db.url)} function and policy files applied\n`);
+        process.stdout.write(`${await applyDefinitions(db.ownerUrl)} function and policy files applied\n`);
         return 0;
       }
     }

@@ -23,6 +23,7 @@ export const DEFAULTS = {
   LOG_LEVEL: "info",
   WORKER_CONCURRENCY: 10,
   WORKER_DEAD_AFTER_SECONDS: 60,
+  STATEMENT_TIMEOUT_MS: 5000,
   /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
   DEV_CORS_ORIGIN: "http://localhost:5173",
   DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
@@ -56,6 +57,17 @@ const schema = z.object({
   DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
     message: "must be a postgres:// connection URL",
   }),
+  DATABASE_OWNER_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: "must be a postgres:// connection URL",
+  }),
+  STATEMENT_TIMEOUT_MS: positiveInt(DEFAULTS.STATEMENT_TIMEOUT_MS),
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: "must be at least 16 characters",
+  }),
+  GRAPHIQL: optionalString.refine((v) => v === undefined || v === "true" || v === "false", {
+    message: 'must be "true" or "false"',
+  }),
+  PERSISTED_OPERATIONS_DIR: optionalString,
   JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (HS256 key)",
   }),
@@ -92,6 +104,16 @@ export interface Config {
   isProduction: boolean;
   port: number;
   databaseUrl: string | undefined;
+  /** Where migrations run: the schema owner's login (DATABASE_OWNER_URL), else DATABASE_URL. */
+  databaseOwnerUrl: string | undefined;
+  /** No API statement runs longer (set per request transaction, with the role switch). */
+  statementTimeoutMs: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** Ruru at /graphiql: on outside production, off in production unless GRAPHIQL=true. */
+  graphiql: boolean;
+  /** When set, GraphQL runs only the persisted operations in this folder (`<sha256>.graphql`). */
+  persistedOperationsDir: string | undefined;
   jwt: { secret: string; ttlSeconds: number };
   livekit: {
     url: string | undefined;
@@ -148,6 +170,11 @@ export function loadConfig(
     isProduction: env.NODE_ENV === "production",
     port: env.PORT,
     databaseUrl: env.DATABASE_URL,
+    databaseOwnerUrl: env.DATABASE_OWNER_URL ?? env.DATABASE_URL,
+    statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
+    metricsToken: env.METRICS_TOKEN,
+    graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
+    persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,
     jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
     livekit: {
       url: env.LIVEKIT_URL ?? (generated.LIVEKIT_API_KEY ? DEFAULTS.DEV_LIVEKIT_URL : undefined),

@@ -10,6 +10,8 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "RATE_LIMITED"
+  | "QUERY_TOO_COMPLEX"
+  | "TIMEOUT"
   | "METHOD_NOT_ALLOWED"
   | "LIVEKIT_NOT_CONFIGURED"
   | "PUSH_NOT_CONFIGURED"
@@ -23,6 +25,8 @@ export const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  QUERY_TOO_COMPLEX: 400,
+  TIMEOUT: 503,
   METHOD_NOT_ALLOWED: 405,
   LIVEKIT_NOT_CONFIGURED: 503,
   PUSH_NOT_CONFIGURED: 503,
@@ -58,6 +62,21 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   "22001": "BAD_REQUEST", // string_data_right_truncation
   "22003": "BAD_REQUEST", // numeric_value_out_of_range
   "22023": "BAD_REQUEST", // invalid_parameter_value
+  // Values a client sent that Postgres cannot hold or read: a NUL byte in text, characters the encoding lacks,
+  // malformed dates, regular expressions or escapes, JSON it cannot process.
+  "22021": "BAD_REQUEST", // character_not_in_repertoire (e.g. U+0000 in a string)
+  "22P05": "BAD_REQUEST", // untranslatable_character
+  "22007": "BAD_REQUEST", // invalid_datetime_format
+  "22008": "BAD_REQUEST", // datetime_field_overflow
+  "22004": "BAD_REQUEST", // null_value_not_allowed
+  "22019": "BAD_REQUEST", // invalid_escape_character
+  "22025": "BAD_REQUEST", // invalid_escape_sequence
+  "2201B": "BAD_REQUEST", // invalid_regular_expression
+  "2202E": "BAD_REQUEST", // array_subscript_error
+  "22030": "BAD_REQUEST", // duplicate_json_object_key_value
+  "22032": "BAD_REQUEST", // invalid_json_text
+  "54000": "BAD_REQUEST", // program_limit_exceeded (e.g. a value nested or sized past Postgres' limits)
+  "57014": "TIMEOUT", // query_canceled: statement_timeout (STATEMENT_TIMEOUT_MS) ended the statement
   "42501": "INSUFFICIENT_CLEARANCE", // insufficient_privilege, incl. RLS refusals
 };
 
@@ -68,6 +87,8 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   NOT_FOUND: "not found",
   CONFLICT: "this conflicts with the current state",
   RATE_LIMITED: "too many requests; try again later",
+  QUERY_TOO_COMPLEX: "the query is too complex",
+  TIMEOUT: "the request took too long and was stopped; simplify it or try again later",
   METHOD_NOT_ALLOWED: "this route only answers POST",
   LIVEKIT_NOT_CONFIGURED: "LiveKit is not configured",
   PUSH_NOT_CONFIGURED: "Web Push is not configured",

@@ -116,9 +116,13 @@ function checkJwt(token: string, secret: string): Claims {
  * Settings from the configuration that SQL rules read (current_setting), passed with every request's
  * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR) and the LiveKit token
  * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql).
+ * And `statement_timeout` (STATEMENT_TIMEOUT_MS): set with the role switch, local to the request's transaction,
+ * so it binds every API role on every path (GraphQL, REST, the pipelined voice path) and never the worker. A
+ * role's own `ALTER ROLE … SET` would not do: it applies at login, and API requests only SET ROLE.
  */
-export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit">): Record<string, string> {
+export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "statementTimeoutMs">): Record<string, string> {
   return {
+    statement_timeout: String(config.statementTimeoutMs),
     "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
     "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
     "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),

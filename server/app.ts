@@ -67,7 +67,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   });
 
   for (const module of modules) module.metrics?.(metrics, ctx);
-  mountMetrics(app, metrics, log);
+  mountMetrics(app, metrics, log, config.metricsToken);
 
   for (const module of modules) module.mount?.(app, ctx);
   const browserFacing = cors(config.corsOrigins);

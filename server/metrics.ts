@@ -7,11 +7,14 @@
  * the same numbers. `databaseSnapshot` runs one query per scrape for several gauges; `asService` runs it as
  * service_role through the same pgSettings mechanism as the API.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Express, Request, RequestHandler } from "express";
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { Logger } from "../core/log.ts";
+import { ApiError } from "../core/errors.ts";
+import { sendError } from "./rest/route.ts";
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
@@ -47,8 +50,25 @@ export function databaseSnapshot<T>(log: Logger, what: string, read: () => Promi
   };
 }
 
-export function mountMetrics(app: Express, registry: Registry, log: Logger): void {
-  app.get("/metrics", async (_req, res) => {
+/** `Authorization: Bearer <token>` equals the token, compared in constant time (as SHA-256 digests: equal lengths). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!match) return false;
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(match[1]!), digest(token));
+}
+
+/**
+ * GET /metrics. With METRICS_TOKEN set, a scrape must send `Authorization: Bearer <METRICS_TOKEN>` (Prometheus:
+ * `authorization: { credentials: … }`); anything else is 401 and reads nothing from the database.
+ */
+export function mountMetrics(app: Express, registry: Registry, log: Logger, token: string | undefined): void {
+  app.get("/metrics", async (req, res) => {
+    if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+      res.status(401).set("WWW-Authenticate", 'Bearer realm="metrics"');
+      sendError(res, new ApiError("UNAUTHENTICATED", "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"));
+      return;
+    }
     try {
       res.set("Content-Type", registry.contentType).send(await registry.metrics());
     } catch (error) {

@@ -12,6 +12,8 @@ import { startEmbedded } from "./embedded.ts";
 export interface ResolvedDatabase {
   config: Config;
   url: string;
+  /** Where migrations run: DATABASE_OWNER_URL, else the same as url. */
+  ownerUrl: string;
   embedded: boolean;
   stop(): Promise<void>;
 }
@@ -27,11 +29,12 @@ export function configBeforeStart(env: NodeJS.ProcessEnv = process.env): Config 
 export async function resolveDatabase(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedDatabase> {
   const preliminary = configBeforeStart(env);
   if (preliminary.databaseUrl) {
-    return { config: loadConfig(env), url: preliminary.databaseUrl, embedded: false, stop: async () => {} };
+    const config = loadConfig(env);
+    return { config, url: preliminary.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? preliminary.databaseUrl, embedded: false, stop: async () => {} };
   }
   const db = await startEmbedded(preliminary.dataDir, log);
   const config = loadConfig(env, db.secrets);
-  return { config, url: db.url, embedded: true, stop: db.stop };
+  return { config, url: db.url, ownerUrl: db.url, embedded: true, stop: db.stop };
 }
 
 /**

@@ -179,3 +179,87 @@ language sql stable as $$
 $$;
 comment on function public.voice_access(text) is E'@behavior -queryField\nThe caller''s join/rx/tx on one net (id or room name).';
 grant execute on function public.voice_access(text) to anon, authenticated, service_role;
+
+/*
+ * issue_voice_grants() with the LiveKit token bucket charged for what will be signed: one token per net granted
+ * and one per bridged net that comes with it (nexus_private.take_rate_limit_upto). Nets are served in request
+ * order while the bucket lasts; a net whose tokens (its own and its bridges') no longer fit comes back with
+ * error_code RATE_LIMITED and without its bridged rows, as does every later net that would cost anything. A net
+ * refused for clearance or not found costs nothing. When not even the first net fits, the whole request is
+ * RATE_LIMITED with retry_after. What the server signs is exactly what this returns.
+ */
+create or replace function nexus_private.issue_charged_voice_grants(nets text[])
+returns table (
+  ordinal integer,
+  requested text,
+  net_id uuid,
+  room_name text,
+  net_name text,
+  bridged_from uuid,
+  can_join boolean,
+  can_rx boolean,
+  can_tx boolean,
+  error_code text,
+  error_message text,
+  user_id uuid,
+  callsign text,
+  rank public.rank
+)
+language plpgsql volatile
+set search_path = pg_catalog, public
+as $$
+declare
+  grants scroll cursor for select * from public.issue_voice_grants(nets);
+  g record;
+  costs integer[] := '{}';
+  granted integer;
+  refusal text;
+begin
+  open grants;
+  loop
+    fetch grants into g;
+    exit when not found;
+    if g.bridged_from is null then
+      costs[g.ordinal] := 0;
+    end if;
+    if g.error_code is null then
+      costs[g.ordinal] := costs[g.ordinal] + 1;
+    end if;
+  end loop;
+  granted := nexus_private.take_rate_limit_upto('livekit_token', costs);
+  if granted < cardinality(costs) then
+    refusal := format('no LiveKit tokens left for this net in this request: at most %s at once, then %s a minute',
+      nexus_private.rate_limit_setting('livekit_token_burst', 20), nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30));
+  end if;
+
+  move absolute 0 in grants;
+  loop
+    fetch grants into g;
+    exit when not found;
+    ordinal := g.ordinal;
+    requested := g.requested;
+    net_id := g.net_id;
+    room_name := g.room_name;
+    net_name := g.net_name;
+    bridged_from := g.bridged_from;
+    can_join := g.can_join;
+    can_rx := g.can_rx;
+    can_tx := g.can_tx;
+    error_code := g.error_code;
+    error_message := g.error_message;
+    user_id := g.user_id;
+    callsign := g.callsign;
+    rank := g.rank;
+    if g.ordinal > granted and costs[g.ordinal] > 0 then
+      continue when g.bridged_from is not null;
+      error_code := 'RATE_LIMITED';
+      error_message := refusal;
+    end if;
+    return next;
+  end loop;
+  close grants;
+end
+$$;
+comment on function nexus_private.issue_charged_voice_grants(text[]) is
+  'issue_voice_grants() with the caller''s LiveKit token bucket charged one token per token to be signed (bridged included); RATE_LIMITED per net past what the bucket holds.';
+grant execute on function nexus_private.issue_charged_voice_grants(text[]) to anon, authenticated, service_role;

@@ -93,10 +93,7 @@ begin
       return; -- no such member: nothing was inserted
     end if;
     retry_after := ceil((wanted - coalesce(available, 0)) / per_second)::integer;
-    perform nexus_private.fail_rate_limited(format(
-      'too many %s: at most %s at once, then %s a minute; try again in %s seconds',
-      case action when 'livekit_token' then 'LiveKit tokens' else action end, burst, round(per_second * 60), retry_after),
-      retry_after);
+    perform nexus_private.fail_rate_limited(nexus_private.rate_limit_message(action, burst, per_second, retry_after), retry_after);
   end if;
 end
 $$;
@@ -118,3 +115,81 @@ begin
 end
 $$;
 grant execute on function nexus_private.rate_limited(text, integer, anyelement) to anon, authenticated, service_role;
+
+/*
+ * Take as many items of a batch as the caller's bucket for `action` affords, in order: item i costs costs[i]
+ * tokens (an item above the bucket size costs a full bucket, so it can still be had once). Returns how many
+ * leading items were granted; the first item that does not fit, and every later one, is not charged. An item
+ * costing nothing (a net refused for another reason) always passes. When not even the first item with a cost
+ * fits, nothing is granted and the whole batch is refused with RATE_LIMITED and retry_after, like
+ * take_rate_limit. The bucket row stays locked until the caller's transaction ends (servers take turns).
+ */
+create or replace function nexus_private.take_rate_limit_upto(action text, costs integer[]) returns integer
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  caller uuid := auth.uid();
+  burst double precision;
+  per_second double precision;
+  available double precision;
+  charged double precision := 0;
+  cost double precision;
+  granted integer := 0;
+  retry_after integer;
+begin
+  if caller is null then
+    return coalesce(cardinality(costs), 0);
+  end if;
+  case action
+    when 'livekit_token' then
+      burst := nexus_private.rate_limit_setting('livekit_token_burst', 20);
+      per_second := nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30) / 60.0;
+    else
+      raise exception 'take_rate_limit_upto: unknown action %', action;
+  end case;
+
+  -- Refill and lock in one statement; a token whose member no longer exists gets no bucket.
+  insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
+  select caller, take_rate_limit_upto.action, burst, clock_timestamp()
+   where exists (select 1 from public.profiles p where p.id = caller)
+  on conflict on constraint rate_limit_buckets_pkey do update
+     set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second),
+         refilled_at = clock_timestamp()
+  returning b.tokens into available;
+  if available is null then
+    return coalesce(cardinality(costs), 0); -- no such member: the guarded decision answers UNAUTHENTICATED
+  end if;
+
+  foreach cost in array coalesce(costs, '{}') loop
+    cost := least(greatest(coalesce(cost, 0), 0), burst);
+    exit when charged + cost > available;
+    charged := charged + cost;
+    granted := granted + 1;
+  end loop;
+
+  if granted < cardinality(costs) and charged = 0 then
+    -- Not even the first item with a cost fits: refuse the whole batch, saying when that item will.
+    retry_after := ceil((least(greatest(costs[granted + 1], 1), burst) - available) / per_second)::integer;
+    perform nexus_private.fail_rate_limited(nexus_private.rate_limit_message(action, burst, per_second, retry_after), retry_after);
+  end if;
+  if charged > 0 then
+    update nexus_private.rate_limit_buckets b set tokens = b.tokens - charged
+     where b.user_id = caller and b.action = take_rate_limit_upto.action;
+  end if;
+  return granted;
+end
+$$;
+comment on function nexus_private.take_rate_limit_upto(text, integer[]) is
+  'Take from the caller''s bucket as many leading items of a batch (each with its cost) as it affords; returns how many. RATE_LIMITED when none.';
+grant execute on function nexus_private.take_rate_limit_upto(text, integer[]) to anon, authenticated, service_role;
+
+/* The words of a RATE_LIMITED refusal, shared by the whole-request and the per-net forms. */
+create or replace function nexus_private.rate_limit_message(action text, burst double precision, per_second double precision, retry_after integer)
+returns text
+language sql immutable parallel safe as $$
+  select format('too many %s: at most %s at once, then %s a minute; try again in %s seconds',
+    case action when 'livekit_token' then 'LiveKit tokens' else action end, burst, round(per_second * 60), greatest(1, retry_after))
+$$;
+grant execute on function nexus_private.rate_limit_message(text, double precision, double precision, integer) to anon, authenticated, service_role;

@@ -26,6 +26,7 @@ comment on column public.voice_nets.linked_squad_id is 'When set, only members o
 -- migrate:down
 -- Policies that read these columns (db/policies/voice_nets.sql) would block dropping them; the next migrate
 -- re-creates them.
+drop policy if exists voice_nets_select_joinable on public.voice_nets;
 drop policy if exists voice_nets_insert_founders on public.voice_nets;
 drop policy if exists voice_nets_update_founders on public.voice_nets;
 alter table public.voice_nets

@@ -9,7 +9,9 @@ import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { authenticateRequest } from "../auth.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
+import { PersistedPlugin } from "@grafserv/persisted";
 import { makeMaskError } from "./errors.ts";
+import { MAX_DEPTH, queryLimitsPlugin } from "./limits.ts";
 import { identityPlugin } from "./identity.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
 import type { Logger } from "../../core/log.ts";
@@ -25,13 +27,20 @@ export interface PresetOptions {
 export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
-    plugins: [PlainIdsPlugin, identityPlugin(config), ...plugins],
+    // QueryLimitsPlugin first: its middleware wraps the others' (it gives grafserv's and the persisted
+    // operations' refusals their code).
+    plugins: [queryLimitsPlugin(config.statementTimeoutMs), ...(config.persistedOperationsDir ? [PersistedPlugin] : []), PlainIdsPlugin, identityPlugin(config), ...plugins],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
     // Relay global object ids.
     disablePlugins: ["NodePlugin"],
     pgServices: [makePgService({ pool, schemas: ["public"] })],
     grafast: {
       explain: false,
+      // Planning is synchronous (it blocks the event loop). The execution timeout (STATEMENT_TIMEOUT_MS) is
+      // given to queries and mutations only, by limits.ts: here it would also end subscriptions.
+      timeouts: { planning: 500 },
+      // The validation rules (limits.ts) refuse deep documents first; a planning layer is 1–3 per level.
+      maxPlanningDepth: MAX_DEPTH * 6,
       async context(requestContext) {
         // HTTP: the Express middleware (server/auth.ts) has already verified the JWT; a bad one never gets here.
         const req = requestContext.expressv4?.req;
@@ -49,13 +58,26 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
     grafserv: {
       graphqlPath: "/graphql",
       graphiqlPath: "/graphiql",
-      graphiql: true,
+      // Ruru is off in production unless GRAPHIQL=true (the schema is public knowledge; the explorer need not be).
+      graphiql: config.graphiql,
       watch: false,
       websockets: true,
       maskError: makeMaskError(log),
+      // PERSISTED_OPERATIONS_DIR: only the operations stored there (`<sha256>.graphql`) run; anything else is
+      // refused with 400. The frontend then sends `extensions.persistedQuery.sha256Hash` (Apollo's convention).
+      ...(config.persistedOperationsDir
+        ? {
+            persistedOperationsDirectory: config.persistedOperationsDir,
+            allowUnpersistedOperation: false,
+            hashFromPayload: (request) => {
+              const hash = (request.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+              return typeof hash === "string" ? hash : typeof request.documentId === "string" ? request.documentId : undefined;
+            },
+          }
+        : {}),
     },
     schema: {
-      // Ruru and introspection stay on: the schema is public knowledge, the data is not.
+      // Introspection stays on: the schema is public knowledge, the data is not.
       exportSchemaSDLPath: undefined,
     },
   };

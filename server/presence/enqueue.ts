@@ -1,10 +1,11 @@
 /**
  * Micro-batched job enqueueing for the webhook shim. Requests arriving within a few milliseconds share one
- * `graphile_worker.add_jobs` call (one statement, one commit); each request is answered only after the batch
- * that holds its event has committed, so a 200 still means "durably queued". Events with the same job key in one
+ * `nexus_private.enqueue_livekit_webhooks` call (graphile-worker's add_jobs: one statement, one commit); each
+ * request is answered only after the batch that holds its event has committed, so a 200 still means "durably queued". Events with the same job key in one
  * batch (LiveKit redelivering) collapse into one job: add_jobs cannot touch one key twice in a statement.
  */
 import type { Pool } from "pg";
+import { ApiError, toApiError } from "../../core/errors.ts";
 
 export interface JobSpec {
   identifier: string;
@@ -54,16 +55,16 @@ export class JobBatcher {
       job_key: s.jobKey,
       max_attempts: s.maxAttempts,
     }));
-    this.pool
-      .query(
-        `select count(*) from graphile_worker.add_jobs(
-           array(select json_populate_record(null::graphile_worker.job_spec, spec) from json_array_elements($1::json) spec),
-           true)`,
-        [JSON.stringify(specs)],
-      )
-      .then(
-        () => batch.forEach((p) => p.resolve()),
-        (error) => batch.forEach((p) => p.reject(error)),
-      );
+    // The login role may add these jobs through this one function only (db/functions/16_queue_access.sql).
+    this.pool.query("select nexus_private.enqueue_livekit_webhooks($1::json)", [JSON.stringify(specs)]).then(
+      () => batch.forEach((p) => p.resolve()),
+      (error) => {
+        // An event we could not queue is our fault, whatever the database said (a missing grant reads 42501,
+        // which would otherwise pass for a client's INSUFFICIENT_CLEARANCE): 5xx, so LiveKit delivers it again.
+        const refused = toApiError(error);
+        const failure = refused.status >= 500 ? refused : new ApiError("INTERNAL", "the event could not be queued", { cause: error });
+        batch.forEach((p) => p.reject(failure));
+      },
+    );
   }
 }

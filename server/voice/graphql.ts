@@ -70,7 +70,7 @@ export function voicePlugin(config: Config, asCaller: AsCaller) {
           bridged: [BridgedVoiceToken!]!
         }
         type VoiceTokenError {
-          "INSUFFICIENT_CLEARANCE or NOT_FOUND."
+          "INSUFFICIENT_CLEARANCE, NOT_FOUND, or RATE_LIMITED (the LiveKit token bucket ran out before this net)."
           code: String!
           message: String!
         }

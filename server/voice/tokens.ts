@@ -60,13 +60,13 @@ export interface VoiceTokenResult {
 }
 
 /**
- * One query for the whole batch; a named statement, so each connection parses and plans it once. The argument
- * first passes through the caller's LiveKit token bucket (one token per net asked for; RATE_LIMITED when empty),
- * in the same statement and transaction as the decision.
+ * One query for the whole batch; a named statement, so each connection parses and plans it once. The decision
+ * charges the caller's LiveKit token bucket one token per token it grants (bridged included) in the same
+ * transaction; nets past what the bucket holds come back RATE_LIMITED (db/functions/31_voice_access.sql).
  */
 const GRANTS_QUERY = {
-  name: "nexus_issue_voice_grants",
-  text: "select * from public.issue_voice_grants(nexus_private.rate_limited('livekit_token', cardinality($1::text[]), $1::text[]))",
+  name: "nexus_issue_charged_voice_grants",
+  text: "select * from nexus_private.issue_charged_voice_grants($1::text[])",
 };
 
 export type VoiceGrants = GrantRow[];

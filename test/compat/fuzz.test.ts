@@ -47,6 +47,30 @@ function rng(seed: number) {
 const random = rng(SEED);
 const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
+/**
+ * Values that reach Postgres or a parser in ways plain wrong types do not: a NUL byte (Postgres text cannot hold
+ * it: SQLSTATE 22021), lone UTF-16 surrogates, numbers past every integer type, and deeply nested JSON.
+ */
+function deepJson(depth: number): unknown {
+  let value: unknown = "bottom";
+  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { deeper: value };
+  return value;
+}
+const HOSTILE_VALUES: unknown[] = [
+  "a\u0000b",
+  "\u0000",
+  "Stanton\u0000III",
+  "\ud800",
+  "lone \udfff surrogate",
+  "\udbff\udbff",
+  1e308,
+  -1e308,
+  2 ** 53 + 2,
+  -(2 ** 63),
+  9_223_372_036_854_775_808,
+  deepJson(500),
+];
+
 /** Values of the wrong kind for every field: none is a valid flare type, action, device key or pair of nets. */
 function wrongValue(): unknown {
   return pick<() => unknown>([
@@ -63,6 +87,7 @@ function wrongValue(): unknown {
     () => "'; drop table public.voice_nets; --",
     () => "\u0000\u0001\u0002",
     () => "🚀".repeat(50),
+    ...HOSTILE_VALUES.map((value) => () => value),
     () => "not-a-uuid",
     () => "00000000-0000-0000-0000-00000000000g",
     () => "x".repeat(5000),
@@ -73,7 +98,7 @@ function wrongValue(): unknown {
 }
 
 function malformedBody(): { body: Buffer | string; contentType?: string } {
-  const kind = Math.floor(random() * 12);
+  const kind = Math.floor(random() * 13);
   switch (kind) {
     case 0:
       return { body: pick(['{"roomName":', "{'roomName':'test-room'}", "[1,2", "{", "}", "nul", "tru", '{"a":1,}', '{"a" 1}', "\u00ff\u00fe{}"]) };
@@ -123,6 +148,11 @@ function malformedBody(): { body: Buffer | string; contentType?: string } {
       return { body: Buffer.from(Array.from({ length: 64 + Math.floor(random() * 512) }, () => Math.floor(random() * 256))) };
     case 9:
       return { body: "roomName=test-room&participantName=x", contentType: "application/x-www-form-urlencoded" };
+    case 11: {
+      // Invalid UTF-8 inside a JSON string (a lone continuation byte, an overlong NUL, a truncated sequence).
+      const bad = pick([Buffer.from([0x80]), Buffer.from([0xc0, 0x80]), Buffer.from([0xe2, 0x82]), Buffer.from([0xff, 0xfe])]);
+      return { body: Buffer.concat([Buffer.from('{"roomName":"'), bad, Buffer.from('","location":"x'), bad, Buffer.from('","flareType":"MEDICAL'), bad, Buffer.from('"}')]) };
+    }
     case 10:
       return { body: "--b\r\nContent-Disposition: form-data; name=\"roomName\"\r\n\r\ntest-room\r\n--b--", contentType: "multipart/form-data; boundary=b" };
     default:
@@ -352,5 +382,79 @@ describe("malformed requests on the runbook routes", () => {
     expect(answers.filter((a) => a.status >= 500).map((a) => `${a.status} ${a.label} -> ${a.body.slice(0, 200)}`)).toEqual([]);
     expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
     expect(await rowCounts()).toEqual(before);
+  }, 120_000);
+
+  it("hostile values (NUL bytes, invalid UTF-8, lone surrogates, huge numbers, deep JSON) in every field a member controls, REST and GraphQL: 4xx, never 5xx or INTERNAL", async () => {
+    const scout = await createMember(t.pool, "SCOUT");
+    const founder = await createMember(t.pool, "FOUNDER");
+    const { rows } = await t.pool.query(`insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx) values ('Top', 'pioneers-only', 'PIONEER', 'PIONEER', 'PIONEER') returning id`);
+    const hiddenNet = rows[0].id as string;
+    const strings = HOSTILE_VALUES.filter((v): v is string => typeof v === "string");
+    const answers: Answer[] = [];
+    const json = (body: unknown) => JSON.stringify(body);
+
+    for (const h of HOSTILE_VALUES) {
+      const rest: [string, string, unknown][] = [
+        ["livekit-token", scout.token, { roomName: h, participantName: h }],
+        ["handle-rescue-request", scout.token, { location: h, flareType: "MEDICAL" }],
+        ["handle-rescue-request", scout.token, { location: "Stanton", flareType: h }],
+        ["notifications-subscribe", scout.token, { endpoint: `https://fcm.googleapis.com/fcm/send/${String(h)}`, auth: h, p256dh: h }],
+        ["net-bridge", founder.token, { sourceNetId: h, targetNetId: h, action: "link" }],
+        ["academy-request", scout.token, { skillId: h }],
+      ];
+      for (const [route, token, body] of rest) {
+        if (!REST_ROUTES.includes(route)) continue;
+        answers.push(await send("POST", `/functions/v1/${route}`, { "content-type": "application/json", authorization: `Bearer ${token}` }, json(body), `${route} ${json(body).slice(0, 60)}`));
+      }
+      const graphql: [string, string, Record<string, unknown>][] = [
+        [founder.token, "mutation($v: VoiceNetInput!) { createVoiceNet(input: { voiceNet: $v }) { voiceNet { id } } }", { v: { name: h, roomName: "fuzz-net" } }],
+        [founder.token, "mutation($v: VoiceNetInput!) { createVoiceNet(input: { voiceNet: $v }) { voiceNet { id } } }", { v: { name: "Fuzz", roomName: h } }],
+        [scout.token, "query($n: String) { voiceNets(condition: { name: $n }) { nodes { id } } }", { n: h }],
+        [scout.token, "query($n: Int) { voiceNets(first: $n) { nodes { id } } }", { n: h }],
+        [scout.token, "query($n: Int) { voiceNets(offset: $n) { nodes { id } } }", { n: h }],
+        [scout.token, "mutation($r: String) { issueVoiceToken(input: { roomName: $r }) { token } }", { r: h }],
+        [scout.token, "mutation($l: String!) { fireRescueFlare(input: { location: $l, flareType: MEDICAL }) { rescueFlare { id } } }", { l: h }],
+        [scout.token, "mutation($e: String!, $p: String!) { authenticate(input: { email: $e, password: $p }) { jwtToken } }", { e: h, p: h }],
+        [scout.token, "mutation($i: SubscribePushInput!) { subscribePush(input: $i) { clientMutationId } }", { i: { endpoint: h, p256dh: h, auth: h } }],
+      ];
+      for (const [token, query, variables] of graphql) {
+        answers.push(await send("POST", "/graphql", { "content-type": "application/json", authorization: `Bearer ${token}` }, json({ query, variables }), `graphql ${query.slice(0, 40)} ${json(variables).slice(0, 60)}`));
+      }
+    }
+    // Literals in the document itself, and invalid UTF-8 bytes inside a GraphQL string.
+    for (const h of strings) {
+      answers.push(await send("POST", "/graphql", { "content-type": "application/json", authorization: `Bearer ${scout.token}` }, json({ query: `{ voiceNets(condition: { name: ${json(h)} }) { nodes { id } } }` }), `literal ${json(h)}`));
+    }
+    for (const bad of [[0x80], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xff]]) {
+      const body = Buffer.concat([Buffer.from('{"query":"mutation { fireRescueFlare(input: { location: \\"x'), Buffer.from(bad), Buffer.from('\\", flareType: MEDICAL }) { rescueFlare { id } } }"}')]);
+      answers.push(await send("POST", "/graphql", { "content-type": "application/json", authorization: `Bearer ${scout.token}` }, body, `invalid UTF-8 ${bad}`));
+    }
+    // A row the caller may not see: deleting it is not found, not a server fault (an update of it changes nothing
+    // and answers voiceNet: null, checked below with the rest).
+    answers.push(await send("POST", "/graphql", { "content-type": "application/json", authorization: `Bearer ${scout.token}` },
+      json({ query: `mutation { updateVoiceNet(input: { id: "${hiddenNet}", patch: { name: "Mine" } }) { voiceNet { id } } }` }), "update a hidden net"));
+    for (const [token, query] of [
+      [founder.token, `mutation { deleteVoiceNet(input: { id: "${hiddenNet}" }) { voiceNet { id } } }`],
+      [scout.token, `{ voiceNets(first: -1) { nodes { id } } }`],
+    ] as const) {
+      const answer = await send("POST", "/graphql", { "content-type": "application/json", authorization: `Bearer ${token}` }, json({ query }), query.slice(0, 70));
+      answers.push(answer);
+      expect(`${JSON.parse(answer.body).errors?.[0]?.extensions?.code} ${query} -> ${answer.body}`).toMatch(/^(NOT_FOUND|BAD_REQUEST) /);
+      expect(answer.status, query).toBeLessThan(500);
+    }
+
+    expect(answers.filter((a) => a.status >= 500).map((a) => `${a.status} ${a.label} -> ${a.body.slice(0, 200)}`)).toEqual([]);
+    const internal = answers.filter((a) => {
+      try {
+        return JSON.parse(a.body).errors?.some((e: { extensions?: { code?: string } }) => e.extensions?.code === "INTERNAL" || e.extensions?.code === "UNAVAILABLE");
+      } catch {
+        return false;
+      }
+    });
+    expect(internal.map((a) => `${a.label} -> ${a.body.slice(0, 200)}`)).toEqual([]);
+    // The NUL byte reached Postgres (it was refused there, not by luck upstream): at least one such refusal is BAD_REQUEST.
+    expect(answers.some((a) => a.label.includes("\\u0000") && a.status === 400 && a.body.includes("BAD_REQUEST"))).toBe(true);
+    expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+    expect((await t.pool.query("select name from public.voice_nets where id = $1", [hiddenNet])).rows).toEqual([{ name: "Top" }]);
   }, 120_000);
 });

@@ -43,7 +43,7 @@ describe("README: Try it", () => {
   it("runs as pasted against a started server", async () => {
     const blocks = shellBlocks(await readFile(path.join(ROOT, "README.md"), "utf8"), "Try it");
     expect(blocks.length).toBeGreaterThan(0);
-    const env = { ...process.env, ...LIVEKIT_ENV, API: t.baseUrl, DATABASE_URL: t.db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "warn" };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...LIVEKIT_ENV, API: t.baseUrl, DATABASE_URL: t.db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "warn" };
     delete env.NODE_ENV;
     const { code, output } = await bash(blocks.join("\n"), env);
     expect(code, output).toBe(0);

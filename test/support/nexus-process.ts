@@ -14,9 +14,10 @@ export interface NexusProcess {
   stop(): Promise<void>;
 }
 
-export async function startNexusProcess(env: Record<string, string>): Promise<NexusProcess> {
+/** `args`: `["--server"]` for `npm run start:server` (the banner is the same); none for `npm start`. */
+export async function startNexusProcess(env: Record<string, string>, args: string[] = []): Promise<NexusProcess> {
   const port = await freePort();
-  const nexus = spawnNode("main.ts", [], { env: { PATH: process.env.PATH, LOG_LEVEL: "info", ...env, PORT: String(port) } });
+  const nexus = spawnNode("main.ts", args, { env: { PATH: process.env.PATH, LOG_LEVEL: "info", ...env, PORT: String(port) } });
   try {
     await nexus.waitFor("GraphQL:", 60_000);
   } catch (error) {

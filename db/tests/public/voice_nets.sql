@@ -1,5 +1,5 @@
 begin;
-select plan(26);
+select plan(31);
 
 /*
  * voice_nets: the shape operators rely on, the CHECKs on the gates, who sees which net (only the nets they may
@@ -82,6 +82,21 @@ select tests.authenticate_as(tests.user_of_rank('FOUNDER'));
 select lives_ok($$ insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx)
                    values ('Wing', 'wing-net', 'AFFILIATE', 'AFFILIATE', 'SCOUT') $$,
   'a FOUNDER creates a net');
+-- What PostGraphile's createVoiceNet / updateVoiceNet / deleteVoiceNet send: each with RETURNING, which meets the
+-- select policy before the new row version is visible to can_join_net's lookup by id.
+select lives_ok($$ insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx)
+                   values ('Ret', 'ret-net', 'FOUNDER', 'FOUNDER', 'FOUNDER') returning id, room_name $$,
+  'a FOUNDER''s insert … returning gets the new net back (createVoiceNet)');
+select lives_ok(format($$ insert into public.voice_nets (name, room_name, linked_squad_id)
+                          values ('Squad wing', 'squad-wing-net', %L) returning id $$,
+                       (select linked_squad_id from public.voice_nets where room_name = 'squad-net')),
+  'a FOUNDER''s insert … returning of a net tied to a squad they are not in works (FOUNDER+ are exempt)');
+select lives_ok($$ update public.voice_nets set min_rank_to_tx = 'PIONEER' where room_name = 'ret-net' returning id, min_rank_to_tx $$,
+  'a FOUNDER''s update … returning gets the edited net back (updateVoiceNet)');
+select results_eq($$ select room_name, min_rank_to_tx::text from public.voice_nets where room_name in ('ret-net', 'squad-wing-net') order by 1 $$,
+  $$ values ('ret-net', 'PIONEER'), ('squad-wing-net', 'VAGRANT') $$, 'and the FOUNDER sees both nets afterwards');
+select lives_ok($$ delete from public.voice_nets where room_name = 'ret-net' returning id $$,
+  'a FOUNDER''s delete … returning works (deleteVoiceNet)');
 select throws_ok($$ insert into public.voice_nets (name, room_name, min_rank_to_join) values ('Top', 'top-net', 'PIONEER') $$,
   '42501', null, 'a FOUNDER cannot create a net they could not join');
 select throws_ok($$ update public.voice_nets set min_rank_to_join = 'PIONEER', min_rank_to_rx = 'PIONEER', min_rank_to_tx = 'PIONEER'
