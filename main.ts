@@ -6,7 +6,7 @@ import "./core/env.ts";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./server/app.ts";
 import { migrate } from "./core/database/migrate.ts";
-import { createPool, createWorkerPool } from "./core/database/pool.ts";
+import { createPool, createWorkerPool, poolsShuttingDown } from "./core/database/pool.ts";
 import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
 import { OneLineError } from "./core/fatal.ts";
 import { assertPortFree } from "./core/net.ts";
@@ -66,6 +66,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    poolsShuttingDown();
     const t0 = Date.now();
     // The HTTP server and the worker stop side by side; the pools, then Postgres, once nothing uses them.
     await Promise.all([
