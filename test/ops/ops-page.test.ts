@@ -4,7 +4,7 @@
  * a SCOUT signs in and is refused by the database. Phone-sized throughout.
  *
  * Screenshots go to test-results/ (ignored by git); with UPDATE_SCREENSHOTS=1 they replace docs/ops-page.png and
- * docs/ops-page-phone.png, the pictures in docs/ops.md.
+ * docs/ops-page-phone.png, the pictures in docs/operations.md.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
