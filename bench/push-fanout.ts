@@ -86,6 +86,12 @@ async function main() {
     const service = await startPushService({ vapidPublicKey: vapid.publicKey });
     cleanup.push(() => service.close());
 
+    // The local push service is on 127.0.0.1: this database's sessions (the bulk insert below) must allow it.
+    const allow = new pg.Client({ connectionString: cluster.adminUrl() });
+    await allow.connect();
+    await allow.query(`alter database nexus_bench set nexus.push_allowed_hosts = '${service.env.PUSH_ALLOWED_HOSTS}'`);
+    await allow.end();
+
     // 10,000 members, one device each, plus the requester: written in bulk, as an import would.
     const pool = createPool(url, undefined, 10);
     cleanup.push(() => pool.end());
@@ -111,7 +117,7 @@ async function main() {
     );
     await pool.query("vacuum analyze");
 
-    const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "silent", ...vapidEnv });
+    const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "silent", ...vapidEnv, ...service.env });
     const server = await createServer({ config, pool, log: createLogger("silent") });
     cleanup.push(() => server.close());
     await new Promise<void>((resolve) => server.server.listen(0, "127.0.0.1", resolve));
@@ -123,7 +129,7 @@ async function main() {
       if (process.env[name]) workerEnv[name] = process.env[name]!;
     }
     // Its own process, trusting the push service's self-signed certificate through NODE_EXTRA_CA_CERTS.
-    Object.assign(workerEnv, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, NODE_EXTRA_CA_CERTS: service.caFile });
+    Object.assign(workerEnv, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, ...service.env });
     const workers = [];
     for (let i = 0; i < WORKERS; i++) {
       const worker = await spawnWorker(workerEnv);

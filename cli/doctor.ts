@@ -66,7 +66,7 @@ interface Line extends Outcome {
 const pass = (detail: string): Outcome => ({ ok: true, detail });
 const fail = (detail: string): Outcome => ({ ok: false, detail });
 
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

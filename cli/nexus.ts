@@ -7,6 +7,9 @@
  *   db url                                                 print the database's URL (embedded: stable across starts)
  *   db psql [psql options…]                                psql on that database (the runbook's SQL-editor habit)
  *   db seed                                                development data (refused when NODE_ENV=production)
+ *   user revoke --email E                                   end every session of a member (sign-out everywhere)
+ *   keys                                                   print an anon key (role anon JWT) for supabase-js
+ *   import supabase --from URL [--dry-run]                 bring an old Supabase database over (cli/import-supabase.ts)
  *   jobs [--failed] [--retry ID…] [--discard ID…]           the job queue (cli/jobs.ts)
  *
  * It talks to DATABASE_URL (`db …` to DATABASE_OWNER_URL when set: migrations need the schema owner), or to the
@@ -17,7 +20,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { importSupabase } from "./import-supabase.ts";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
+import { signJwt } from "../core/jwt.ts";
 import { OneLineError } from "../core/fatal.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
 import { configBeforeStart, resolveDatabase } from "../core/database/resolve.ts";
@@ -28,6 +33,9 @@ import { createLogger } from "../core/log.ts";
 const USAGE = `usage: npm run nexus -- <command>
   user add --email E --password P --callsign C [--rank R]   create a member, print the new user id
   user rank --callsign C --rank R                           set a member's rank (operator)
+  user revoke --email E                                     end every session of a member
+  keys                                                      print an anon key for supabase-js's createClient
+  import supabase --from URL [--dry-run]                    bring an old Supabase database over (idempotent)
   db migrate | db rollback | db status                      schema management
   db url                                                    print the database URL (npm run -s nexus -- db url)
   db psql [psql options…]                                   open psql on the database (DATABASE_URL or embedded)
@@ -122,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
       password: { type: "string" },
       callsign: { type: "string" },
       rank: { type: "string" },
+      from: { type: "string" },
+      "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -159,6 +169,27 @@ async function main(argv: string[]): Promise<number> {
         return rows[0];
       });
       process.stdout.write(`${row.id} ${row.rank}\n`);
+      return 0;
+    }
+    if (group === "user" && action === "revoke") {
+      const [email] = required(values, "email");
+      const ended = await asService(db.url, async (client) => {
+        const { rows } = await client.query<{ ended: number }>("select nexus_private.revoke_member_sessions($1) as ended", [email]);
+        return rows[0]!.ended;
+      });
+      process.stdout.write(`${ended} session${ended === 1 ? "" : "s"} revoked\n`);
+      return 0;
+    }
+    if (group === "keys") {
+      // The anon key a Supabase project hands its frontend: a JWT with role anon, long-lived like Supabase's. It
+      // grants nothing a request without a token would not have.
+      const anon = await signJwt(db.config.jwt.secret, { role: "anon" }, 10 * 365 * 24 * 3600);
+      process.stdout.write(`anon ${anon}\n`);
+      return 0;
+    }
+    if (group === "import" && action === "supabase") {
+      const [from] = required(values, "from") as [string];
+      process.stdout.write(await importSupabase({ from, dryRun: values["dry-run"] === true, asService: (fn) => asService(db.url, fn) }));
       return 0;
     }
     if (group === "db") {

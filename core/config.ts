@@ -2,6 +2,7 @@
  * Configuration from the environment, validated once at start-up. A missing or malformed variable stops the
  * process with one line naming it (ConfigError), never a stack trace deep inside a request.
  */
+import { isIPv6 } from "node:net";
 import { z } from "zod";
 import { OneLineError } from "./fatal.ts";
 
@@ -11,13 +12,19 @@ export class ConfigError extends OneLineError {}
 export const DEFAULTS = {
   NODE_ENV: "development",
   PORT: 4000,
-  JWT_TTL: 7 * 24 * 3600,
+  JWT_TTL: 3600,
+  AUTH_MAX_FAILED_LOGINS: 10,
+  AUTH_SIGNUPS_PER_HOUR: 30,
+  TRUST_PROXY: false,
+  ALLOW_SERVICE_ROLE_TOKENS: false,
   LIVEKIT_TOKEN_TTL: 600,
   FLARE_MAX_PER_HOUR: 6,
   LIVEKIT_TOKENS_PER_MINUTE: 30,
   LIVEKIT_TOKEN_BURST: 20,
   PUSH_BATCH_SIZE: 100,
   PUSH_FANOUT_PAGE_SIZE: 500,
+  PUSH_TIMEOUT_MS: 10_000,
+  PUSH_CONCURRENCY: 10,
   PRESENCE_MAX_OPEN_HOURS: 12,
   NEXUS_DATA_DIR: ".nexus-data",
   LOG_LEVEL: "info",
@@ -51,6 +58,47 @@ const positiveInt = (fallback: number) =>
       return parsed;
     });
 
+/*
+ * PUSH_ALLOWED_HOSTS entries: `host` or `host:port`, `*.` in front for the subdomains of a name, `:*` for any
+ * port, no port for 443. Checked here so a typo stops the start with one line; Postgres applies the list
+ * (nexus_private.push_endpoint_refusal). An address must be written as a URL parser writes it (127.0.0.1,
+ * [::1]): other spellings would never match the endpoints they were meant to allow.
+ */
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+const NUMERIC_LABEL = /^([0-9]+|0x[0-9a-f]*)$/;
+
+function allowedHostEntry(raw: string): string {
+  const entry = raw.trim().toLowerCase();
+  const match = /^(\*\.)?(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::([0-9]{1,5}|\*))?$/.exec(entry);
+  if (!match) throw new Error(`"${raw.trim()}" is not host, host:port, *.host or host:*`);
+  const [, wildcard, host, port = "443"] = match as unknown as [string, string | undefined, string, string | undefined];
+  if (port !== "*" && (Number(port) < 1 || Number(port) > 65535)) throw new Error(`"${raw.trim()}" has no valid port`);
+  if (host.startsWith("[")) {
+    const address = host.slice(1, -1);
+    if (wildcard || !isIPv6(address) || new URL(`https://${host}/`).hostname !== host) {
+      throw new Error(`"${raw.trim()}" is not an IPv6 address as a URL writes it`);
+    }
+  } else if (NUMERIC_LABEL.test(host.split(".").at(-1)!)) {
+    if (wildcard || !IPV4.test(host)) throw new Error(`"${raw.trim()}" is not an IPv4 address in dotted-decimal form`);
+  } else if (!host.split(".").every((label) => LABEL.test(label))) {
+    throw new Error(`"${raw.trim()}" is not a host name`);
+  }
+  return `${wildcard ?? ""}${host}:${port}`;
+}
+
+const allowedHosts = optionalString.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  try {
+    const entries = value.split(",").filter((e) => e.trim() !== "").map(allowedHostEntry);
+    if (entries.length === 0) throw new Error("lists no host");
+    return entries.join(",");
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default(DEFAULTS.NODE_ENV),
   PORT: positiveInt(DEFAULTS.PORT),
@@ -72,6 +120,25 @@ const schema = z.object({
     message: "must be at least 32 characters (HS256 key)",
   }),
   JWT_TTL: positiveInt(DEFAULTS.JWT_TTL),
+  AUTH_MAX_FAILED_LOGINS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS),
+  AUTH_SIGNUPS_PER_HOUR: positiveInt(DEFAULTS.AUTH_SIGNUPS_PER_HOUR),
+  TRUST_PROXY: optionalString.transform((value, ctx) => {
+    if (value === undefined) return DEFAULTS.TRUST_PROXY as TrustProxy;
+    if (value === "false") return false as TrustProxy;
+    if (value === "true") return true as TrustProxy;
+    if (/^[0-9]{1,2}$/.test(value)) return Number(value) as TrustProxy;
+    const list = value.split(",").map((v) => v.trim()).filter(Boolean);
+    if (list.length && list.every((v) => /^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(v))) return list as TrustProxy;
+    ctx.addIssue({ code: "custom", message: `must be false, true, a hop count or comma-separated proxy addresses, got "${value}"` });
+    return z.NEVER;
+  }),
+  ALLOW_SERVICE_ROLE_TOKENS: optionalString.transform((value, ctx) => {
+    if (value === undefined) return DEFAULTS.ALLOW_SERVICE_ROLE_TOKENS as boolean;
+    if (value === "false") return false;
+    if (value === "true") return true;
+    ctx.addIssue({ code: "custom", message: `must be true or false, got "${value}"` });
+    return z.NEVER;
+  }),
   LIVEKIT_URL: optionalString.refine((v) => v === undefined || /^(wss?|https?):\/\//.test(v), {
     message: "must be a ws://, wss://, http:// or https:// URL",
   }),
@@ -90,12 +157,21 @@ const schema = z.object({
   LIVEKIT_TOKEN_BURST: positiveInt(DEFAULTS.LIVEKIT_TOKEN_BURST),
   PUSH_BATCH_SIZE: positiveInt(DEFAULTS.PUSH_BATCH_SIZE),
   PUSH_FANOUT_PAGE_SIZE: positiveInt(DEFAULTS.PUSH_FANOUT_PAGE_SIZE),
+  PUSH_ALLOWED_HOSTS: allowedHosts,
+  PUSH_TIMEOUT_MS: positiveInt(DEFAULTS.PUSH_TIMEOUT_MS),
+  PUSH_CONCURRENCY: positiveInt(DEFAULTS.PUSH_CONCURRENCY),
   PRESENCE_MAX_OPEN_HOURS: positiveInt(DEFAULTS.PRESENCE_MAX_OPEN_HOURS),
   NEXUS_DATA_DIR: optionalString.default(DEFAULTS.NEXUS_DATA_DIR),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default(DEFAULTS.LOG_LEVEL),
   WORKER_CONCURRENCY: positiveInt(DEFAULTS.WORKER_CONCURRENCY),
   WORKER_DEAD_AFTER_SECONDS: positiveInt(DEFAULTS.WORKER_DEAD_AFTER_SECONDS),
 });
+
+/**
+ * Which proxies' X-Forwarded-For is believed (Express's `trust proxy`): false (default: the socket's address),
+ * true (any), a hop count, or the proxies' addresses.
+ */
+export type TrustProxy = boolean | number | string[];
 
 export type Env = z.infer<typeof schema>;
 
@@ -114,7 +190,14 @@ export interface Config {
   graphiql: boolean;
   /** When set, GraphQL runs only the persisted operations in this folder (`<sha256>.graphql`). */
   persistedOperationsDir: string | undefined;
+  /** Access tokens: HS256 key and lifetime (JWT_TTL, default 3600 s). */
   jwt: { secret: string; ttlSeconds: number };
+  /**
+   * Sign-in limits (SQL reads them as nexus.auth_max_failed_logins / nexus.auth_signups_per_hour) and whether
+   * HTTP requests may carry a service_role JWT (never, unless ALLOW_SERVICE_ROLE_TOKENS=true).
+   */
+  auth: { maxFailedLogins: number; signupsPerHour: number; allowServiceRoleTokens: boolean };
+  trustProxy: TrustProxy;
   livekit: {
     url: string | undefined;
     apiKey: string | undefined;
@@ -127,8 +210,13 @@ export interface Config {
   flareMaxPerHour: number;
   /** Per-member limit on LiveKit tokens (voice nets, sim pods): a bucket of `burst`, refilled at `perMinute`. */
   tokenRateLimit: { perMinute: number; burst: number };
-  /** Web Push fan-out: devices queued per transaction, and rows per delivery job (sent concurrently). */
-  push: { batchSize: number; fanoutPageSize: number };
+  /**
+   * Web Push: devices a fan-out queues per transaction; rows per delivery job (sent concurrently); the push
+   * services the worker may contact (normalised `host:port` entries; undefined: the database's list, by default
+   * the browsers' push services); the hard deadline of one push, connect to last byte; delivery jobs one worker
+   * runs at once, beside (not among) its WORKER_CONCURRENCY other jobs.
+   */
+  push: { batchSize: number; fanoutPageSize: number; allowedHosts: string | undefined; timeoutMs: number; concurrency: number };
   /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
   presenceMaxOpenHours: number;
   dataDir: string;
@@ -176,6 +264,12 @@ export function loadConfig(
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,
     jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
+    auth: {
+      maxFailedLogins: env.AUTH_MAX_FAILED_LOGINS,
+      signupsPerHour: env.AUTH_SIGNUPS_PER_HOUR,
+      allowServiceRoleTokens: env.ALLOW_SERVICE_ROLE_TOKENS,
+    },
+    trustProxy: env.TRUST_PROXY,
     livekit: {
       url: env.LIVEKIT_URL ?? (generated.LIVEKIT_API_KEY ? DEFAULTS.DEV_LIVEKIT_URL : undefined),
       apiKey: env.LIVEKIT_API_KEY ?? generated.LIVEKIT_API_KEY,
@@ -199,7 +293,13 @@ export function loadConfig(
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
     tokenRateLimit: { perMinute: env.LIVEKIT_TOKENS_PER_MINUTE, burst: env.LIVEKIT_TOKEN_BURST },
-    push: { batchSize: env.PUSH_BATCH_SIZE, fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE },
+    push: {
+      batchSize: env.PUSH_BATCH_SIZE,
+      fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE,
+      allowedHosts: env.PUSH_ALLOWED_HOSTS,
+      timeoutMs: env.PUSH_TIMEOUT_MS,
+      concurrency: env.PUSH_CONCURRENCY,
+    },
     presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     dataDir: env.NEXUS_DATA_DIR,
     logLevel: env.LOG_LEVEL,

@@ -39,11 +39,17 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
-  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+  /**
+   * A finer reason SQL gave with the code (HINT `reason=<word>`, e.g. weak_password, user_already_exists,
+   * refresh_token_already_used); the /auth/v1 routes send it as GoTrue's error_code.
+   */
+  readonly reason: string | undefined;
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; reason?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = STATUS[code];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.reason = options.reason;
   }
 }
 
@@ -109,6 +115,11 @@ function retryAfterOf(error: PgLikeError): number | undefined {
   return match ? Math.max(1, Number(match[1])) : undefined;
 }
 
+/** SQL may name a finer reason in the HINT: `reason=<word>` (db/functions/00_errors.sql). */
+function reasonOf(error: PgLikeError): string | undefined {
+  return /(?:^|\s|;)reason=([a-z_]{1,64})(?:$|\s|;)/.exec(error.hint ?? "")?.[1];
+}
+
 function isConnectionFailure(error: PgLikeError): boolean {
   const code = error.code ?? "";
   return (
@@ -129,7 +140,8 @@ export function toApiError(error: unknown): ApiError {
   if (code) {
     const message = e.code?.startsWith("NX") ? e.detail || DEFAULT_MESSAGES[code] : DEFAULT_MESSAGES[code];
     const retryAfterSeconds = code === "RATE_LIMITED" ? retryAfterOf(e) : undefined;
-    return new ApiError(code, message, { cause: error, retryAfterSeconds });
+    const reason = e.code?.startsWith("NX") ? reasonOf(e) : undefined;
+    return new ApiError(code, message, { cause: error, retryAfterSeconds, reason });
   }
   if (isConnectionFailure(e)) return new ApiError("UNAVAILABLE", DEFAULT_MESSAGES.UNAVAILABLE, { cause: error });
   if (e.cause && e.cause !== error) {

@@ -26,12 +26,19 @@ export function secretKey(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
+/**
+ * Sign a JWT with Supabase's claims. A member's access token also carries `session_id` (the session in
+ * nexus_private.sessions it belongs to) and `email`, as GoTrue's do.
+ */
 export async function signJwt(
   secret: string,
-  claims: { sub?: string; role: ApiRole },
+  claims: { sub?: string; role: ApiRole; sessionId?: string; email?: string },
   ttlSeconds: number,
 ): Promise<string> {
-  return new SignJWT({ role: claims.role })
+  const payload: Record<string, unknown> = { role: claims.role };
+  if (claims.sessionId) payload.session_id = claims.sessionId;
+  if (claims.email) payload.email = claims.email;
+  return new SignJWT(payload)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.sub ?? "")
     .setAudience(claims.role === "authenticated" ? "authenticated" : claims.role)
@@ -79,15 +86,19 @@ export async function verifyJwt(token: string, secret: string): Promise<Claims> 
 }
 
 /**
- * HS256 verification with node:crypto, synchronously: it runs on every API request, and WebCrypto's async HMAC
- * cost about a sixth of the server's CPU per voice token.
+ * The part of an HS256 JWT check every caller of this module shares, with node:crypto and synchronously (WebCrypto's
+ * async HMAC cost about a sixth of the server's CPU per voice token). Success is an allow-list: three base64url
+ * parts, a JSON object header whose `alg` is exactly HS256 and that names no `crit` extensions, a signature equal
+ * (constant time) to HMAC-SHA256 over the first two parts, a JSON object payload with a numeric `exp` not yet
+ * passed and, if present, a numeric `nbf` already reached (both within `clockToleranceSeconds`). Anything else
+ * throws UNAUTHENTICATED; nothing of the payload is trusted before the signature checked out.
  */
-function checkJwt(token: string, secret: string): Claims {
+export function checkHs256(token: string, secret: string, clockToleranceSeconds = 0): Record<string, unknown> {
   const parts = token.split(".");
   if (parts.length !== 3) throw new ApiError("UNAUTHENTICATED", "token is malformed");
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = decodeJson(headerPart) as { alg?: unknown; crit?: unknown } | null;
-  if (!header || typeof header !== "object") throw new ApiError("UNAUTHENTICATED", "token is malformed");
+  if (!header || typeof header !== "object" || Array.isArray(header)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
   if (header.alg !== "HS256") throw new ApiError("UNAUTHENTICATED", "token algorithm not allowed (HS256 only)");
   if (header.crit !== undefined) throw new ApiError("UNAUTHENTICATED", "token has unsupported critical header parameters");
   if (!B64URL.test(signaturePart)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
@@ -100,8 +111,17 @@ function checkJwt(token: string, secret: string): Claims {
   if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
   const now = Math.floor(Date.now() / 1000);
   if (typeof payload.exp !== "number") throw new ApiError("UNAUTHENTICATED", "token has no expiry (exp)");
-  if (payload.exp <= now) throw new ApiError("UNAUTHENTICATED", "token expired");
-  if (typeof payload.nbf === "number" && payload.nbf > now) throw new ApiError("UNAUTHENTICATED", "token is not valid yet (nbf)");
+  if (payload.exp <= now - clockToleranceSeconds) throw new ApiError("UNAUTHENTICATED", "token expired");
+  if (payload.nbf !== undefined && typeof payload.nbf !== "number") throw new ApiError("UNAUTHENTICATED", "token nbf is not a number");
+  if (typeof payload.nbf === "number" && payload.nbf > now + clockToleranceSeconds) {
+    throw new ApiError("UNAUTHENTICATED", "token is not valid yet (nbf)");
+  }
+  return payload;
+}
+
+/** An API token: checkHs256, then a role we know (and a user id as the subject of `authenticated`). */
+function checkJwt(token: string, secret: string): Claims {
+  const payload = checkHs256(token, secret);
   const role = payload.role;
   if (typeof role !== "string" || !(API_ROLES as readonly string[]).includes(role)) {
     throw new ApiError("UNAUTHENTICATED", `token role ${JSON.stringify(role ?? null)} is not one of ${API_ROLES.join(", ")}`);
@@ -114,18 +134,20 @@ function checkJwt(token: string, secret: string): Claims {
 
 /**
  * Settings from the configuration that SQL rules read (current_setting), passed with every request's
- * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR) and the LiveKit token
- * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql).
+ * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR), the LiveKit token
+ * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql) and,
+ * when PUSH_ALLOWED_HOSTS is set, the push services an endpoint may name (nexus.push_allowed_hosts).
  * And `statement_timeout` (STATEMENT_TIMEOUT_MS): set with the role switch, local to the request's transaction,
  * so it binds every API role on every path (GraphQL, REST, the pipelined voice path) and never the worker. A
  * role's own `ALTER ROLE … SET` would not do: it applies at login, and API requests only SET ROLE.
  */
-export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "statementTimeoutMs">): Record<string, string> {
+export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "statementTimeoutMs" | "push">): Record<string, string> {
   return {
     statement_timeout: String(config.statementTimeoutMs),
     "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
     "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
     "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
+    ...(config.push.allowedHosts ? { "nexus.push_allowed_hosts": config.push.allowedHosts } : {}),
   };
 }
 

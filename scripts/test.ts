@@ -67,7 +67,9 @@ async function main() {
         cluster.adminUrl("nexus_pgtap"),
         `create schema tap; create extension pgtap schema tap;
          grant usage on schema tap to public; grant execute on all functions in schema tap to public;
-         alter database nexus_pgtap set search_path = "$user", public, tap`,
+         alter database nexus_pgtap set search_path = "$user", public, tap;
+         -- the push service pgTAP subscriptions name (db/tests/helpers: tests.subscribe), as an operator would list theirs
+         alter database nexus_pgtap set nexus.push_allowed_hosts = 'push.tests.invalid'`,
       );
       await adminQuery(cluster.adminUrl("nexus_pgtap"), await readFile(path.join(ROOT, "db/tests/helpers/tests_schema.sql"), "utf8"));
       const files = extra.length && only === "pgtap" ? extra : await sqlTestFiles(path.join(ROOT, "db/tests"));

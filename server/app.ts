@@ -8,8 +8,7 @@ import type { Pool } from "pg";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "./graphql/preset.ts";
-import { requireValidJwt } from "./auth.ts";
-import { configPgSettings } from "../core/jwt.ts";
+import { edgeAuth, requireValidJwt } from "./auth.ts";
 import { cors, requestLogger, securityHeaders } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
@@ -37,6 +36,8 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const { config, pool, log } = ctx;
   const app = express();
   app.disable("x-powered-by");
+  // Whose X-Forwarded-For is believed for req.ip (the sign-up limit's client address): TRUST_PROXY.
+  app.set("trust proxy", config.trustProxy);
   const server = http.createServer(app);
   // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
   const upgraded = new Set<import("node:stream").Duplex>();
@@ -47,7 +48,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const metrics = createMetricsRegistry();
   app.use(requestLogger(log));
-  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", ...routes.map((r) => `/functions/v1/${r.name}`)]));
+  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]));
   app.use(securityHeaders());
 
   app.get("/healthz", (_req, res) => {
@@ -75,7 +76,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   app.use("/graphql", browserFacing);
   app.use("/functions/v1", restRouter({ config, pool, log, routes }));
 
-  app.use("/graphql", requireValidJwt(config.jwt.secret, "graphql", configPgSettings(config)));
+  app.use("/graphql", requireValidJwt(edgeAuth(config), "graphql"));
 
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
   const preset = makePreset({ config, pool, log, plugins });

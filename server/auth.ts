@@ -4,7 +4,8 @@
  */
 import type { NextFunction, Request, Response } from "express";
 import { ApiError } from "../core/errors.ts";
-import { pgSettingsFor, verifyJwt, type Claims } from "../core/jwt.ts";
+import type { Config } from "../core/config.ts";
+import { configPgSettings, pgSettingsFor, verifyJwt, type Claims } from "../core/jwt.ts";
 
 /** What a request runs as: verified claims (null for anonymous) and the pgSettings that carry them. */
 export interface RequestAuth {
@@ -20,27 +21,43 @@ declare global {
   }
 }
 
-/** Reads `Authorization: Bearer <jwt>` (absent = anonymous) into the request's RequestAuth. */
-export async function authenticateRequest(
-  header: string | undefined,
-  secret: string,
-  configured: Record<string, string> = {},
-): Promise<RequestAuth> {
-  if (!header) return { claims: null, pgSettings: pgSettingsFor(null, configured) };
+/** How the edge checks tokens: the HS256 secret, settings passed to SQL with every request, service_role or not. */
+export interface EdgeAuth {
+  secret: string;
+  pgSettings: Record<string, string>;
+  /** ALLOW_SERVICE_ROLE_TOKENS: a service_role JWT bypasses RLS, so over HTTP it is refused unless this is set. */
+  allowServiceRole: boolean;
+}
+
+export function edgeAuth(config: Config): EdgeAuth {
+  return { secret: config.jwt.secret, pgSettings: configPgSettings(config), allowServiceRole: config.auth.allowServiceRoleTokens };
+}
+
+/**
+ * Reads `Authorization: Bearer <jwt>` (absent = anonymous) into the request's RequestAuth. A service_role token
+ * is refused here, before any SQL, unless the operator allowed them: reusing a Supabase project's JWT secret
+ * would otherwise turn that project's old service key into a master key. The CLI and the worker reach the
+ * database directly and never pass through here.
+ */
+export async function authenticateRequest(header: string | undefined, edge: EdgeAuth): Promise<RequestAuth> {
+  if (!header) return { claims: null, pgSettings: pgSettingsFor(null, edge.pgSettings) };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
-  const claims = await verifyJwt(match[1]!, secret);
-  return { claims, pgSettings: pgSettingsFor(claims, configured) };
+  const claims = await verifyJwt(match[1]!, edge.secret);
+  if (claims.role === "service_role" && !edge.allowServiceRole) {
+    throw new ApiError("UNAUTHENTICATED", "service_role tokens are not accepted over HTTP (ALLOW_SERVICE_ROLE_TOKENS is off)");
+  }
+  return { claims, pgSettings: pgSettingsFor(claims, edge.pgSettings) };
 }
 
 /**
  * Express middleware: a request with a bad token stops here with 401 and never reaches the database.
  * `shape` picks the error body: GraphQL's `{ errors: [...] }` or the REST routes' `{ error, message }`.
  */
-export function requireValidJwt(secret: string, shape: "graphql" | "rest", configured: Record<string, string> = {}) {
+export function requireValidJwt(edge: EdgeAuth, shape: "graphql" | "rest") {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      req.nexusAuth = await authenticateRequest(req.headers.authorization, secret, configured);
+      req.nexusAuth = await authenticateRequest(req.headers.authorization, edge);
       next();
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token");

@@ -59,8 +59,11 @@ export function securityHeaders(): RequestHandler {
 
 export const HELMET_OPTIONS = { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false } as const;
 
-// Headers a Supabase-era frontend sends (supabase-js adds apikey and x-client-info).
-const ALLOWED_HEADERS = "authorization, content-type, apikey, x-client-info, x-request-id";
+// Headers a Supabase-era frontend sends: supabase-js adds apikey and x-client-info everywhere, auth-js
+// x-supabase-api-version, postgrest-js x-retry-count on retries, functions-js x-region when a region is chosen.
+const ALLOWED_HEADERS = "authorization, content-type, apikey, x-client-info, x-supabase-api-version, x-retry-count, x-region, x-request-id";
+// The methods supabase-js uses (PUT for /auth/v1/user); each route still answers only its own.
+const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /** CORS for the listed origins only; a preflight from any other origin gets no CORS headers (the browser blocks it). */
 export function cors(origins: string[]): RequestHandler {
@@ -71,11 +74,12 @@ export function cors(origins: string[]): RequestHandler {
     const ok = typeof origin === "string" && allowed.has(origin);
     if (ok) {
       res.setHeader("Access-Control-Allow-Origin", origin);
-      res.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+      // auth-js reads X-Supabase-Api-Version to find GoTrue's error code in the body.
+      res.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-Supabase-Api-Version");
     }
     if (req.method === "OPTIONS") {
       if (ok) {
-        res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        res.setHeader("Access-Control-Allow-Methods", ALLOWED_METHODS);
         res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS);
         res.setHeader("Access-Control-Max-Age", "600");
       }

@@ -4,6 +4,7 @@
  * routes), metrics.ts (gauges), each where there is something, plus the capability's own helpers (tokens.ts…).
  */
 import type { NexusModule } from "./context.ts";
+import { accountsModule } from "./accounts/index.ts";
 import { academyModule } from "./academy/index.ts";
 import { flaresModule } from "./flares/index.ts";
 import { opsModule } from "./ops/index.ts";
@@ -11,4 +12,4 @@ import { presenceModule } from "./presence/index.ts";
 import { pushModule } from "./push/index.ts";
 import { voiceModule } from "./voice/index.ts";
 
-export const modules: NexusModule[] = [presenceModule, opsModule, voiceModule, pushModule, flaresModule, academyModule];
+export const modules: NexusModule[] = [accountsModule, presenceModule, opsModule, voiceModule, pushModule, flaresModule, academyModule];

@@ -2,6 +2,11 @@
  * graphile-worker: tasks are the files in worker/tasks (one task a file, `<subject>__<action>.ts`; task-list.ts
  * keeps the old names of renamed ones), schedules are in worker/crontab. Any number of runners may share the queue; jobs are claimed with SKIP LOCKED.
  *
+ * Two runners share the process: push delivery (tasks in PUSH_TASKS) has its own PUSH_CONCURRENCY slots, and every
+ * other task (webhook applies, fan-outs, sweeps, the crontab) its WORKER_CONCURRENCY. A push service that is
+ * slow or stalling can hold push slots until PUSH_TIMEOUT_MS, never the slots presence depends on; a queue name
+ * would not do this (graphile-worker runs one job of a named queue at a time, cluster-wide).
+ *
  * Liveness: every runner refreshes a heartbeat for the ids its workers lock jobs with. At start-up, and from the
  * `worker__unlock_dead` crontab sweep, the jobs of ids silent for WORKER_DEAD_AFTER_SECONDS are unlocked, so a
  * worker killed mid-job (SIGKILL, OOM) delays its jobs by about a minute rather than graphile-worker's 4 hours.
@@ -11,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventEmitter } from "node:events";
-import { Logger as GraphileLogger, run, type Runner, type WorkerEvents } from "graphile-worker";
+import { Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
@@ -19,6 +24,9 @@ import { setWorkerContext } from "./context.ts";
 import { loadTaskList } from "./task-list.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** Tasks that talk to push services: they run in the push runner, with its own concurrency. */
+export const PUSH_TASKS = new Set(["push__deliver"]);
 
 export interface WorkerOptions {
   config: Config;
@@ -66,12 +74,15 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     void beat();
   });
   const logger = workerLogger(log);
-  const taskList = await loadTaskList(options.taskDirectory ?? path.join(HERE, "tasks"), logger);
+  const tasks = await loadTaskList(options.taskDirectory ?? path.join(HERE, "tasks"), logger);
+  const split = (push: boolean): TaskList =>
+    Object.fromEntries(Object.entries(tasks.tasks).filter(([identifier]) => PUSH_TASKS.has(identifier) === push));
+  const pushTasks = split(true);
   const runner = await run({
     events,
     logger,
     pgPool: pool,
-    taskList: taskList.tasks,
+    taskList: split(false),
     crontabFile: options.crontabFile ?? path.join(HERE, "crontab"),
     concurrency,
     noHandleSignals: true,
@@ -86,6 +97,21 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
       },
     },
   });
+  // Push jobs are few and long (a batch of up to PUSH_BATCH_SIZE pushes): fetched one at a time, so a busy push
+  // runner does not hold locked jobs another worker process could be sending.
+  const pushRunner =
+    Object.keys(pushTasks).length > 0
+      ? await run({
+          events,
+          logger,
+          pgPool: pool,
+          taskList: pushTasks,
+          parsedCronItems: [],
+          concurrency: config.push.concurrency,
+          noHandleSignals: true,
+          pollInterval: 1000,
+        })
+      : undefined;
   // A runner that replaces one that just died (a restart after a crash) finds its predecessor not yet silent long
   // enough to be declared dead; look again once it would be, rather than waiting for the minute sweep.
   setTimeout(
@@ -96,12 +122,22 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
   const timer = setInterval(beat, Math.max(1000, (config.workerDeadAfterSeconds * 1000) / 4));
   timer.unref();
   const stop = runner.stop.bind(runner);
-  runner.stop = async () => {
+  const kill = runner.kill.bind(runner);
+  runner.stop = async (reason?: string) => {
     clearInterval(timer);
-    await stop();
-    await taskList.release();
+    await Promise.all([stop(reason), pushRunner?.stop(reason)]);
+    await tasks.release();
     await pool.query("select nexus_private.worker_gone($1)", [runnerId]).catch(() => {});
   };
-  log.info({ concurrency, runnerId }, "worker started");
+  runner.kill = async (reason?: string) => {
+    clearInterval(timer);
+    await Promise.all([kill(reason), pushRunner?.kill(reason)]);
+    await tasks.release();
+  };
+  if (pushRunner) {
+    const both = Promise.all([runner.promise, pushRunner.promise]).then(() => undefined);
+    runner.promise = both;
+  }
+  log.info({ concurrency, pushConcurrency: pushRunner ? config.push.concurrency : 0, runnerId }, "worker started");
   return runner;
 }

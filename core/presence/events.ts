@@ -72,8 +72,17 @@ export function fromLooseJson(raw: string, receivedAt: number): PresenceEvent {
   };
 }
 
+/**
+ * How far past its receipt an event may be dated. Further than this is a wrong clock or a forgery: a `joined`
+ * dated in the year 3000 would make every later real join to the room land already closed.
+ */
+export const MAX_FUTURE_SECONDS = 300;
+
 /** Check what the apply step needs, so a bad event is a 400 at the door rather than a failing job. */
-export function assertApplicable(event: PresenceEvent): void {
+export function assertApplicable(event: PresenceEvent, receivedAt: number): void {
+  if (event.createdAt > receivedAt + MAX_FUTURE_SECONDS) {
+    throw new MalformedEvent(`the event is dated ${Math.round(event.createdAt - receivedAt)} s in the future (at most ${MAX_FUTURE_SECONDS} s allowed)`);
+  }
   if (!PRESENCE_EVENTS.has(event.event)) return;
   if (!event.room) throw new MalformedEvent(`${event.event} without a room name`);
   if (event.event !== "room_finished" && (!event.participant?.identity || !event.participant.sid)) {

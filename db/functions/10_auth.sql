@@ -7,17 +7,38 @@ language sql stable parallel safe as $$
   select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
 $$;
 
+/*
+ * A member is a profile: the caller's user id only while that member's profile exists. A JWT stays valid until
+ * its `exp`, but the member it names may have been deleted since it was signed; from that moment its `sub` is
+ * no one, and every policy and function that asks auth.uid() (or auth.rank(), which asks this) treats the caller
+ * as anon. Security definer: it reads profiles, whose own policies call it. PL/pgSQL keeps the lookup's plan.
+ */
 create or replace function auth.uid() returns uuid
-language sql stable parallel safe as $$
-  select coalesce(
+language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
+declare
+  claimed text := coalesce(
     nullif(auth.jwt() ->> 'sub', ''),
-    nullif(current_setting('request.jwt.claim.sub', true), '')
-  )::uuid
+    nullif(current_setting('request.jwt.claim.sub', true), ''));
+begin
+  if claimed is null then
+    return null;
+  end if;
+  return (select p.id from public.profiles p where p.id = claimed::uuid);
+end
 $$;
+comment on function auth.uid() is 'The signed-in member''s id: the JWT''s sub while a profile with that id exists, else null (anon).';
 
+/* The caller's role as its JWT says, except that a member whose profile is gone is anon (see auth.uid()). */
 create or replace function auth.role() returns text
-language sql stable parallel safe as $$
-  select coalesce(nullif(auth.jwt() ->> 'role', ''), nullif(current_setting('request.jwt.claim.role', true), ''), 'anon')
+language plpgsql stable parallel safe as $$
+declare
+  claimed text := coalesce(nullif(auth.jwt() ->> 'role', ''), nullif(current_setting('request.jwt.claim.role', true), ''), 'anon');
+begin
+  if claimed = 'authenticated' and auth.uid() is null then
+    return 'anon';
+  end if;
+  return claimed;
+end
 $$;
 
 -- security definer: a policy on profiles that read profiles directly would recurse (see DESIGN.md, known traps).
@@ -25,8 +46,13 @@ $$;
 -- definer SQL function is planned again on each one).
 create or replace function auth.rank() returns public.rank
 language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
+declare
+  claimed text := coalesce(
+    nullif(auth.jwt() ->> 'sub', ''),
+    nullif(current_setting('request.jwt.claim.sub', true), ''));
 begin
-  return (select p.rank from public.profiles p where p.id = auth.uid());
+  -- The same lookup as auth.uid(), once: no profile for the sub, no rank.
+  return (select p.rank from public.profiles p where p.id = claimed::uuid);
 end
 $$;
 comment on function auth.rank() is 'The caller''s rank, or null without a signed-in member.';
@@ -70,16 +96,16 @@ declare
   new_id uuid;
 begin
   if email is null or email !~ '^[^@\s]+@[^@\s]+$' or length(email) > 320 then
-    perform nexus_private.fail('BAD_REQUEST', 'email must look like name@host');
+    perform nexus_private.fail('BAD_REQUEST', 'email must look like name@host', 'email_address_invalid');
   end if;
   if password is null or length(password) < 8 or length(password) > 72 then
-    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters');
+    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
   if callsign is null or callsign !~ '^[A-Za-z0-9][A-Za-z0-9 _.-]{1,31}$' then
-    perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores');
+    perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores', 'validation_failed');
   end if;
   if exists (select 1 from auth.users u where lower(u.email) = lower(create_user.email)) then
-    perform nexus_private.fail('CONFLICT', 'an account with this email already exists');
+    perform nexus_private.fail('CONFLICT', 'an account with this email already exists', 'user_already_exists');
   end if;
   if exists (select 1 from public.profiles p where lower(p.callsign) = lower(create_user.callsign)) then
     perform nexus_private.fail('CONFLICT', format('callsign %s is taken', create_user.callsign));
@@ -93,31 +119,3 @@ end
 $$;
 grant execute on function nexus_private.create_user(text, text, text, public.rank) to service_role;
 
-/* Public sign-up: always VAGRANT. Returns the new user id; the server signs the JWT. */
-create or replace function auth.register(email text, password text, callsign text) returns uuid
-language sql volatile security definer set search_path = pg_catalog, public as $$
-  select nexus_private.create_user(email, password, callsign, 'VAGRANT')
-$$;
-grant execute on function auth.register(text, text, text) to anon, authenticated;
-
-/*
- * Sign-in: the user id for a correct email and password, else UNAUTHENTICATED. An unknown email still runs
- * bcrypt so the answer takes the same time either way.
- */
-create or replace function auth.authenticate(email text, password text) returns uuid
-language plpgsql volatile security definer set search_path = pg_catalog, public as $$
-declare
-  account auth.users;
-begin
-  select * into account from auth.users u where lower(u.email) = lower(authenticate.email);
-  if account.id is null then
-    perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
-    perform nexus_private.fail('UNAUTHENTICATED', 'wrong email or password');
-  end if;
-  if account.password_hash <> crypt(coalesce(password, ''), account.password_hash) then
-    perform nexus_private.fail('UNAUTHENTICATED', 'wrong email or password');
-  end if;
-  return account.id;
-end
-$$;
-grant execute on function auth.authenticate(text, text) to anon, authenticated;

@@ -12,10 +12,10 @@
 create or replace function nexus_private.require_member(action text) returns uuid
 language plpgsql stable set search_path = pg_catalog, public as $$
 declare
+  -- No sub, or a sub that names no profile: auth.uid() is null for both (a member is a profile).
   caller uuid := auth.uid();
 begin
-  -- No sub, or a sub that names no profile (auth.rank() is null): not a member.
-  if caller is null or auth.rank() is null then
+  if caller is null then
     perform nexus_private.fail('UNAUTHENTICATED', format('sign in to %s', action));
   end if;
   return caller;

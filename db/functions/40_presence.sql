@@ -75,6 +75,11 @@ begin
   if at is null then
     perform nexus_private.fail('BAD_REQUEST', format('%s event without a usable createdAt', kind));
   end if;
+  -- The webhook refuses events dated over 5 minutes past their receipt; this holds for any other way in. One
+  -- dated in the future would close every later real session of its room (room_finished) or never end (joined).
+  if at > now() + interval '5 minutes' then
+    perform nexus_private.fail('BAD_REQUEST', format('%s event dated in the future (%s)', kind, at));
+  end if;
 
   if kind = 'room_finished' then
     insert into nexus_private.room_finishes as f (room_name, finished_at) values (room, at)

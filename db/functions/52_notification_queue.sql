@@ -72,25 +72,38 @@ comment on function nexus_private.enqueue_push(uuid, text, jsonb, text) is
 grant execute on function nexus_private.enqueue_push(uuid, text, jsonb, text) to service_role;
 
 /*
- * The rows of a delivery job still to send, with their device's endpoint and keys. Rows whose device was
- * removed since they were queued (unsubscribed, or pruned after a 410) are marked failed here.
+ * The rows of a delivery job still to send, with their device's endpoint and keys, and the host and port the
+ * endpoint names (the sender connects there and nowhere else). Rows whose device was removed since they were
+ * queued (unsubscribed, or pruned after a 410) are marked failed here, and so are rows whose endpoint is not on
+ * the allowed list (`allowed`, the worker's PUSH_ALLOWED_HOSTS; null: this session's list): a device stored
+ * before the list changed is never contacted.
  */
-create or replace function nexus_private.push_deliveries_due(ids bigint[])
-returns table (id bigint, payload jsonb, endpoint text, p256dh text, auth text, attempts integer)
+drop function if exists nexus_private.push_deliveries_due(bigint[]);
+create or replace function nexus_private.push_deliveries_due(ids bigint[], allowed text default null)
+returns table (id bigint, payload jsonb, endpoint text, p256dh text, auth text, attempts integer, host text, port integer)
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  allowed_list text := coalesce(nullif(btrim(push_deliveries_due.allowed), ''), nexus_private.push_allowed_hosts());
 begin
   update public.notification_queue q
      set failed_at = now(), last_error = 'the device was unsubscribed before this was sent'
    where q.id = any(push_deliveries_due.ids) and q.subscription_id is null and q.sent_at is null and q.failed_at is null;
+  update public.notification_queue q
+     set failed_at = now(), last_error = 'not sent: ' || r.refusal
+    from public.push_subscriptions s,
+         lateral (select nexus_private.push_endpoint_refusal(s.endpoint, allowed_list) as refusal) r
+   where q.id = any(push_deliveries_due.ids) and s.id = q.subscription_id and q.sent_at is null and q.failed_at is null
+     and r.refusal is not null;
   return query
-    select q.id, q.payload, s.endpoint, s.p256dh, s.auth, q.attempts
+    select q.id, q.payload, s.endpoint, s.p256dh, s.auth, q.attempts, t.host, t.port
       from public.notification_queue q
       join public.push_subscriptions s on s.id = q.subscription_id
+      cross join lateral nexus_private.push_endpoint_target(s.endpoint) t
      where q.id = any(push_deliveries_due.ids) and q.sent_at is null and q.failed_at is null
      order by q.id;
 end
 $$;
-grant execute on function nexus_private.push_deliveries_due(bigint[]) to service_role;
+grant execute on function nexus_private.push_deliveries_due(bigint[], text) to service_role;
 
 /*
  * Record what the push services answered, for one delivery job. outcomes: [{id, outcome, error}] where outcome is

@@ -56,6 +56,7 @@ grant select, insert, update, delete on public.notification_queue to service_rol
 drop function if exists nexus_private.enqueue_push(uuid, text, jsonb, text);
 drop function if exists nexus_private.enqueue_deliveries(bigint[], integer);
 drop function if exists nexus_private.push_deliveries_due(bigint[]);
+drop function if exists nexus_private.push_deliveries_due(bigint[], text);
 drop function if exists nexus_private.record_push_outcomes(jsonb, boolean);
 drop function if exists nexus_private.prune_notification_queue(interval);
 drop function if exists nexus_private.push_delivery_max_attempts();

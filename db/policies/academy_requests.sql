@@ -4,7 +4,7 @@
 drop policy if exists academy_requests_select_involved on public.academy_requests;
 create policy academy_requests_select_involved on public.academy_requests for select to authenticated
   using (
-    cadet_id = auth.uid()
-    or mentor_id = auth.uid()
+    cadet_id = (select auth.uid())
+    or mentor_id = (select auth.uid())
     or (status = 'PENDING' and public.is_mentor_of(skill_id))
   );

@@ -2,4 +2,4 @@
 -- revoke_mentor_certification only: members hold no write grant on the table.
 drop policy if exists mentor_certifications_select_members on public.mentor_certifications;
 create policy mentor_certifications_select_members on public.mentor_certifications for select to authenticated
-  using (auth.uid() is not null);
+  using ((select auth.uid()) is not null);

@@ -2,4 +2,4 @@
 -- flare functions only: members hold no insert, update or delete grant on the table.
 drop policy if exists rescue_flares_select_members on public.rescue_flares;
 create policy rescue_flares_select_members on public.rescue_flares for select to authenticated
-  using (auth.uid() is not null);
+  using ((select auth.uid()) is not null);

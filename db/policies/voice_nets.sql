@@ -10,13 +10,13 @@ create policy voice_nets_select_joinable on public.voice_nets for select to auth
 -- their own rank.
 drop policy if exists voice_nets_insert_founders on public.voice_nets;
 create policy voice_nets_insert_founders on public.voice_nets for insert to authenticated
-  with check (auth.rank() >= 'FOUNDER' and min_rank_to_join <= auth.rank());
+  with check ((select auth.rank()) >= 'FOUNDER' and min_rank_to_join <= (select auth.rank()));
 
 drop policy if exists voice_nets_update_founders on public.voice_nets;
 create policy voice_nets_update_founders on public.voice_nets for update to authenticated
-  using (auth.rank() >= 'FOUNDER' and public.can_join_net(id))
-  with check (auth.rank() >= 'FOUNDER' and min_rank_to_join <= auth.rank());
+  using ((select auth.rank()) >= 'FOUNDER' and public.can_join_net(id))
+  with check ((select auth.rank()) >= 'FOUNDER' and min_rank_to_join <= (select auth.rank()));
 
 drop policy if exists voice_nets_delete_founders on public.voice_nets;
 create policy voice_nets_delete_founders on public.voice_nets for delete to authenticated
-  using (auth.rank() >= 'FOUNDER' and public.can_join_net(id));
+  using ((select auth.rank()) >= 'FOUNDER' and public.can_join_net(id));

@@ -6,14 +6,14 @@ import { PgSimplifyInflectionPreset } from "@graphile/simplify-inflection";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { authenticateRequest } from "../auth.ts";
+import { authenticateRequest, edgeAuth } from "../auth.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { PersistedPlugin } from "@grafserv/persisted";
 import { makeMaskError } from "./errors.ts";
 import { MAX_DEPTH, queryLimitsPlugin } from "./limits.ts";
-import { identityPlugin } from "./identity.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
+import { RateLimitedStatusPlugin } from "./rate-limited-status.ts";
 import type { Logger } from "../../core/log.ts";
 
 export interface PresetOptions {
@@ -29,7 +29,13 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
     // QueryLimitsPlugin first: its middleware wraps the others' (it gives grafserv's and the persisted
     // operations' refusals their code).
-    plugins: [queryLimitsPlugin(config.statementTimeoutMs), ...(config.persistedOperationsDir ? [PersistedPlugin] : []), PlainIdsPlugin, identityPlugin(config), ...plugins],
+    plugins: [
+      queryLimitsPlugin(config.statementTimeoutMs),
+      ...(config.persistedOperationsDir ? [PersistedPlugin] : []),
+      PlainIdsPlugin,
+      RateLimitedStatusPlugin,
+      ...plugins,
+    ],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than
     // Relay global object ids.
     disablePlugins: ["NodePlugin"],
@@ -44,12 +50,15 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       async context(requestContext) {
         // HTTP: the Express middleware (server/auth.ts) has already verified the JWT; a bad one never gets here.
         const req = requestContext.expressv4?.req;
-        if (req?.nexusAuth) return { pgSettings: req.nexusAuth.pgSettings };
+        if (req?.nexusAuth) {
+          const userAgent = req.headers["user-agent"];
+          return { pgSettings: req.nexusAuth.pgSettings, nexusClient: { address: req.ip, userAgent } };
+        }
         // WebSocket (subscriptions): the JWT comes in graphql-ws connectionParams ({ authorization: "Bearer …" }).
         const ws = requestContext.ws;
         if (ws) {
           const header = ws.normalizedConnectionParams?.authorization ?? ws.request?.headers?.authorization;
-          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, config.jwt.secret, configPgSettings(config));
+          const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, edgeAuth(config));
           return { pgSettings: auth.pgSettings };
         }
         return { pgSettings: pgSettingsFor(null, configPgSettings(config)) };

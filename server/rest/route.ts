@@ -8,8 +8,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import type { z } from "zod";
-import { requireValidJwt, type RequestAuth } from "../auth.ts";
-import { configPgSettings } from "../../core/jwt.ts";
+import { edgeAuth, requireValidJwt, type RequestAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
@@ -69,7 +68,7 @@ export function restRouter({ config, pool, log, routes }: RestOptions): Router {
   const asCaller = makeAsCaller(pool);
 
   router.use(express.json({ limit: "64kb", type: () => true }));
-  router.use(requireValidJwt(config.jwt.secret, "rest", configPgSettings(config)));
+  router.use(requireValidJwt(edgeAuth(config), "rest"));
 
   for (const route of routes) {
     router.post(`/${route.name}`, async (req, res) => {

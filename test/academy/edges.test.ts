@@ -47,7 +47,7 @@ describe("mentors racing for one request", () => {
       const cadet = await createMember(t.pool, "VAGRANT");
       await t.pool.query("insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) values ($1, $2, $3, $4)", [
         cadet.id,
-        `https://push.academy.invalid/${cadet.id}`,
+        `https://fcm.googleapis.com/fcm/send/academy-${cadet.id}`,
         "BB352rV3H-rXRiQi64a0BzoCh9jM8m6j9y0Fq6nwGY8esbybTMQ8w7s977cnOT7ULnI8gVjvCvHiiHXhpm2KPYs",
         "cQki06ubNJnY7UnPlCN1hA",
       ]);

@@ -32,13 +32,13 @@ let worker: WorkerProcess;
 
 beforeAll(async () => {
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
-  t = await startTestServer({ env: { ...LIVEKIT, ...VAPID_ENV } });
+  t = await startTestServer({ env: { ...LIVEKIT, ...VAPID_ENV, ...service.env } });
   // Its own process: Node reads NODE_EXTRA_CA_CERTS (trust in the push service's self-signed certificate) at start.
   worker = await spawnWorker({
     ...VAPID_ENV,
     DATABASE_URL: t.db.url,
     JWT_SECRET: TEST_JWT_SECRET,
-    NODE_EXTRA_CA_CERTS: service.caFile,
+    ...service.env,
     WORKER_CONCURRENCY: "2",
   });
 }, 90_000);

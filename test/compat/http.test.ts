@@ -89,7 +89,7 @@ describe("GET /metrics", () => {
       for (let d = 0; d < 2; d++) {
         await t.pool.query("insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) values ($1, $2, $3, $4)", [
           m.id,
-          `https://push.example/${i}-${d}`,
+          `https://fcm.googleapis.com/fcm/send/${i}-${d}`,
           "BB352rV3H-rXRiQi64a0BzoCh9jM8m6j9y0Fq6nwGY8esbybTMQ8w7s977cnOT7ULnI8gVjvCvHiiHXhpm2KPYs",
           "cQki06ubNJnY7UnPlCN1hA",
         ]);

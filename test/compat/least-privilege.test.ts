@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
 import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,7 @@ import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
 import { startPushService, type PushService } from "../support/push-service.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 import { ROOT } from "../../core/database/migrate.ts";
+import { signJwt } from "../../core/jwt.ts";
 import { freePort } from "../../core/net.ts";
 
 const LIVEKIT_KEY = "APIleastprivilege";
@@ -120,6 +122,28 @@ describe("server and worker logging in as nexus_authenticator (production, separ
     expect(token.body).toMatchObject({ token: expect.stringMatching(/^ey/), serverUrl: env.LIVEKIT_URL, canPublish: true });
     const issued = await gql(`mutation { issueVoiceToken(input: { roomName: "test-room" }) { token canPublish } }`, jwt);
     expect(issued.body.errors).toBeUndefined();
+  });
+
+  it("accounts: supabase-js signs up, in, refreshes and changes the password; an operator revokes the sessions", async () => {
+    const anonKey = await signJwt(TEST_JWT_SECRET, { role: "anon" }, 3600);
+    const options = { auth: { persistSession: false, autoRefreshToken: false } };
+    const supabase = createClient(server.baseUrl, anonKey, options);
+    const signUp = await supabase.auth.signUp({ email: "least@nexus.test", password: "least-password-1", options: { data: { callsign: "Least" } } });
+    expect(signUp.error).toBeNull();
+    const other = createClient(server.baseUrl, anonKey, options);
+    expect((await other.auth.signInWithPassword({ email: "least@nexus.test", password: "wrong-password" })).error).toMatchObject({ status: 400 });
+    expect((await other.auth.signInWithPassword({ email: "least@nexus.test", password: "least-password-1" })).error).toBeNull();
+    expect((await supabase.auth.refreshSession()).error).toBeNull();
+    expect((await supabase.auth.getUser()).data.user?.user_metadata).toEqual({ callsign: "Least", rank: "VAGRANT" });
+    expect((await supabase.auth.updateUser({ password: "least-password-2" })).error).toBeNull();
+    expect((await other.auth.refreshSession()).error).toMatchObject({ status: 400 });
+    const revoke = spawnSync(process.execPath, [path.join(ROOT, "cli/nexus.ts"), "user", "revoke", "--email", "least@nexus.test"], {
+      env: { PATH: process.env.PATH, DATABASE_URL: env.DATABASE_URL, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: "silent" },
+      encoding: "utf8",
+    });
+    expect(revoke.stderr).toBe("");
+    expect(revoke.stdout).toBe("1 session revoked\n");
+    expect((await supabase.auth.refreshSession()).error).toMatchObject({ status: 400 });
   });
 
   it("a signed webhook is queued by the server and applied into presence by the worker", async () => {

@@ -48,12 +48,12 @@ beforeAll(async () => {
     CORS_ORIGINS: "https://yourdomain.com,https://www.yourdomain.com",
   };
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
-  t = await startTestServer({ env });
+  t = await startTestServer({ env: { ...env, ...service.env } });
   worker = await spawnWorker({
     ...env,
+    ...service.env,
     DATABASE_URL: t.db.url,
     JWT_SECRET: TEST_JWT_SECRET,
-    NODE_EXTRA_CA_CERTS: service.caFile,
     // The runbook's hand-made webhook says it joined in December 2023: keep the stale sweep from closing it.
     PRESENCE_MAX_OPEN_HOURS: "100000",
   });

@@ -32,6 +32,28 @@ describe("configuration", () => {
     expect(prod.corsOrigins).toEqual(["https://a.example"]);
   });
 
+  it("reads PUSH_ALLOWED_HOSTS into host:port entries, and names a malformed entry in one line", () => {
+    const base = { JWT_SECRET: "x".repeat(32) };
+    expect(loadConfig(base).push.allowedHosts, "unset: the database's default list").toBeUndefined();
+    expect(loadConfig({ ...base, PUSH_ALLOWED_HOSTS: " Push.Example.org, *.push.example.net:8443,127.0.0.1:*,[::1]:443 ," }).push.allowedHosts).toBe(
+      "push.example.org:443,*.push.example.net:8443,127.0.0.1:*,[::1]:443",
+    );
+    for (const [value, says] of [
+      ["127.1", "is not an IPv4 address in dotted-decimal form"],
+      ["2130706433:*", "is not an IPv4 address in dotted-decimal form"],
+      ["*.10.0.0.1", "is not an IPv4 address in dotted-decimal form"],
+      ["[::ffff:127.0.0.1]", "is not an IPv6 address as a URL writes it"],
+      ["https://fcm.googleapis.com", "is not host, host:port, *.host or host:*"],
+      ["user@fcm.googleapis.com", "is not host, host:port, *.host or host:*"],
+      ["fcm.googleapis.com:0", "has no valid port"],
+      ["-bad.example", "is not a host name"],
+      [" , ", "lists no host"],
+    ] as const) {
+      expect(() => loadConfig({ ...base, PUSH_ALLOWED_HOSTS: value }), value).toThrow(new RegExp(`^config: PUSH_ALLOWED_HOSTS .*${says.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+    }
+    expect(() => loadConfig({ ...base, PUSH_TIMEOUT_MS: "0" })).toThrow(/^config: PUSH_TIMEOUT_MS must be a positive whole number/);
+  });
+
   it("npm start exits non-zero with one line naming the missing variable", () => {
     const result = spawnSync(process.execPath, [path.join(ROOT, "main.ts")], {
       env: { PATH: process.env.PATH, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" },

@@ -28,7 +28,7 @@ const workerEnv = () => ({
   ...VAPID_ENV,
   DATABASE_URL: t.db.url,
   JWT_SECRET: TEST_JWT_SECRET,
-  NODE_EXTRA_CA_CERTS: service.caFile,
+  ...service.env,
   PUSH_FANOUT_PAGE_SIZE: "5",
   PUSH_BATCH_SIZE: "3",
   WORKER_CONCURRENCY: "4",
@@ -41,7 +41,7 @@ let worker: WorkerProcess;
 
 beforeAll(async () => {
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
-  t = await startTestServer({ env: VAPID_ENV });
+  t = await startTestServer({ env: { ...VAPID_ENV, ...service.env } });
   worker = await spawnWorker(workerEnv());
 }, 90_000);
 afterAll(async () => {

@@ -10,18 +10,34 @@
  * A message that fails either check is answered 400/401/403 and recorded in `rejected`, never in `deliveries`.
  *
  * Each subscriber (a simulated browser with its own P-256 key pair and auth secret) can be told how to answer:
- * accept (201), gone (410), or fail the first n requests with 500 before accepting.
+ * accept (201), gone (410), or fail the first n requests with 500 before accepting; or, as a hostile or broken
+ * push service would, never finish: `stall-body` sends 201 and the first bytes of a body, then nothing;
+ * `no-answer` reads the request and never answers; `silent` endpoints are on a second port that accepts TCP
+ * connections and never says a word (not even TLS). `held` counts the connections such a subscriber is holding
+ * open right now: the sender must close them by its deadline.
+ *
+ * The sender must be allowed to contact it: `env` has PUSH_ALLOWED_HOSTS (127.0.0.1 on any port) and
+ * NODE_EXTRA_CA_CERTS for the server and worker that use it.
  */
 import { createDecipheriv, createECDH, createHash, createPublicKey, randomBytes, randomUUID, type ECDH, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { compactVerify } from "jose";
 import { selfSignedCertificate } from "./self-signed.ts";
 
-export type Behaviour = { kind: "accept" } | { kind: "gone" } | { kind: "fail-first"; times: number; status?: number };
+export type Behaviour =
+  | { kind: "accept" }
+  | { kind: "gone" }
+  | { kind: "fail-first"; times: number; status?: number }
+  | { kind: "stall-body" }
+  | { kind: "no-answer" }
+  | { kind: "silent" };
+
+/** The allowed list a deployment of the tests names its local push service with. */
+export const PUSH_SERVICE_ALLOWED_HOSTS = "127.0.0.1:*";
 
 export interface Subscriber {
   id: string;
@@ -54,6 +70,12 @@ export interface PushService {
   origin: string;
   /** PEM file with the service's certificate, for NODE_EXTRA_CA_CERTS. */
   caFile: string;
+  /** What a server or worker sending to this service needs in its environment. */
+  env: { PUSH_ALLOWED_HOSTS: string; NODE_EXTRA_CA_CERTS: string };
+  /** Connections the stalling behaviours hold open at this moment. */
+  held(): number;
+  /** Connections the stalling behaviours have held in all (each attempt is one). */
+  stalls: number;
   deliveries: Delivery[];
   rejected: Rejection[];
   /** Distinct VAPID JWTs seen: a sender that reuses its header per push service sends few. */
@@ -152,6 +174,13 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
   const verifiedTokens = new Map<string, { aud: string; exp: number; sub: string }>();
   const vapidTokens = new Set<string>();
   let origin = "";
+  const holding = new Set<Socket>();
+  let stalls = 0;
+  function hold(socket: Socket) {
+    stalls++;
+    holding.add(socket);
+    socket.once("close", () => holding.delete(socket));
+  }
 
   async function checkVapid(authorization: string | undefined): Promise<string | undefined> {
     const match = /^vapid\s+t=([A-Za-z0-9_.-]+),\s*k=([A-Za-z0-9_-]+)$/.exec(authorization ?? "");
@@ -196,6 +225,14 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
       if (!/^\d+$/.test(String(req.headers.ttl ?? ""))) return reject(400, "TTL header missing");
 
       const behaviour = subscriber.behaviour;
+      if (behaviour.kind === "stall-body" || behaviour.kind === "no-answer") {
+        hold(req.socket);
+        if (behaviour.kind === "stall-body") {
+          res.writeHead(201, { "content-type": "text/plain", "content-length": "1000" });
+          res.write("accepted, and the rest of this answer never comes");
+        }
+        return;
+      }
       if (behaviour.kind === "gone") return res.writeHead(410).end("push subscription has unsubscribed or expired");
       if (behaviour.kind === "fail-first" && subscriber.requests <= behaviour.times) {
         return res.writeHead(behaviour.status ?? 500).end("temporarily unavailable");
@@ -225,9 +262,25 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
   await new Promise<void>((resolve) => server.once("listening", resolve));
   origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  // Accepts the connection, then says nothing at all: no TLS handshake, no answer.
+  const silent = net.createServer((socket) => {
+    hold(socket);
+    socket.on("error", () => {});
+    // Read (and drop) the ClientHello, so the sender closing its end is seen at once.
+    socket.resume();
+  });
+  silent.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => silent.once("listening", resolve));
+  const silentOrigin = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+
   return {
     origin,
     caFile,
+    env: { PUSH_ALLOWED_HOSTS: PUSH_SERVICE_ALLOWED_HOSTS, NODE_EXTRA_CA_CERTS: caFile },
+    held: () => holding.size,
+    get stalls() {
+      return stalls;
+    },
     deliveries,
     rejected,
     vapidTokens,
@@ -239,7 +292,7 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
       const id = randomUUID();
       const subscriber: Subscriber = {
         id,
-        endpoint: `${origin}/push/${id}`,
+        endpoint: `${behaviour.kind === "silent" ? silentOrigin : origin}/push/${id}`,
         p256dh: ecdh.getPublicKey().toString("base64url"),
         auth: authSecret.toString("base64url"),
         behaviour,
@@ -269,10 +322,14 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
       });
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      for (const socket of holding) socket.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        new Promise<void>((resolve) => silent.close(() => resolve())),
+      ]);
     },
   };
 }

@@ -28,8 +28,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; worker?: boolean; taskDirectory?: string; crontabFile?: string } = {}): Promise<TestServer> {
-  const db = await createTestDatabase();
+export async function startTestServer(
+  options: { env?: Record<string, string>; worker?: boolean; taskDirectory?: string; crontabFile?: string; db?: TestDatabase } = {},
+): Promise<TestServer> {
+  // A database the test made itself (e.g. filled by a CLI run first) stays the test's to drop.
+  const db = options.db ?? (await createTestDatabase());
   const config = loadConfig({
     NODE_ENV: "test",
     DATABASE_URL: db.url,
@@ -64,7 +67,7 @@ export async function startTestServer(options: { env?: Record<string, string>; w
       mark("pool");
       await pool.end();
       mark("db");
-      await db.drop();
+      if (!options.db) await db.drop();
       mark("done");
     },
   };

@@ -56,7 +56,7 @@ describe("db seed", () => {
         rank,
       })),
     );
-    const { rows: signIn } = await pool.query("select auth.authenticate('scout@nomadnexus.dev', 'scout-dev-password') as id");
+    const { rows: signIn } = await pool.query("select (auth.sign_in('scout@nomadnexus.dev', 'scout-dev-password')).user_id as id");
     expect(signIn[0].id).toBe((await pool.query("select id from public.profiles where callsign = 'Scout1'")).rows[0].id);
 
     const { rows: nets } = await pool.query(

@@ -4,6 +4,12 @@
  * the job fails after recording, and graphile-worker runs it again with exponential backoff; rows already sent
  * or failed are skipped then. On the job's last attempt, rows still failing are marked failed.
  *
+ * Postgres hands over only rows whose endpoint is on the allowed list now (PUSH_ALLOWED_HOSTS; the others it
+ * marks failed), with the host and port to connect to. Every push has the hard deadline PUSH_TIMEOUT_MS, so a
+ * batch holds its worker slot for at most that plus its two statements, and a push service that stalls costs
+ * only its own rows a retry. These jobs run in the worker's own push runner (worker/runner.ts), never in the
+ * slots webhook applies and sweeps use.
+ *
  * A crash between a push service accepting a message and the commit that records it sends that message again
  * on the retry: at least once, never lost.
  */
@@ -28,6 +34,8 @@ interface DueRow {
   p256dh: string;
   auth: string;
   attempts: number;
+  host: string | null;
+  port: number | null;
 }
 
 /** One sender per worker process: its connections and VAPID headers are shared by every delivery job. */
@@ -38,7 +46,16 @@ function senderFor(config: Config): PushSender | undefined {
   if (!publicKey || !privateKey || !subject) return undefined;
   if (sender?.config !== config) {
     sender?.sender.close();
-    sender = { config, sender: createPushSender({ vapid: { publicKey, privateKey, subject } }) };
+    sender = {
+      config,
+      sender: createPushSender({
+        vapid: { publicKey, privateKey, subject },
+        timeoutMs: config.push.timeoutMs,
+        // As many connections per push service as this process can have pushes in flight: no push waits for a
+        // connection (which would count against its deadline), and one stalled push service cannot hold them all.
+        maxSocketsPerOrigin: config.push.concurrency * config.push.batchSize,
+      }),
+    };
   }
   return sender.sender;
 }
@@ -49,7 +66,7 @@ const task: Task = async (raw, helpers) => {
   const started = Date.now();
 
   const { rows } = await helpers.withPgClient((client) =>
-    client.query<DueRow>("select * from nexus_private.push_deliveries_due($1::bigint[])", [payload.ids]),
+    client.query<DueRow>("select * from nexus_private.push_deliveries_due($1::bigint[], $2)", [payload.ids, config.push.allowedHosts ?? null]),
   );
   if (rows.length === 0) return;
 

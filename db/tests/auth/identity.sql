@@ -20,7 +20,7 @@ select set_config('request.jwt.claim.sub', '', true);
 
 -- register / authenticate
 select tests.clear_authentication();
-select isnt(auth.register('newcomer@example.org', 'correct horse', 'Newcomer'), null, 'anyone may register');
+select isnt((auth.register('newcomer@example.org', 'correct horse', 'Newcomer')).user_id, null, 'anyone may register');
 reset role;
 select is((select rank from public.profiles where callsign = 'Newcomer'), 'VAGRANT'::public.rank, 'a new account is VAGRANT');
 select tests.clear_authentication();
@@ -34,12 +34,10 @@ reset role;
 create temp table newcomer on commit drop as select id from auth.users where email = 'newcomer@example.org';
 grant select on newcomer to public;
 select tests.clear_authentication();
-select is(auth.authenticate('Newcomer@Example.org', 'correct horse'), (select id from newcomer),
-  'authenticate returns the user id for the right password, whatever the email''s case');
-select throws_ok($$ select auth.authenticate('newcomer@example.org', 'wrong horse') $$,
-  'NX401', 'UNAUTHENTICATED', 'a wrong password is refused');
-select throws_ok($$ select auth.authenticate('nobody@example.org', 'whatever1') $$,
-  'NX401', 'UNAUTHENTICATED', 'an unknown email is refused the same way');
+select is((auth.sign_in('Newcomer@Example.org', 'correct horse')).user_id, (select id from newcomer),
+  'sign_in returns the user id for the right password, whatever the email''s case');
+select is((auth.sign_in('newcomer@example.org', 'wrong horse')).error, 'UNAUTHENTICATED', 'a wrong password is refused');
+select is((auth.sign_in('nobody@example.org', 'whatever1')).error, 'UNAUTHENTICATED', 'an unknown email is refused the same way');
 
 select * from finish();
 rollback;

@@ -1,5 +1,5 @@
 begin;
-select plan(24);
+select plan(27);
 
 /* Build a normalised event like core/presence/events.ts does. */
 create function pg_temp.ev(kind text, room text, sid text, identity text, at double precision, metadata text default null, id text default null)
@@ -63,6 +63,14 @@ select is((pg_temp.session('test-room', 'PA_test123')).net_id, null, 'a room tha
 select is(nexus_private.apply_livekit_event('{"event":"track_published","room":"ops-net","createdAt":1}'), 'ignored', 'other events are ignored');
 select throws_ok($$ select nexus_private.apply_livekit_event('{"event":"participant_joined","room":"ops-net","createdAt":1}') $$,
   'NX400', 'BAD_REQUEST', 'a join without a participant is refused');
+select throws_ok(format($$ select nexus_private.apply_livekit_event(pg_temp.ev('room_finished', 'ops-net', null, null, %s)) $$,
+    extract(epoch from now() + interval '6 minutes')),
+  'NX400', 'BAD_REQUEST', 'an event dated more than 5 minutes in the future is refused');
+select is((select count(*)::int from nexus_private.room_finishes where finished_at > now()), 0,
+  'and a future room_finished leaves nothing behind to close later joins with');
+select lives_ok(format($$ select nexus_private.apply_livekit_event(pg_temp.ev('participant_joined', 'ops-net', 'PA_clock', 'g', %s)) $$,
+    extract(epoch from now() + interval '4 minutes')),
+  'an event a few minutes ahead (a LiveKit clock slightly fast) is still applied');
 
 -- sweeps
 update public.voice_presence set last_event_at = now() - interval '13 hours' where participant_sid = 'PA_7';

@@ -1,0 +1,341 @@
+/*
+ * Sign-up, sign-in, refresh, sign-out and password change: the rules behind GraphQL `register`, `authenticate`,
+ * `refreshSession`, `signOut` and the GoTrue-compatible /auth/v1 routes, which are thin adapters over these
+ * functions. The server only signs the access JWT (sub, role, session_id, exp = now + JWT_TTL) for the session
+ * these return; the refresh token is made here and only its SHA-256 is kept (nexus_private.sessions,
+ * nexus_private.refresh_tokens).
+ *
+ * Limits come from settings the server passes with these calls (server/accounts/sessions.ts), or that an operator
+ * sets for the database (`alter database … set nexus.auth_max_failed_logins = 5`):
+ *   nexus.auth_max_failed_logins     AUTH_MAX_FAILED_LOGINS   wrong passwords per account per 15 minutes (10)
+ *   nexus.auth_signups_per_hour      AUTH_SIGNUPS_PER_HOUR    accounts created per client address an hour (30)
+ *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
+ *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
+ */
+
+-- The old signatures (a bare user id; the 7-day JWT) are replaced by the session-returning ones below.
+drop function if exists auth.authenticate(text, text);
+drop function if exists auth.register(text, text, text);
+
+/*
+ * Does a password match a stored bcrypt hash? pgcrypto makes `$2a$` hashes and reads `$2a$`/`$2x$`; Supabase's
+ * GoTrue wrote `$2a$`, other bcrypt libraries `$2b$`/`$2y$`, which are the same algorithm for passwords this short
+ * (at most 72 bytes), so they are checked as `$2a$`. Anything else never matches.
+ */
+create or replace function nexus_private.password_matches(password text, hash text) returns boolean
+language plpgsql stable security definer set search_path = pg_catalog, public as $$
+declare
+  as_2a text;
+begin
+  if password is null or hash is null or hash !~ '^\$2[abxy]\$[0-9]{2}\$[./A-Za-z0-9]{53}$' then
+    return false;
+  end if;
+  as_2a := case when substr(hash, 1, 4) in ('$2b$', '$2y$') then '$2a$' || substr(hash, 5) else hash end;
+  return crypt(password, as_2a) = as_2a;
+end
+$$;
+
+/* A new refresh token for a session (child of `parent` when rotating); the token is returned once, its hash kept. */
+create or replace function nexus_private.issue_refresh_token(session uuid, parent bigint) returns text
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  token text := translate(encode(gen_random_bytes(32), 'base64'), '+/=', '-_');
+begin
+  insert into nexus_private.refresh_tokens (session_id, token_hash, parent_id)
+  values (session, sha256(convert_to(token, 'UTF8')), parent);
+  return token;
+end
+$$;
+
+/* A session for a member who just proved who they are. */
+create or replace function nexus_private.open_session(member uuid, user_agent text, client_address text)
+returns auth.session_outcome
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  result auth.session_outcome;
+begin
+  insert into nexus_private.sessions (user_id, user_agent, client_address)
+  values (member, left(user_agent, 512), left(client_address, 64))
+  returning id into result.session_id;
+  result.user_id := member;
+  result.refresh_token := nexus_private.issue_refresh_token(result.session_id, null);
+  return result;
+end
+$$;
+
+/* A refusal, as a row (see auth.session_outcome). */
+create or replace function nexus_private.session_refused(error text, reason text, detail text, retry_after integer default null)
+returns auth.session_outcome
+language sql immutable as $$
+  select row(null, null, null, error, reason, detail, retry_after)::auth.session_outcome
+$$;
+
+/*
+ * How many seconds until `subject` may try `kind` again: null while it has had fewer than `maximum` such events
+ * in the last `span`. The subject is locked until the caller's transaction ends, so parallel attempts take turns
+ * instead of all reading the same count; events past the window are dropped on the way.
+ */
+create or replace function nexus_private.auth_limit_wait(kind text, subject text, maximum integer, span interval)
+returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  recent integer;
+  oldest timestamptz;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('nexus.' || kind || ':' || subject, 0));
+  delete from nexus_private.auth_limit_events e
+   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject and e.happened_at < now() - span;
+  select count(*), min(e.happened_at) into recent, oldest from nexus_private.auth_limit_events e
+   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject;
+  if recent >= maximum then
+    return greatest(1, ceil(extract(epoch from oldest + span - now()))::integer);
+  end if;
+  return null;
+end
+$$;
+
+/*
+ * Public sign-up: a VAGRANT account and its first session. At most nexus.auth_signups_per_hour accounts per
+ * client address an hour (the server says which address: the socket's, or X-Forwarded-For's when TRUST_PROXY
+ * says the proxy is believed); an unknown address counts as one address, so the limit never falls away.
+ * Refusals raise (BAD_REQUEST, CONFLICT, RATE_LIMITED): nothing needs keeping when sign-up fails.
+ */
+create or replace function auth.register(
+  email text, password text, callsign text, user_agent text default null, client_address text default null
+) returns auth.session_outcome
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  address text := coalesce(nullif(btrim(client_address), ''), 'unknown');
+  max_sign_ups integer := nexus_private.rate_limit_setting('auth_signups_per_hour', 30);
+  wait integer := nexus_private.auth_limit_wait('sign_up', address, max_sign_ups, interval '1 hour');
+begin
+  if wait is not null then
+    perform nexus_private.fail_rate_limited(
+      format('too many sign-ups from this address: at most %s an hour; try again in %s seconds', max_sign_ups, wait), wait);
+  end if;
+  insert into nexus_private.auth_limit_events (kind, subject) values ('sign_up', address);
+  return nexus_private.open_session(
+    nexus_private.create_user(email, password, callsign, 'VAGRANT'), user_agent, client_address);
+end
+$$;
+grant execute on function auth.register(text, text, text, text, text) to anon, authenticated;
+
+/*
+ * Sign-in with e-mail and password: a new session, or a refusal row. After nexus.auth_max_failed_logins wrong
+ * passwords for one e-mail within 15 minutes every attempt is RATE_LIMITED (even with the right password) until
+ * the oldest leaves the window; the right password clears the count. An unknown e-mail, or an account whose
+ * profile is gone (a deleted member), is refused like a wrong password and still pays for bcrypt.
+ */
+create or replace function auth.sign_in(email text, password text, user_agent text default null, client_address text default null)
+returns auth.session_outcome
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  account_email text := lower(btrim(coalesce(email, '')));
+  wait integer := nexus_private.auth_limit_wait('sign_in_failure', account_email,
+    nexus_private.rate_limit_setting('auth_max_failed_logins', 10), interval '15 minutes');
+  account auth.users;
+begin
+  if wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+      format('too many failed sign-ins for this account; try again in %s seconds', wait), wait);
+  end if;
+
+  select u.* into account from auth.users u
+   where lower(u.email) = account_email and exists (select 1 from public.profiles p where p.id = u.id);
+  if account.id is null then
+    perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
+  end if;
+  if account.id is null or not nexus_private.password_matches(coalesce(password, ''), account.password_hash) then
+    insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_failure', account_email);
+    return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'wrong email or password');
+  end if;
+
+  delete from nexus_private.auth_limit_events e where e.kind = 'sign_in_failure' and e.subject = account_email;
+  return nexus_private.open_session(account.id, user_agent, client_address);
+end
+$$;
+grant execute on function auth.sign_in(text, text, text, text) to anon, authenticated;
+
+/* End a session for a reason (sign-out, password change, refresh token reuse, operator, expiry). */
+create or replace function nexus_private.revoke_session(session uuid, reason text) returns boolean
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  with revoked as (
+    update nexus_private.sessions s set revoked_at = now(), revoked_reason = reason
+     where s.id = session and s.revoked_at is null
+    returning 1)
+  select exists (select 1 from revoked)
+$$;
+
+/*
+ * Exchange a refresh token for a new one (and, in the server, a new access JWT). The presented token must belong
+ * to a live session of a member who still has a profile. A token that was already exchanged still works for
+ * nexus.refresh_token_reuse_seconds (two tabs refreshing at once); presented later, it is taken for a stolen
+ * copy and the whole session is revoked, as GoTrue does. Refusals are rows, so that revocation is kept.
+ */
+create or replace function auth.refresh_session(refresh_token text) returns auth.session_outcome
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  reuse_seconds integer := nexus_private.rate_limit_setting('refresh_token_reuse_seconds', 10);
+  idle_days integer := nexus_private.rate_limit_setting('session_idle_days', 30);
+  token nexus_private.refresh_tokens;
+  session nexus_private.sessions;
+  result auth.session_outcome;
+begin
+  if refresh_token is null or length(refresh_token) not between 16 and 128 then
+    return nexus_private.session_refused('UNAUTHENTICATED', 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+  end if;
+  select t.session_id into token.session_id from nexus_private.refresh_tokens t
+   where t.token_hash = sha256(convert_to(refresh_token, 'UTF8'));
+  if token.session_id is null then
+    return nexus_private.session_refused('UNAUTHENTICATED', 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+  end if;
+  -- Refreshes of one session take turns; read the token again under the lock (a racing refresh may have rotated it).
+  select s.* into session from nexus_private.sessions s where s.id = token.session_id for update;
+  select t.* into token from nexus_private.refresh_tokens t where t.token_hash = sha256(convert_to(refresh_token, 'UTF8'));
+
+  if session.revoked_at is not null or not exists (select 1 from public.profiles p where p.id = session.user_id) then
+    return nexus_private.session_refused('UNAUTHENTICATED', 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+  end if;
+  if session.refreshed_at < now() - make_interval(days => idle_days) then
+    perform nexus_private.revoke_session(session.id, 'expired');
+    return nexus_private.session_refused('UNAUTHENTICATED', 'session_expired', 'Session Expired');
+  end if;
+  if token.rotated_at is not null and token.rotated_at < now() - make_interval(secs => reuse_seconds) then
+    perform nexus_private.revoke_session(session.id, 'refresh_token_reused');
+    return nexus_private.session_refused('UNAUTHENTICATED', 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');
+  end if;
+
+  if token.rotated_at is null then
+    update nexus_private.refresh_tokens t set rotated_at = now() where t.id = token.id;
+  end if;
+  update nexus_private.sessions s set refreshed_at = now() where s.id = session.id;
+  result.user_id := session.user_id;
+  result.session_id := session.id;
+  result.refresh_token := nexus_private.issue_refresh_token(session.id, token.id);
+  return result;
+end
+$$;
+grant execute on function auth.refresh_session(text) to anon, authenticated;
+
+/* The session the caller's access JWT belongs to (its session_id claim), or null (also for a deleted member). */
+create or replace function auth.session_id() returns uuid
+language plpgsql stable parallel safe as $$
+declare
+  claimed text := auth.jwt() ->> 'session_id';
+begin
+  if auth.uid() is not null and claimed ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    return claimed::uuid;
+  end if;
+  return null;
+end
+$$;
+grant execute on function auth.session_id() to anon, authenticated, service_role;
+
+/*
+ * Sign out the signed-in member: `local` ends the session of the JWT in hand, `global` every session of theirs,
+ * `others` every one but this. Only the member's own sessions; returns how many ended.
+ */
+create or replace function auth.sign_out(scope text default 'local') returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  member uuid := nexus_private.require_member('sign out');
+  current_session uuid := auth.session_id();
+  ended integer;
+begin
+  if scope is null or scope not in ('local', 'global', 'others') then
+    perform nexus_private.fail('BAD_REQUEST', 'scope must be local, global or others');
+  end if;
+  update nexus_private.sessions s set revoked_at = now(), revoked_reason = 'sign_out_' || scope
+   where s.user_id = member and s.revoked_at is null
+     and case scope
+           when 'local' then s.id = current_session
+           when 'others' then s.id is distinct from current_session
+           else true end;
+  get diagnostics ended = row_count;
+  return ended;
+end
+$$;
+grant execute on function auth.sign_out(text) to authenticated;
+
+/*
+ * Change the signed-in member's password. Every other session of theirs ends (a password change is how a member
+ * throws out whoever else holds their account); the session of the JWT in hand carries on. When the caller also
+ * sends the current password it must match (GoTrue's secure password change); returns the sessions ended.
+ */
+create or replace function auth.change_password(new_password text, current_password text default null) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  member uuid := nexus_private.require_member('change your password');
+  ended integer;
+begin
+  if new_password is null or length(new_password) < 8 or length(new_password) > 72 then
+    perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
+  end if;
+  if current_password is not null
+     and not nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member)) then
+    perform nexus_private.fail('UNAUTHENTICATED', 'the current password is wrong');
+  end if;
+  update auth.users u set password_hash = crypt(new_password, gen_salt('bf', 10)) where u.id = member;
+  update nexus_private.sessions s set revoked_at = now(), revoked_reason = 'password_changed'
+   where s.user_id = member and s.revoked_at is null and s.id is distinct from auth.session_id();
+  get diagnostics ended = row_count;
+  perform nexus_private.audit('member.password_changed', jsonb_build_object('member_id', member, 'sessions_ended', ended));
+  return ended;
+end
+$$;
+grant execute on function auth.change_password(text, text) to authenticated;
+
+/* The signed-in member as GoTrue's /user shows them: id, e-mail, callsign, rank, created_at. */
+create or replace function auth.current_user_account() returns table (id uuid, email text, callsign text, rank public.rank, created_at timestamptz)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select u.id, u.email, p.callsign, p.rank, u.created_at
+    from auth.users u join public.profiles p on p.id = u.id
+   where u.id = auth.uid()
+$$;
+grant execute on function auth.current_user_account() to authenticated;
+
+/* Operators (`npm run nexus -- user revoke --email E`): end every session of a member; audited. */
+create or replace function nexus_private.revoke_member_sessions(email text) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  member uuid;
+  ended integer;
+begin
+  if not auth.is_service() then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'only operators revoke a member''s sessions');
+  end if;
+  select u.id into member from auth.users u where lower(u.email) = lower(btrim(revoke_member_sessions.email));
+  if member is null then
+    perform nexus_private.fail('NOT_FOUND', 'no account with this email');
+  end if;
+  update nexus_private.sessions s set revoked_at = now(), revoked_reason = 'operator'
+   where s.user_id = member and s.revoked_at is null;
+  get diagnostics ended = row_count;
+  perform nexus_private.audit('member.sessions_revoked', jsonb_build_object('member_id', member, 'sessions_ended', ended));
+  return ended;
+end
+$$;
+grant execute on function nexus_private.revoke_member_sessions(text) to service_role;
+
+/*
+ * The worker's sweep (sessions__prune, hourly): drop limit rows past their window and sessions ended or idle for longer
+ * than the idle limit, so these tables hold what is still in force.
+ */
+create or replace function nexus_private.prune_sign_in_state() returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  idle_days integer := nexus_private.rate_limit_setting('session_idle_days', 30);
+  removed integer;
+  total integer := 0;
+begin
+  delete from nexus_private.auth_limit_events
+   where happened_at < now() - case kind when 'sign_up' then interval '1 hour' else interval '15 minutes' end;
+  get diagnostics removed = row_count;
+  total := total + removed;
+  delete from nexus_private.sessions
+   where coalesce(revoked_at, refreshed_at) < now() - make_interval(days => idle_days);
+  get diagnostics removed = row_count;
+  return total + removed;
+end
+$$;
+grant execute on function nexus_private.prune_sign_in_state() to service_role;
