@@ -39,6 +39,10 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // Whose X-Forwarded-For is believed for req.ip (the sign-up limit's client address): TRUST_PROXY.
   app.set("trust proxy", config.trustProxy);
   const server = http.createServer(app);
+  // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
+  // it is never the server that closes a connection the balancer or a client is about to reuse (ECONNRESET).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
   const upgraded = new Set<import("node:stream").Duplex>();
   server.on("upgrade", (_req, socket) => {

@@ -50,5 +50,5 @@ describe("npm run nexus -- keys / user revoke", () => {
     const unknown = nexus("user", "revoke", "--email", "nobody@nexus.test");
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^NOT_FOUND: no account with this email/);
-  });
+  }, 120_000); // three CLI processes, each starting Node and TypeScript: on a loaded machine 30 s was too short
 });

@@ -31,6 +31,7 @@ const vapid = webpush.generateVAPIDKeys();
 
 let db: TestDatabase;
 let owner: pg.Pool;
+const ownerErrors: Error[] = [];
 let service: PushService;
 let server: NexusProcess;
 let worker: WorkerProcess;
@@ -50,6 +51,10 @@ function authenticatorUrl(url: string): string {
 beforeAll(async () => {
   db = await createTestDatabase();
   owner = new pg.Pool({ connectionString: db.url, max: 2 });
+  // An idle client may see its backend ended by the forced drop of the test database (57P01); anything else fails.
+  owner.on("error", (error) => {
+    if ((error as { code?: string }).code !== "57P01") ownerErrors.push(error);
+  });
   service = await startPushService({ vapidPublicKey: vapid.publicKey });
   env = {
     NODE_ENV: "production",
@@ -90,6 +95,7 @@ afterAll(async () => {
   await service?.close();
   await owner?.end();
   await db?.drop();
+  expect(ownerErrors).toEqual([]);
 });
 
 const curl = (name: string, token: string, body: unknown) => rest(server.baseUrl, name, body, token);
