@@ -4,8 +4,9 @@
  */
 import { isIPv6 } from "node:net";
 import { z } from "zod";
+import { OneLineError } from "./fatal.ts";
 
-export class ConfigError extends Error {}
+export class ConfigError extends OneLineError {}
 
 /** Every default, written once: the schema below applies them, and whatever reports them (npm run doctor) reads them here. */
 export const DEFAULTS = {

@@ -5,6 +5,7 @@
 import type { Task } from "graphile-worker";
 import type { PresenceEvent } from "../../core/presence/events.ts";
 import { workerContext } from "../context.ts";
+import { giveUp } from "../payload.ts";
 
 function isEvent(payload: unknown): payload is PresenceEvent {
   const p = payload as PresenceEvent;
@@ -14,9 +15,7 @@ function isEvent(payload: unknown): payload is PresenceEvent {
 const task: Task = async (payload, helpers) => {
   const { log } = workerContext();
   if (!isEvent(payload)) {
-    // Retrying cannot fix a payload; say so once, loudly, and let the job complete.
-    log.error({ jobId: helpers.job.id, payload }, "presence__apply_event: payload is not a normalised event; dropped");
-    return;
+    throw await giveUp(helpers, "payload is not a normalised presence event (id, event, room, createdAt)", { payload });
   }
   try {
     const { rows } = await helpers.withPgClient((client) =>
@@ -25,8 +24,8 @@ const task: Task = async (payload, helpers) => {
     log.debug({ eventId: payload.id, event: payload.event, room: payload.room, outcome: rows[0]?.outcome }, "presence event applied");
   } catch (error) {
     if ((error as { code?: string }).code === "NX400") {
-      log.error({ err: error, eventId: payload.id }, "presence__apply_event: event cannot be applied; dropped");
-      return;
+      // The database says this event can never be applied (BAD_REQUEST): retrying cannot change that.
+      throw await giveUp(helpers, `the event cannot be applied: ${(error as { detail?: string }).detail ?? (error as Error).message}`, { eventId: payload.id });
     }
     throw error;
   }
