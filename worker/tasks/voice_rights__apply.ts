@@ -81,8 +81,7 @@ async function send(rooms: RoomService, claim: ClaimRow): Promise<Answer> {
 }
 
 const task: Task = async (payload, helpers) => {
-  const changes = parsePayload(Payload, payload, helpers);
-  if (!changes) return;
+  const changes = await parsePayload(Payload, payload, helpers);
   const { config, log } = workerContext();
   const rooms = roomsFor(config);
   if (!rooms) {
