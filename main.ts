@@ -5,10 +5,11 @@
 import "./core/env.ts";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./server/app.ts";
-import { ConfigError } from "./core/config.ts";
 import { migrate } from "./core/database/migrate.ts";
-import { createPool, createWorkerPool } from "./core/database/pool.ts";
-import { resolveDatabase } from "./core/database/resolve.ts";
+import { createPool, createWorkerPool, poolsShuttingDown } from "./core/database/pool.ts";
+import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
+import { OneLineError } from "./core/fatal.ts";
+import { assertPortFree } from "./core/net.ts";
 import { createLogger } from "./core/log.ts";
 import { startWorker } from "./worker/runner.ts";
 
@@ -18,9 +19,12 @@ const runServer = !args.has("--worker");
 const runWorker = !args.has("--server");
 
 async function main() {
+  // Before anything starts (the embedded Postgres, migrations, a worker): a port another process holds.
+  if (runServer) await assertPortFree(configBeforeStart().port);
   const db = await resolveDatabase(log);
   const { config } = db;
   log.level = config.logLevel;
+  await assertDatabaseReachable(db.url);
   if (db.embedded || !config.isProduction) {
     // As the schema owner (DATABASE_OWNER_URL): the server and worker log in as nexus_authenticator, who owns nothing.
     await migrate(db.ownerUrl);
@@ -47,8 +51,11 @@ async function main() {
         `  NomadNexus backend is up${db.embedded ? ` (embedded Postgres in ${config.dataDir})` : ""}`,
         `  GraphQL:   ${base}/graphql`,
         ...(config.graphiql ? [`  GraphiQL:  ${base}/graphiql`] : []),
+        `  REST:      ${base}/functions/v1/<name>  (the old edge functions' routes)`,
+        `  Ops page:  ${base}/ops  (job queue and open flares, for FOUNDER+)`,
         `  Webhook:   ${base}/livekit/webhook`,
         `  Health:    ${base}/healthz  ${base}/readyz`,
+        `  SQL:       npm run nexus -- db psql`,
         "",
       ].join("\n") + "\n",
     );
@@ -59,11 +66,17 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    await server?.close().catch((error) => log.error({ err: error }, "server close failed"));
-    await worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed"));
+    poolsShuttingDown();
+    const t0 = Date.now();
+    // The HTTP server and the worker stop side by side; the pools, then Postgres, once nothing uses them.
+    await Promise.all([
+      server?.close().catch((error) => log.error({ err: error }, "server close failed")).then(() => log.debug({ ms: Date.now() - t0 }, "server closed")),
+      worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed")).then(() => log.debug({ ms: Date.now() - t0 }, "worker stopped")),
+    ]);
     await pool?.end().catch(() => {});
     await workerPool?.end().catch(() => {});
     await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
+    log.debug({ ms: Date.now() - t0 }, "stopped");
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
@@ -71,7 +84,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof OneLineError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     log.fatal({ err: error }, "start-up failed");

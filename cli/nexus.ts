@@ -4,6 +4,8 @@
  *   user add --email E --password P --callsign C --rank R   create a member (prints the new user id)
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
+ *   db url                                                 print the database's URL (embedded: stable across starts)
+ *   db psql [psql options…]                                psql on that database (the runbook's SQL-editor habit)
  *   db seed                                                development data (refused when NODE_ENV=production)
  *   user revoke --email E                                   end every session of a member (sign-out everywhere)
  *   keys                                                   print an anon key (role anon JWT) for supabase-js
@@ -13,6 +15,7 @@
  * It talks to DATABASE_URL (`db …` to DATABASE_OWNER_URL when set: migrations need the schema owner), or to the
  * embedded database in NEXUS_DATA_DIR (starting it if `npm start` is not running).
  */
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -20,9 +23,10 @@ import pg from "pg";
 import { importSupabase } from "./import-supabase.ts";
 import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
 import { signJwt } from "../core/jwt.ts";
-import { ConfigError } from "../core/config.ts";
+import { OneLineError } from "../core/fatal.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
-import { resolveDatabase } from "../core/database/resolve.ts";
+import { configBeforeStart, resolveDatabase } from "../core/database/resolve.ts";
+import { embeddedUrl, loadDevSecrets } from "../core/database/embedded.ts";
 import { toApiError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
 
@@ -33,6 +37,8 @@ const USAGE = `usage: npm run nexus -- <command>
   keys                                                      print an anon key for supabase-js's createClient
   import supabase --from URL [--dry-run]                    bring an old Supabase database over (idempotent)
   db migrate | db rollback | db status                      schema management
+  db url                                                    print the database URL (npm run -s nexus -- db url)
+  db psql [psql options…]                                   open psql on the database (DATABASE_URL or embedded)
   db seed                                                   development members, squad and nets (not in production)
   db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD
 ${JOBS_USAGE}`;
@@ -84,9 +90,38 @@ async function jobs(argv: string[]): Promise<number> {
   }
 }
 
+/** The database's URL without starting anything: DATABASE_URL, or the embedded one's (its port is kept). */
+async function databaseUrl(): Promise<string> {
+  const config = configBeforeStart();
+  return config.databaseUrl ?? embeddedUrl(await loadDevSecrets(path.resolve(config.dataDir)));
+}
+
+/** psql on the configured database, with the operator's own options; the embedded one is started if need be. */
+async function psql(args: string[]): Promise<number> {
+  const db = await resolveDatabase(createLogger(process.env.LOG_LEVEL ?? "warn"));
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn("psql", [db.url, ...args], { stdio: "inherit" });
+      child.on("error", (error: NodeJS.ErrnoException) =>
+        reject(error.code === "ENOENT" ? new OneLineError("psql is not installed: apt-get install postgresql-client, or point any client at npm run -s nexus -- db url") : error),
+      );
+      child.on("close", (status) => resolve(status ?? 1));
+    });
+    return code;
+  } finally {
+    await db.stop();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  // `jobs` takes lists of ids (--retry 12 13 14), which parseArgs below does not.
+  // `jobs` takes lists of ids (--retry 12 13 14), and `db psql` passes psql's own options on, which parseArgs
+  // below does not.
   if (argv[0] === "jobs") return jobs(argv.slice(1));
+  if (argv[0] === "db" && argv[1] === "psql") return psql(argv.slice(2));
+  if (argv[0] === "db" && argv[1] === "url" && argv.length === 2) {
+    process.stdout.write(`${await databaseUrl()}\n`);
+    return 0;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -211,7 +246,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof OneLineError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
     }

@@ -4,8 +4,9 @@
  */
 import { isIPv6 } from "node:net";
 import { z } from "zod";
+import { OneLineError } from "./fatal.ts";
 
-export class ConfigError extends Error {}
+export class ConfigError extends OneLineError {}
 
 /** Every default, written once: the schema below applies them, and whatever reports them (npm run doctor) reads them here. */
 export const DEFAULTS = {
@@ -17,6 +18,7 @@ export const DEFAULTS = {
   TRUST_PROXY: false,
   ALLOW_SERVICE_ROLE_TOKENS: false,
   LIVEKIT_TOKEN_TTL: 600,
+  LIVEKIT_TIMEOUT_MS: 5000,
   FLARE_MAX_PER_HOUR: 6,
   LIVEKIT_TOKENS_PER_MINUTE: 30,
   LIVEKIT_TOKEN_BURST: 20,
@@ -145,6 +147,7 @@ const schema = z.object({
   LIVEKIT_API_SECRET: optionalString,
   LIVEKIT_WEBHOOK_SECRET: optionalString,
   LIVEKIT_TOKEN_TTL: positiveInt(DEFAULTS.LIVEKIT_TOKEN_TTL),
+  LIVEKIT_TIMEOUT_MS: positiveInt(DEFAULTS.LIVEKIT_TIMEOUT_MS),
   NEXT_PUBLIC_VAPID_PUBLIC_KEY: optionalString,
   VAPID_PRIVATE_KEY: optionalString,
   VAPID_SUBJECT: optionalString.refine((v) => v === undefined || /^(mailto:|https:\/\/)/.test(v), {
@@ -203,6 +206,8 @@ export interface Config {
     apiSecret: string | undefined;
     webhookSecret: string | undefined;
     tokenTtlSeconds: number;
+    /** Deadline of each RoomService call (live rights, presence reconcile). */
+    timeoutMs: number;
   };
   vapid: { publicKey: string | undefined; privateKey: string | undefined; subject: string | undefined };
   corsOrigins: string[];
@@ -275,6 +280,7 @@ export function loadConfig(
       apiSecret,
       webhookSecret: env.LIVEKIT_WEBHOOK_SECRET ?? apiSecret,
       tokenTtlSeconds: env.LIVEKIT_TOKEN_TTL,
+      timeoutMs: env.LIVEKIT_TIMEOUT_MS,
     },
     vapid: {
       publicKey: vapidPublic,

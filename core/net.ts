@@ -1,4 +1,5 @@
 import net from "node:net";
+import { OneLineError } from "./fatal.ts";
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it). */
 export function freePort(): Promise<number> {
@@ -10,5 +11,22 @@ export function freePort(): Promise<number> {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/**
+ * Refuse to start when the HTTP port is taken (another `npm start`, another service), checked the way the server
+ * will listen (every address), before anything else starts: no migration, no worker, no embedded Postgres.
+ */
+export function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") reject(new OneLineError(`port ${port} is in use: set PORT`));
+      else if (error.code === "EACCES") reject(new OneLineError(`port ${port} needs privileges this process lacks: set PORT (1024 or above)`));
+      else reject(error);
+    });
+    probe.listen(port, () => probe.close(() => resolve()));
   });
 }

@@ -1,5 +1,6 @@
 /**
- * `npm test`: starts a throwaway real PostgreSQL (with pgTAP), migrates a template database, runs the pgTAP files
+ * `npm test`: checks the machine has what the tests need (scripts/test-tools.ts), starts a throwaway real
+ * PostgreSQL (with pgTAP), migrates a template database, runs the pgTAP files
  * in db/tests with pg_prove, then vitest (each test file gets its own copy of the template), and prints one
  * closing line: "N passed, N failed".
  */
@@ -10,6 +11,7 @@ import path from "node:path";
 import pg from "pg";
 import { migrate, ROOT } from "../core/database/migrate.ts";
 import { startCluster } from "../test/support/cluster.ts";
+import { ensureTestTools, MissingTools } from "./test-tools.ts";
 
 const TEMPLATE = "nexus_template";
 const only = process.argv[2]; // "pgtap" or "vitest" to run one suite
@@ -49,6 +51,7 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 
 async function main() {
   const started = Date.now();
+  ensureTestTools(only === "pgtap" || only === "vitest" ? only : "all", (line) => console.log(line));
   const cluster = await startCluster();
   let passed = 0;
   let failed = 0;
@@ -111,7 +114,12 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error);
-  console.log("0 passed, 1 failed");
+  if (error instanceof MissingTools) {
+    console.error(error.message);
+  } else {
+    // One line, not a stack: what failed before any test could run (the throwaway database, the migrations).
+    console.error(`npm test stopped: ${(error as Error).message.split("\n")[0]}`);
+    console.log("0 passed, 1 failed");
+  }
   process.exit(1);
 });

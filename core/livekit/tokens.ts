@@ -89,7 +89,23 @@ export function signParticipantToken(credentials: LiveKitCredentials, grant: Par
   claims.exp = exp;
   claims.nbf = issuedAt;
   claims.sub = grant.identity;
+  return { token: signClaims(credentials, claims), expiresAt: new Date(exp * 1000) };
+}
+
+/**
+ * A token for calling LiveKit's server API on one room (RoomService: list, update, remove participants), as
+ * livekit-server-sdk's clients sign per call: `video: { roomAdmin: true, room }`, no identity. The worker signs
+ * one per room and reuses it until shortly before it expires, instead of the SDK's WebCrypto signing per call.
+ */
+export function signRoomAdminToken(credentials: LiveKitCredentials, room: string, ttlSeconds: number, now = Date.now()): SignedToken {
+  const issuedAt = Math.floor(now / 1000);
+  const exp = issuedAt + Math.round(ttlSeconds);
+  const claims = { video: { roomAdmin: true, room }, iss: credentials.apiKey, exp, nbf: issuedAt };
+  return { token: signClaims(credentials, claims), expiresAt: new Date(exp * 1000) };
+}
+
+function signClaims(credentials: LiveKitCredentials, claims: Record<string, unknown>): string {
   const signingInput = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
   const signature = createHmac("sha256", credentials.apiSecret).update(signingInput).digest("base64url");
-  return { token: `${signingInput}.${signature}`, expiresAt: new Date(exp * 1000) };
+  return `${signingInput}.${signature}`;
 }

@@ -14,9 +14,16 @@ export interface PresenceEvent {
   id: string;
   event: string;
   room: string;
-  participant?: { identity: string; sid: string; name?: string; metadata?: string };
+  participant?: { identity: string; sid: string; name?: string; metadata?: string; permission?: ParticipantRights };
   /** Event time, epoch seconds. */
   createdAt: number;
+}
+
+/** The rights LiveKit reports a participant holds (its token's, until the RoomService changes them). */
+export interface ParticipantRights {
+  canSubscribe: boolean;
+  canPublish: boolean;
+  canPublishData: boolean;
 }
 
 export class MalformedEvent extends Error {}
@@ -34,6 +41,13 @@ export function fromLiveKit(event: WebhookEvent, raw: string, receivedAt: number
         sid: event.participant.sid,
         name: event.participant.name || undefined,
         metadata: event.participant.metadata || undefined,
+        permission: event.participant.permission
+          ? {
+              canSubscribe: event.participant.permission.canSubscribe,
+              canPublish: event.participant.permission.canPublish,
+              canPublishData: event.participant.permission.canPublishData,
+            }
+          : undefined,
       }
     : undefined;
   return {

@@ -5,10 +5,12 @@
  *   rx:   join and rank >= min_rank_to_rx   (LiveKit canSubscribe)
  *   tx:   join and rank >= min_rank_to_tx   (LiveKit canPublish, canPublishData)
  *
- * nexus_private.net_clearance() writes the rule once. can_join_net() is the join rule for the caller, used by the
- * policies on voice_nets, voice_net_bridges and presence. issue_voice_grants() applies all three rules to a batch
- * of nets for the caller, with the bridged nets the caller may hear, in one query: the server signs exactly what
- * it returns and decides nothing itself.
+ * nexus_private.net_clearance() writes the rule once, nexus_private.bridged_clearance() the bridge rule on top of
+ * it. can_join_net() is the join rule for the caller, used by the policies on voice_nets, voice_net_bridges and
+ * presence. issue_voice_grants() applies all three rules to a batch of nets for the caller, with the bridged nets
+ * the caller may hear, in one query: the server signs exactly what it returns and decides nothing itself.
+ * nexus_private.presence_clearance() applies the same two functions to a participant already connected, for
+ * the live rights job (db/functions/63_voice_rights_live.sql).
  */
 
 /*
@@ -32,6 +34,53 @@ language sql stable parallel safe as $$
    ) j
 $$;
 comment on function nexus_private.net_clearance(uuid, public.rank) is 'join/rx/tx of a member of the given rank on every net (DESIGN.md §3). The only place the rule is written.';
+
+/*
+ * The bridge rule: the nets bridged to from_net that a member of the given rank may hear, with whether they may
+ * speak there. A bridge never raises clearance: the member must be able to hear the other net on their own
+ * (can_rx there, which implies may join). Whether they may join from_net itself is the caller's question. Plain
+ * SQL, inlined like net_clearance.
+ */
+create or replace function nexus_private.bridged_clearance(caller_id uuid, caller_rank public.rank, from_net uuid)
+returns table (net_id uuid, can_tx boolean)
+language sql stable parallel safe as $$
+  select x.other_id, c.can_tx
+    from (select b.target_net_id as other_id from public.voice_net_bridges b where b.source_net_id = from_net
+          union all
+          select b.source_net_id from public.voice_net_bridges b where b.target_net_id = from_net) x
+    cross join lateral (
+      select * from nexus_private.net_clearance(caller_id, caller_rank) r where r.net_id = x.other_id offset 0
+    ) c
+   where c.can_rx
+$$;
+comment on function nexus_private.bridged_clearance(uuid, public.rank, uuid) is 'Nets bridged to from_net that a member of the given rank may hear, and whether they may speak there (DESIGN.md §3, bridges).';
+
+/*
+ * What a participant connected to a net's room may do now, by the rules their token was signed by: a token for
+ * the net itself (bridged_from null) carries net_clearance; a bridged token (issued with a token for bridged_from,
+ * its metadata says so) carries the bridge rule, and only while the bridge stands and the member may still join
+ * bridged_from. An unknown member (deleted, or no member at all) may do nothing. Not security definer: its
+ * callers are the live rights functions, which are.
+ */
+create or replace function nexus_private.presence_clearance(member uuid, net uuid, bridged_from uuid)
+returns table (can_join boolean, can_rx boolean, can_tx boolean)
+language sql stable parallel safe as $$
+  select coalesce(bool_or(d.can_join), false), coalesce(bool_or(d.can_rx), false), coalesce(bool_or(d.can_tx), false)
+    from (
+      select c.can_join, c.can_rx, c.can_tx
+        from public.profiles m
+        cross join lateral nexus_private.net_clearance(m.id, m.rank) c
+       where m.id = member and c.net_id = net and bridged_from is null
+      union all
+      select true, true, b.can_tx
+        from public.profiles m
+        cross join lateral nexus_private.net_clearance(m.id, m.rank) home
+        cross join lateral nexus_private.bridged_clearance(m.id, m.rank, bridged_from) b
+       where m.id = member and bridged_from is not null
+         and home.net_id = bridged_from and home.can_join and b.net_id = net
+    ) d
+$$;
+comment on function nexus_private.presence_clearance(uuid, uuid, uuid) is 'join/rx/tx now for a member connected to a net''s room, directly (bridged_from null) or through the bridge from bridged_from.';
 
 /*
  * The join rule for the caller. Security definer: policies of other tables call it without seeing voice_nets
@@ -153,15 +202,8 @@ begin
     select ordinal, key, o.id, o.room_name, o.name, issue_voice_grants.net_id,
            true, true, c.can_tx, null::text, null::text,
            caller.id, caller.callsign, caller.rank
-      from (select b.target_net_id as other_id from public.voice_net_bridges b where b.source_net_id = issue_voice_grants.net_id
-            union all
-            select b.source_net_id from public.voice_net_bridges b where b.target_net_id = issue_voice_grants.net_id) x
-      join public.voice_nets o on o.id = x.other_id
-      cross join lateral (
-        select * from nexus_private.net_clearance(caller.id, caller.rank) r where r.net_id = x.other_id offset 0
-      ) c
-     -- a bridge never raises clearance: the caller must be able to hear the other net on their own
-     where c.can_rx
+      from nexus_private.bridged_clearance(caller.id, caller.rank, issue_voice_grants.net_id) c
+      join public.voice_nets o on o.id = c.net_id
      order by o.room_name;
   end loop;
 end

@@ -37,7 +37,7 @@ $$;
 
 /*
  * Apply one normalised LiveKit event (core/presence/events.ts builds it):
- *   { id, event, room, participant: { identity, sid, name, metadata }, createdAt (epoch seconds) }
+ *   { id, event, room, participant: { identity, sid, name, metadata, permission? }, createdAt (epoch seconds) }
  * Returns what it did: opened, closed, unchanged, room_closed:<n>, ignored.
  *
  * Rules that make redelivery and reordering harmless:
@@ -60,6 +60,7 @@ declare
   finished timestamptz;
   affected int;
   outcome text;
+  session_id uuid;
 begin
   if kind not in ('participant_joined', 'participant_left', 'participant_connection_aborted', 'room_finished') then
     return 'ignored';
@@ -116,8 +117,13 @@ begin
       participant_name = coalesce(p.participant_name, excluded.participant_name),
       user_id = coalesce(p.user_id, excluded.user_id),
       last_event_at = greatest(p.last_event_at, excluded.last_event_at)
-    returning case when xmax = 0 then (case when left_at is null then 'opened' else 'closed' end) else 'unchanged' end
-      into outcome;
+    returning p.id, case when xmax = 0 then (case when left_at is null then 'opened' else 'closed' end) else 'unchanged' end
+      into session_id, outcome;
+    -- What LiveKit granted (the token's rights) is where live rights start from (63_voice_rights_live.sql).
+    if outcome = 'opened' and participant ? 'permission' then
+      perform nexus_private.record_join_rights(session_id, participant -> 'permission');
+      perform nexus_private.voice_rights_on_join(session_id);
+    end if;
     return outcome;
   end if;
 

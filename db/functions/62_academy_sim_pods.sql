@@ -28,6 +28,29 @@ language sql stable security definer set search_path = pg_catalog, public as $$
 $$;
 
 /*
+ * Whether a pod still hands out tokens: not expired and its training still ACCEPTED (completing or cancelling
+ * it also moves expires_at to that moment). join_sim_pod() refuses a closed pod; the live rights job removes
+ * whoever is still in a closed pod's room.
+ */
+create or replace function nexus_private.sim_pod_open(pod_id text) returns boolean
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select coalesce((
+    select p.expires_at > now() and r.status = 'ACCEPTED'
+      from public.sim_pods p join public.academy_requests r on r.id = p.request_id
+     where p.id = pod_id), false)
+$$;
+
+/* What a member connected to a pod's room may do now: the pod's grant while the pod is open, else nothing. */
+create or replace function nexus_private.sim_pod_presence_clearance(pod_id text, member uuid)
+returns table (can_join boolean, can_rx boolean, can_tx boolean)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select coalesce(bool_or(true), false), coalesce(bool_or(g.can_subscribe), false), coalesce(bool_or(g.can_publish), false)
+    from public.sim_pods p
+    cross join lateral nexus_private.sim_pod_grant(p.id, member) g
+   where p.id = pod_id and nexus_private.sim_pod_open(p.id)
+$$;
+
+/*
  * Accept a PENDING training request: a mentor certified for the skill who is not the cadet. The decision is one
  * update guarded by status = 'PENDING': of two mentors racing, the second one's update waits on the first one's
  * row lock, then finds the request ACCEPTED and changes nothing, so exactly one wins and the other gets CONFLICT.
@@ -108,7 +131,7 @@ begin
   if caller is distinct from request.cadet_id and caller is distinct from request.mentor_id then
     perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'only the cadet and the mentor of a sim pod may join it');
   end if;
-  if request.status <> 'ACCEPTED' then
+  if not nexus_private.sim_pod_open(pod.id) then
     perform nexus_private.fail('NOT_FOUND', format('sim pod %s is closed: its training is %s', pod.id, request.status));
   end if;
   return query select * from nexus_private.sim_pod_grant(pod.id, caller);

@@ -200,3 +200,22 @@ end
 $$;
 comment on function public.discard_jobs(bigint[]) is 'Delete jobs that are not running. Audited as job.discarded with what was removed. FOUNDER+ and service_role only.';
 grant execute on function public.discard_jobs(bigint[]) to anon, authenticated, service_role;
+
+/*
+ * Give up a running job that can never succeed (a payload that can never be valid): its remaining attempts are
+ * taken away while its worker still holds it, so the failure that worker then records, with the reason, makes
+ * it a dead letter at once, for failedJobs, /ops and `nexus jobs --failed`, instead of 25 retries or a silent
+ * drop. graphile-worker's own permanently_fail_jobs leaves locked (running) jobs alone, hence this; only the
+ * worker holding the job (locked_by) may give it up. True when it did.
+ */
+create or replace function nexus_private.give_up_job(job_id bigint, worker_id text) returns boolean
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  with given_up as (
+    update graphile_worker._private_jobs j
+       set max_attempts = greatest(j.attempts, 1)
+     where j.id = give_up_job.job_id and j.locked_by = give_up_job.worker_id
+    returning 1
+  )
+  select exists (select 1 from given_up)
+$$;
+grant execute on function nexus_private.give_up_job(bigint, text) to service_role;

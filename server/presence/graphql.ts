@@ -3,11 +3,76 @@
  * one net. Subscribing asks the database whether the caller may join the net (public.can_join_net, the same rule
  * as voice tokens): INSUFFICIENT_CLEARANCE otherwise. Each event carries the presence row, read through RLS.
  * Events come from the NOTIFY trigger on voice_presence (channel `nexus:presence:<netId>`).
+ *
+ * Clearance can change while subscribed (live rights, docs/live-permissions.md): before each event, and when the
+ * database announces a change that may move it (RIGHTS on the net's channel, or on `nexus:voice-rights:<member>`
+ * for the subscriber), the same question is asked again; once the answer is no, the subscription ends with
+ * INSUFFICIENT_CLEARANCE and sends nothing more.
  */
-import { loadOneWithPgClient } from "postgraphile/@dataplan/pg";
+import { loadOneWithPgClient, type WithPgClient } from "postgraphile/@dataplan/pg";
 import { jsonParse } from "postgraphile/@dataplan/json";
-import { context, lambda, listen, SafeError } from "postgraphile/grafast";
+import { context, lambda, listen, SafeError, type GrafastSubscriber } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
+
+const CAN_JOIN = "select public.can_join_net($1::uuid) as allowed";
+
+/** The subscriber's member id, from the verified claims the request runs with. */
+function memberOf(pgSettings: Record<string, string> | null | undefined): string | undefined {
+  try {
+    const sub = JSON.parse(pgSettings?.["request.jwt.claims"] ?? "{}").sub;
+    return typeof sub === "string" && sub !== "" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The net's events, and the subscriber's own rights announcements, passed on only while the database still says
+ * the subscriber may join the net. Rights announcements themselves are never passed on.
+ */
+function guardedSubscriber(
+  subscriber: GrafastSubscriber,
+  withPgClient: WithPgClient,
+  pgSettings: Record<string, string> | null,
+  netId: string,
+): GrafastSubscriber {
+  const stillAllowed = async () =>
+    withPgClient(pgSettings, async (client) => {
+      const { rows } = await client.query<{ allowed: boolean }>({ text: CAN_JOIN, values: [netId] });
+      return rows[0]?.allowed === true;
+    });
+  const member = memberOf(pgSettings);
+  return {
+    async *subscribe(topic: string) {
+      const topics = member ? [topic, `nexus:voice-rights:${member}`] : [topic];
+      const sources = await Promise.all(topics.map(async (t) => (await subscriber.subscribe(t))[Symbol.asyncIterator]()));
+      const pending = new Map<number, Promise<{ i: number; result: IteratorResult<unknown> }>>();
+      const pull = (i: number) => pending.set(i, sources[i]!.next().then((result) => ({ i, result })));
+      sources.forEach((_, i) => pull(i));
+      try {
+        while (pending.size > 0) {
+          const { i, result } = await Promise.race(pending.values());
+          pending.delete(i);
+          if (result.done) continue;
+          pull(i);
+          if (!(await stillAllowed())) {
+            throw new SafeError("you may no longer join this net", { code: "INSUFFICIENT_CLEARANCE" });
+          }
+          const kind = (() => {
+            try {
+              return JSON.parse(String(result.value)).event;
+            } catch {
+              return undefined;
+            }
+          })();
+          if (kind === "JOINED" || kind === "LEFT") yield result.value;
+        }
+      } finally {
+        await Promise.all(sources.map((source) => source.return?.().catch(() => undefined)));
+      }
+    },
+  } as GrafastSubscriber;
+}
 
 export function presenceSubscriptionPlugin() {
   return extendSchema((build) => {
@@ -39,10 +104,7 @@ export function presenceSubscriptionPlugin() {
                 const $topic = loadOneWithPgClient(executor, $netId, async (client, netIds) =>
                   Promise.all(
                     netIds.map(async (netId) => {
-                      const { rows } = await client.query<{ allowed: boolean }>({
-                        text: "select public.can_join_net($1::uuid) as allowed",
-                        values: [netId],
-                      });
+                      const { rows } = await client.query<{ allowed: boolean }>({ text: CAN_JOIN, values: [netId] });
                       if (!rows[0]?.allowed) {
                         throw new SafeError("you may not join this net", { code: "INSUFFICIENT_CLEARANCE" });
                       }
@@ -50,7 +112,17 @@ export function presenceSubscriptionPlugin() {
                     }),
                   ),
                 );
-                return listen(context().get("pgSubscriber"), $topic, jsonParse);
+                const $subscriber = lambda(
+                  [context().get("pgSubscriber"), context().get("withPgClient"), context().get("pgSettings"), $netId],
+                  ([subscriber, withPgClient, pgSettings, netId]) =>
+                    guardedSubscriber(
+                      subscriber as GrafastSubscriber,
+                      withPgClient as WithPgClient,
+                      (pgSettings ?? null) as Record<string, string> | null,
+                      netId as string,
+                    ),
+                );
+                return listen($subscriber, $topic, jsonParse);
               },
               plan($event) {
                 return $event;

@@ -146,7 +146,12 @@ function sign(credentials: LiveKitCredentials, config: Config, row: GrantRow) {
     room: row.room_name!,
     identity: row.user_id,
     name: row.callsign,
-    metadata: { userId: row.user_id, rank: row.rank, callsign: row.callsign },
+    // A bridged token says which net it was issued with: its holder is in that room by the bridge, and loses it
+    // when the bridge is unlinked (nexus_private.presence_clearance).
+    metadata:
+      row.bridged_from === null
+        ? { userId: row.user_id, rank: row.rank, callsign: row.callsign }
+        : { userId: row.user_id, rank: row.rank, callsign: row.callsign, bridgedFrom: row.bridged_from },
     canSubscribe: row.can_rx,
     canPublish: row.can_tx,
     canPublishData: row.can_tx,

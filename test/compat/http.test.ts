@@ -121,7 +121,7 @@ describe("GET /metrics", () => {
   });
 });
 
-describe("emergency disable (docs/DEPLOY.md, phase 8.3)", () => {
+describe("emergency disable (docs/operations.md, phase 8.3)", () => {
   it("revoking a capability's function from members turns its route into 403 for everyone, and a grant restores it", async () => {
     const scout = await createMember(t.pool, "SCOUT");
     const ask = () =>

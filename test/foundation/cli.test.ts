@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../core/database/migrate.ts";
@@ -60,5 +62,28 @@ describe("npm run nexus -- user add", () => {
     const result = nexus("db", "status");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/\[X\] \d{14}_identity\.sql/);
+  });
+});
+
+describe("npm run nexus -- db url / db psql", () => {
+  it("db url prints DATABASE_URL, and db psql runs psql on it with the operator's options", () => {
+    expect(nexus("db", "url").stdout).toBe(`${db.url}\n`);
+    const result = nexus("db", "psql", "-At", "-c", "select count(*) from public.profiles where callsign = 'Ops One'");
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("1\n");
+  });
+
+  it("the embedded database's URL is the same on every call, with the port kept in its data folder", () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "nexus-url-"));
+    try {
+      const env = { PATH: process.env.PATH, NEXUS_DATA_DIR: dataDir };
+      const first = spawnSync(process.execPath, [path.join(ROOT, "cli/nexus.ts"), "db", "url"], { env, encoding: "utf8" });
+      const again = spawnSync(process.execPath, [path.join(ROOT, "cli/nexus.ts"), "db", "url"], { env, encoding: "utf8" });
+      const kept = JSON.parse(readFileSync(path.join(dataDir, "secrets.json"), "utf8"));
+      expect(first.stdout).toMatch(new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${kept.POSTGRES_PORT}/nomadnexus\\n$`));
+      expect(again.stdout).toBe(first.stdout);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * a SCOUT signs in and is refused by the database. Phone-sized throughout.
  *
  * Screenshots go to test-results/ (ignored by git); with UPDATE_SCREENSHOTS=1 they replace docs/ops-page.png and
- * docs/ops-page-phone.png, the pictures in docs/ops.md.
+ * docs/ops-page-phone.png, the pictures in docs/operations.md.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -14,11 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { CHROMIUM } from "../../scripts/test-tools.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/ops-tasks");
 const SHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, "docs") : path.join(ROOT, "test-results");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const PHONE = { width: 390, height: 844 };
 const PASSWORD = "password-123"; // test/support/members.ts
 

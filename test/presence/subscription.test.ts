@@ -75,6 +75,30 @@ describe("voicePresenceChanged subscription", () => {
     expect(sub.events[1].voicePresence.leftAt).not.toBeNull();
   });
 
+  it("stops sending a net's events to a member who may no longer join it, and tells them why", async () => {
+    const demoted = await createMember(t.pool, "SCOUT");
+    const voyager = await createMember(t.pool, "VOYAGER");
+    const lost = subscribe(demoted.token);
+    const kept = subscribe(voyager.token);
+    await Promise.all([lost.live(), kept.live()]);
+    const now = Math.floor(Date.now() / 1000);
+    const join = async (sid: string, at: number) => {
+      const body = liveKitBody("participant_joined", "wing-net", at, { identity: voyager.id, sid });
+      expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
+    };
+    await join("PA_sub_before", now);
+    await until("the first join, to both", () => lost.events.length >= 1 && kept.events.length >= 1);
+
+    await t.pool.query("update public.profiles set rank = 'AFFILIATE' where id = $1", [demoted.id]);
+    await join("PA_sub_after", now + 1);
+    await until("the second join, to the VOYAGER", () => kept.events.length >= 2);
+    await until("the demoted member's subscription to end", () => lost.errors.length > 0);
+    // The subscription ends with the error (graphql-ws `error`, a list of GraphQL errors).
+    expect(lost.errors.flat()[0]).toMatchObject({ message: "you may no longer join this net", extensions: { code: "INSUFFICIENT_CLEARANCE" } });
+    expect(lost.events.map((e) => e.event)).toEqual(["JOINED"]);
+    expect(kept.errors).toEqual([]);
+  });
+
   it("refuses a member who may not join the net", async () => {
     const sub = subscribe(vagrant.token);
     await until("the refusal", () => sub.errors.length > 0);

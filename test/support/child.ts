@@ -19,16 +19,20 @@ export interface NodeChild {
   waitFor(text: string, timeoutMs?: number): Promise<void>;
   /** Send `signal` (unless it has exited already) and resolve with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Ctrl-C: SIGINT to the whole process group (spawned with detached), and resolve with the exit code. */
+  interrupt(): Promise<number | null>;
 }
 
 export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   cwd?: string;
+  /** A process group of its own, so that interrupt() reaches it the way Ctrl-C in a terminal does. */
+  detached?: boolean;
 }
 
 /** Start `node <script> [args]` (script relative to the repository root, or absolute). */
-export function spawnNode(script: string, args: string[], { env, cwd = ROOT }: SpawnOptions): NodeChild {
-  const child = spawn(process.execPath, [path.resolve(ROOT, script), ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnNode(script: string, args: string[], { env, cwd = ROOT, detached = false }: SpawnOptions): NodeChild {
+  const child = spawn(process.execPath, [path.resolve(ROOT, script), ...args], { env, cwd, detached, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const streams = { stdout: "", stderr: "" };
   const listeners = new Set<() => void>();
@@ -65,6 +69,11 @@ export function spawnNode(script: string, args: string[], { env, cwd = ROOT }: S
     },
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    async interrupt() {
+      if (!detached) throw new Error("interrupt() needs a child spawned with detached: true");
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGINT");
       return exited;
     },
   };

@@ -15,22 +15,22 @@ export interface Cluster {
   stop(): void;
 }
 
-function binDir(): string {
+/** Debian's PostgreSQL server binaries (PG_BINDIR, the Debian path, or pg_config's), if installed. */
+export function findPostgresBinDir(): string | undefined {
   const candidates = [process.env.PG_BINDIR, "/usr/lib/postgresql/15/bin"].filter(Boolean) as string[];
   try {
-    candidates.push(execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim());
+    candidates.push(execFileSync("pg_config", ["--bindir"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
   } catch {
     // pg_config is optional; the Debian path above is the usual one.
   }
-  const found = candidates.find((dir) => existsSync(path.join(dir, "initdb")) && existsSync(path.join(dir, "pg_ctl")));
-  if (!found) {
-    throw new Error(
-      "no PostgreSQL server binaries found: install Debian's postgresql-15 and postgresql-15-pgtap (see .ci/run), or set PG_BINDIR",
-    );
-  }
-  return found;
+  return candidates.find((dir) => existsSync(path.join(dir, "initdb")) && existsSync(path.join(dir, "pg_ctl")));
 }
 
+function binDir(): string {
+  const found = findPostgresBinDir();
+  if (!found) throw new Error("no PostgreSQL server binaries found: apt-get install postgresql-15, or set PG_BINDIR");
+  return found;
+}
 
 /**
  * `durable: true` keeps Postgres's defaults for fsync, synchronous_commit and full_page_writes (a benchmark of

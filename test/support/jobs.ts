@@ -11,6 +11,7 @@ import type { Config } from "../../core/config.ts";
 import { createLogger } from "../../core/log.ts";
 import { setWorkerContext } from "../../worker/context.ts";
 import { loadTaskList } from "../../worker/task-list.ts";
+import { until } from "./eventually.ts";
 
 export const TASK_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../worker/tasks");
 
@@ -24,4 +25,10 @@ export async function runQueuedJobs({ config, pool }: { config: Config; pool: pg
   } finally {
     await list.release();
   }
+  // runOnce can return before the failure of the last job it ran is written back (the job still locked, its
+  // last_error not yet set): wait until no job is held, so the caller sees every outcome.
+  await until("the jobs runOnce ran to be recorded", async () => {
+    const { rows } = await pool.query<{ n: number }>("select count(*)::int as n from graphile_worker.jobs where locked_at is not null");
+    return rows[0]!.n === 0;
+  });
 }

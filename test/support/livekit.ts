@@ -21,6 +21,8 @@ export interface ParticipantSpec {
   sid: string;
   name?: string;
   metadata?: string;
+  /** The rights LiveKit reports the participant joined with (its token's). */
+  permission?: { canSubscribe?: boolean; canPublish?: boolean; canPublishData?: boolean };
 }
 
 let counter = 0;

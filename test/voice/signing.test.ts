@@ -4,7 +4,7 @@
  */
 import { AccessToken, TokenVerifier } from "livekit-server-sdk";
 import { describe, expect, it } from "vitest";
-import { signParticipantToken, type ParticipantGrant } from "../../core/livekit/tokens.ts";
+import { signParticipantToken, signRoomAdminToken, type ParticipantGrant } from "../../core/livekit/tokens.ts";
 
 const credentials = { url: "wss://livekit.test.invalid", apiKey: "APIsigning", apiSecret: "signing-test-secret-0123456789abcdef" };
 
@@ -88,6 +88,23 @@ describe("LiveKit token signing", () => {
       expect(signed.expiresAt.getTime()).toBe((claims.exp as number) * 1000);
     });
   }
+
+  it("signs the room-admin token the SDK's RoomServiceClient would send for a room, byte for byte", async () => {
+    for (;;) {
+      // What ServiceBase.authHeader({ roomAdmin: true, room }) signs: an AccessToken with that grant and no identity.
+      const accessToken = new AccessToken(credentials.apiKey, credentials.apiSecret, { ttl: 600 });
+      accessToken.addGrant({ roomAdmin: true, room: "ops" });
+      const expected = await accessToken.toJwt();
+      const { exp, nbf } = JSON.parse(Buffer.from(expected.split(".")[1]!, "base64url").toString("utf8")) as { exp: number; nbf: number };
+      if (exp - nbf !== 600) continue;
+      const signed = signRoomAdminToken(credentials, "ops", 600, nbf * 1000 + 500);
+      expect(signed.token).toBe(expected);
+      const claims = await new TokenVerifier(credentials.apiKey, credentials.apiSecret).verify(signed.token);
+      expect(claims.video).toEqual({ roomAdmin: true, room: "ops" });
+      expect(claims.sub).toBeUndefined();
+      break;
+    }
+  });
 
   it("signs with the API secret: a verifier with another secret or API key refuses the token", async () => {
     const { token } = signParticipantToken(credentials, grants["a member who may speak"]!);

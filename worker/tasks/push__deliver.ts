@@ -61,8 +61,7 @@ function senderFor(config: Config): PushSender | undefined {
 }
 
 const task: Task = async (raw, helpers) => {
-  const payload = parsePayload(Payload, raw, helpers);
-  if (!payload) return;
+  const payload = await parsePayload(Payload, raw, helpers);
   const { config, log } = workerContext();
   const started = Date.now();
 

@@ -17,8 +17,7 @@ export interface FanoutPayload {
 const Payload = z.object({ flareId: z.uuid() }) satisfies z.ZodType<FanoutPayload>;
 
 const task: Task = async (raw, helpers) => {
-  const payload = parsePayload(Payload, raw, helpers);
-  if (!payload) return;
+  const payload = await parsePayload(Payload, raw, helpers);
   const { config, log } = workerContext();
   const started = Date.now();
   let after: string | null = null;

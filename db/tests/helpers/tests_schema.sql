@@ -140,6 +140,15 @@ language sql security definer set search_path = pg_catalog, public as $$
 $$;
 grant execute on function tests.claim_next_job(text) to public;
 
+/* Record a running job's failure the way a graphile-worker does (unlocked, last_error set, due again later). */
+create or replace function tests.fail_job(job_id bigint, error text) returns void
+language sql security definer set search_path = pg_catalog, public as $$
+  update graphile_worker._private_jobs j
+     set locked_at = null, locked_by = null, last_error = error, run_at = now() + interval '2 seconds'
+   where j.id = job_id
+$$;
+grant execute on function tests.fail_job(bigint, text) to public;
+
 /* Web Push (issue #5) ------------------------------------------------------------------------------------- */
 
 /* A real device's keys (a P-256 public key and a 16-byte auth secret, base64url), for push subscriptions in tests. */

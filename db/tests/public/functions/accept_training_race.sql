@@ -92,9 +92,13 @@ select tests.dblink_exec('setup', format($$
    where (j.payload -> 'ids')::jsonb <@ (select coalesce(jsonb_agg(q.id), '[]') from public.notification_queue q where q.user_id = %1$L)
      and json_array_length(j.payload -> 'ids') > 0;
   delete from nexus_private.audit_log a where a.actor_id in (%1$L, %2$L, %3$L) or a.details ->> 'user_id' in (%2$L, %3$L);
+  -- the pod's live rights job (it would remove whoever is still in the pod's room when it expires)
+  delete from graphile_worker._private_jobs j where j.key = 'voice_rights:sim_pod:' || %5$L;
+  delete from nexus_private.voice_rights_changes c where c.sim_pod_id = %5$L;
   delete from auth.users u where u.id in (%1$L, %2$L, %3$L);
   delete from public.skills s where s.id = %4$L
-  $$, (select cadet from fixture), (select mentor1 from fixture), (select mentor2 from fixture), (select skill from fixture)));
+  $$, (select cadet from fixture), (select mentor1 from fixture), (select mentor2 from fixture), (select skill from fixture),
+      (select sim_pod from first_accept)));
 select tests.dblink_disconnect(c) from unnest(array['setup', 'mentor1', 'mentor2']) c;
 select is((select count(*)::int from public.profiles where callsign like 'race-%')
           + (select count(*)::int from public.skills where name = 'race-skill')

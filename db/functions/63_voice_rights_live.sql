@@ -1,0 +1,601 @@
+/*
+ * Live voice rights (DESIGN.md §3, "Rights apply live"): when a member's clearance on a net can change, the
+ * participants already connected get the new decision through LiveKit's RoomService, not only their next token.
+ *
+ *   1. Triggers on profiles, voice_nets, squad_members, voice_net_bridges and sim_pods write one
+ *      voice_rights_changes row per member, net or sim pod whose connected participants may be affected, and
+ *      enqueue one `voice_rights__apply` job per subject, keyed `voice_rights:<member|net|sim_pod>:<id>`. A job
+ *      still waiting takes later changes into its payload (graphile-worker appends array payloads under the same
+ *      key), so a burst of edits on one member or net is one job, not one per edit.
+ *   2. The job's scope is the open presence rows of its members, or in its nets' and sim pods' rooms; each is
+ *      decided by presence_decision(): presence_clearance() (the token rules, db/functions/31_voice_access.sql)
+ *      or sim_pod_presence_clearance(), compared with what LiveKit holds (presence_rights).
+ *   3. In one transaction: voice_rights_claim() locks those participants and decides again (so two jobs never
+ *      apply to one participant at once, and a retry skips what was already applied), the worker calls
+ *      LiveKit for each, voice_rights_record() stores what LiveKit now holds and the audit rows.
+ *
+ * Everything the worker calls is security definer and granted to service_role: the worker need not be superuser.
+ */
+
+/*
+ * Who made a change, for the audit: service_role, a member's role, the role a session switched to, or the
+ * database login for operator SQL. The caller's SET ROLE is read from the `role` setting, which security definer
+ * functions leave alone.
+ */
+create or replace function nexus_private.change_actor_role() returns text
+language sql stable set search_path = pg_catalog, public as $$
+  select case
+    when auth.is_service() then 'service_role'
+    when auth.uid() is not null then auth.role()
+    when coalesce(current_setting('role', true), 'none') <> 'none' then current_setting('role', true)
+    else 'sql:' || session_user
+  end
+$$;
+
+/*
+ * Enqueue the jobs for some changes: one per subject (member, net or sim pod), its payload the list of changes
+ * ({change, member|net|simPod}), run at once, or at the sim pod's expiry. Also tells the voicePresenceChanged
+ * subscriptions of the subjects to check their subscribers again (NOTIFY, delivered at commit).
+ */
+create or replace function nexus_private.enqueue_voice_rights(change_ids bigint[]) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  jobs integer;
+  subject record;
+begin
+  if change_ids is null or cardinality(change_ids) = 0 then
+    return 0;
+  end if;
+  select count(*) into jobs from graphile_worker.add_jobs(array(
+    select row(
+        'voice_rights__apply',
+        json_agg(json_strip_nulls(json_build_object('change', c.id, 'member', c.member_id, 'net', c.net_id, 'simPod', c.sim_pod_id)) order by c.id),
+        null, max((c.details ->> 'runAt')::timestamptz), null, 'voice_rights:' || k.subject, null, null
+      )::graphile_worker.job_spec
+      from nexus_private.voice_rights_changes c
+      cross join lateral (select coalesce('member:' || c.member_id, 'net:' || c.net_id, 'sim_pod:' || c.sim_pod_id) as subject) k
+     where c.id = any (change_ids)
+     group by k.subject));
+  for subject in
+    select distinct c.member_id, c.net_id from nexus_private.voice_rights_changes c
+     where c.id = any (change_ids) and c.sim_pod_id is null
+  loop
+    if subject.member_id is not null then
+      perform pg_notify('nexus:voice-rights:' || subject.member_id, '{"event":"RIGHTS"}');
+    else
+      perform pg_notify('nexus:presence:' || subject.net_id, json_build_object('event', 'RIGHTS', 'netId', subject.net_id)::text);
+    end if;
+  end loop;
+  return jobs;
+end
+$$;
+
+/*
+ * Whether a change can touch anyone now: a member with a participant connected (matched as the webhook matches,
+ * or by the id their identity or metadata claims, so a deleted member's sessions count), or a net whose room has
+ * someone in it. Nobody connected, nothing to apply: a member who joins later does so with a token signed by
+ * the rules as they are then, and a join with rights that no longer match is caught at the join (below).
+ */
+create or replace function nexus_private.member_connected(member uuid) returns boolean
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select exists (select 1 from public.voice_presence p where p.left_at is null and p.user_id = member)
+      or exists (select 1 from public.voice_presence p
+                  where p.left_at is null and p.user_id is null and p.participant_identity = member::text)
+      or exists (select 1 from public.voice_presence p
+                  where p.left_at is null and p.user_id is null and p.participant_metadata ->> 'userId' = member::text)
+$$;
+
+create or replace function nexus_private.net_connected(net uuid) returns boolean
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select exists (select 1 from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name
+                  where n.id = net and p.left_at is null)
+$$;
+
+/* Rank changes and deleted members: the member's participants. */
+create or replace function nexus_private.voice_rights_on_profiles() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  if tg_op = 'UPDATE' then
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+      select 'rank_changed', n.id, jsonb_build_object('from', o.rank, 'to', n.rank), auth.uid(), nexus_private.change_actor_role()
+        from new_rows n join old_rows o on o.id = n.id
+       where o.rank is distinct from n.rank and nexus_private.member_connected(n.id)
+      returning id)
+    select array_agg(id) into ids from c;
+  else
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+      select 'member_deleted', o.id, jsonb_build_object('callsign', o.callsign, 'rank', o.rank), auth.uid(), nexus_private.change_actor_role()
+        from old_rows o
+       where nexus_private.member_connected(o.id)
+      returning id)
+    select array_agg(id) into ids from c;
+  end if;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger profiles_voice_rights_update after update on public.profiles
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_profiles();
+create or replace trigger profiles_voice_rights_delete after delete on public.profiles
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_profiles();
+
+/* A net's gates or linked squad edited: the participants in its room. */
+create or replace function nexus_private.voice_rights_on_voice_nets() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with c as (
+    insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+    select case when o.linked_squad_id is distinct from n.linked_squad_id then 'net_squad_changed' else 'net_gates_changed' end,
+           n.id,
+           jsonb_build_object(
+             'from', jsonb_build_object('join', o.min_rank_to_join, 'rx', o.min_rank_to_rx, 'tx', o.min_rank_to_tx, 'squad', o.linked_squad_id),
+             'to', jsonb_build_object('join', n.min_rank_to_join, 'rx', n.min_rank_to_rx, 'tx', n.min_rank_to_tx, 'squad', n.linked_squad_id)),
+           auth.uid(), nexus_private.change_actor_role()
+      from new_rows n join old_rows o on o.id = n.id
+     where (o.min_rank_to_join, o.min_rank_to_rx, o.min_rank_to_tx, o.linked_squad_id)
+           is distinct from (n.min_rank_to_join, n.min_rank_to_rx, n.min_rank_to_tx, n.linked_squad_id)
+       and nexus_private.net_connected(n.id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger voice_nets_voice_rights_update after update on public.voice_nets
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_voice_nets();
+
+/*
+ * Squad membership added or removed: the member's participants, but only when the squad gates some net (a squad
+ * no net is linked to changes nobody's clearance). Transition tables need one trigger per event.
+ */
+create or replace function nexus_private.voice_rights_on_squad_members_insert() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with c as (
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select 'squad_member_added', n.user_id, jsonb_build_object('squad_id', n.squad_id), auth.uid(), nexus_private.change_actor_role()
+      from new_rows n
+     where exists (select 1 from public.voice_nets v where v.linked_squad_id = n.squad_id)
+       and nexus_private.member_connected(n.user_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace function nexus_private.voice_rights_on_squad_members_delete() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with c as (
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select 'squad_member_removed', o.user_id, jsonb_build_object('squad_id', o.squad_id), auth.uid(), nexus_private.change_actor_role()
+      from old_rows o
+     where exists (select 1 from public.voice_nets v where v.linked_squad_id = o.squad_id)
+       and nexus_private.member_connected(o.user_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace function nexus_private.voice_rights_on_squad_members_update() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  with moved as (
+    select 'squad_member_added' as kind, n.squad_id, n.user_id from new_rows n
+     where not exists (select 1 from old_rows o where o.squad_id = n.squad_id and o.user_id = n.user_id)
+    union all
+    select 'squad_member_removed', o.squad_id, o.user_id from old_rows o
+     where not exists (select 1 from new_rows n where n.squad_id = o.squad_id and n.user_id = o.user_id)
+  ), c as (
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select m.kind, m.user_id, jsonb_build_object('squad_id', m.squad_id), auth.uid(), nexus_private.change_actor_role()
+      from moved m
+     where exists (select 1 from public.voice_nets v where v.linked_squad_id = m.squad_id)
+       and nexus_private.member_connected(m.user_id)
+    returning id)
+  select array_agg(id) into ids from c;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger squad_members_voice_rights_insert after insert on public.squad_members
+  referencing new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_squad_members_insert();
+create or replace trigger squad_members_voice_rights_delete after delete on public.squad_members
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_squad_members_delete();
+create or replace trigger squad_members_voice_rights_update after update on public.squad_members
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_squad_members_update();
+
+/* A bridge linked or unlinked: the participants in both nets' rooms (a bridged token's rights rest on it). */
+create or replace function nexus_private.voice_rights_on_bridges() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  ids bigint[];
+begin
+  if tg_op = 'INSERT' then
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+      select 'bridge_linked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
+        from new_rows b
+        cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+       where nexus_private.net_connected(x.net_id)
+      returning id)
+    select array_agg(id) into ids from c;
+  else
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+      select 'bridge_unlinked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
+        from old_rows b
+        cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+       where nexus_private.net_connected(x.net_id)
+      returning id)
+    select array_agg(id) into ids from c;
+  end if;
+  perform nexus_private.enqueue_voice_rights(ids);
+  return null;
+end
+$$;
+create or replace trigger voice_net_bridges_voice_rights_insert after insert on public.voice_net_bridges
+  referencing new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_bridges();
+create or replace trigger voice_net_bridges_voice_rights_delete after delete on public.voice_net_bridges
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_bridges();
+
+/*
+ * A sim pod's expiry (made, or moved earlier when its training is completed or cancelled): a job at that moment
+ * removes whoever is still in its room. The job is keyed by pod, so moving the expiry moves the job.
+ */
+create or replace function nexus_private.voice_rights_on_sim_pods() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  id bigint;
+begin
+  if tg_op = 'UPDATE' and old.expires_at = new.expires_at then
+    return null;
+  end if;
+  insert into nexus_private.voice_rights_changes (kind, sim_pod_id, details, actor_id, actor_role)
+  values ('sim_pod_expiry', new.id, jsonb_build_object('runAt', new.expires_at), auth.uid(), nexus_private.change_actor_role())
+  returning voice_rights_changes.id into id;
+  perform nexus_private.enqueue_voice_rights(array[id]);
+  return null;
+end
+$$;
+create or replace trigger sim_pods_voice_rights after insert or update of expires_at on public.sim_pods
+  for each row execute function nexus_private.voice_rights_on_sim_pods();
+
+/*
+ * The decision for one open presence row, with what LiveKit holds and what to do: 'remove' (may no longer be in
+ * that room), 'update' (rights differ from, or are not known to be, the decision), or null (nothing). The row is
+ * decided for the room it is in: a net's room by presence_clearance() (directly, or through the bridge its
+ * token's metadata names), a sim pod's room by sim_pod_presence_clearance(). Rooms that are neither are not ours:
+ * no row. The member is the presence row's, matched as the webhook matches it (identity = member id, else
+ * metadata.userId); a participant whose member no longer exists may do nothing.
+ *
+ * PL/pgSQL with generic plans: each statement is planned once per connection and then costs a few index lookups.
+ * The worker calls it once per participant per change, a thousand times for a gate raised on a full net.
+ */
+create or replace function nexus_private.presence_decision(presence uuid)
+returns table (
+  presence_id uuid,
+  room_name text,
+  participant_identity text,
+  user_id uuid,
+  net_id uuid,
+  sim_pod_id text,
+  can_join boolean,
+  can_subscribe boolean,
+  can_publish boolean,
+  can_publish_data boolean,
+  had_subscribe boolean,
+  had_publish boolean,
+  had_publish_data boolean,
+  action text
+)
+language plpgsql stable security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  session public.voice_presence;
+  bridged_from uuid;
+  held nexus_private.presence_rights;
+begin
+  select * into session from public.voice_presence p where p.id = presence and p.left_at is null;
+  if session.id is null then
+    return;
+  end if;
+  presence_id := session.id;
+  room_name := session.room_name;
+  participant_identity := session.participant_identity;
+  user_id := coalesce(session.user_id, nexus_private.participant_member(session.participant_identity, session.participant_metadata));
+  select n.id into net_id from public.voice_nets n where n.room_name = session.room_name;
+  if net_id is not null then
+    if session.participant_metadata ->> 'bridgedFrom' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+      bridged_from := (session.participant_metadata ->> 'bridgedFrom')::uuid;
+    end if;
+    select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
+      from nexus_private.presence_clearance(user_id, net_id, bridged_from) c;
+  else
+    select s.id into sim_pod_id from public.sim_pods s where s.room_name = session.room_name;
+    if sim_pod_id is null then
+      return;
+    end if;
+    select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
+      from nexus_private.sim_pod_presence_clearance(sim_pod_id, user_id) c;
+  end if;
+  can_join := coalesce(can_join, false);
+  can_subscribe := can_join and coalesce(can_subscribe, false);
+  can_publish := can_join and coalesce(can_publish, false);
+  can_publish_data := can_publish;
+  select * into held from nexus_private.presence_rights r where r.presence_id = presence;
+  had_subscribe := held.can_subscribe;
+  had_publish := held.can_publish;
+  had_publish_data := held.can_publish_data;
+  action := case
+    when held.removed_at is not null then null
+    when not can_join then 'remove'
+    when (held.can_subscribe, held.can_publish, held.can_publish_data) is distinct from (can_subscribe, can_publish, can_publish_data) then 'update'
+  end;
+  return next;
+end
+$$;
+comment on function nexus_private.presence_decision(uuid) is 'Live rights for one open presence row: the decision now, what LiveKit holds, and the action (remove, update or null).';
+
+/*
+ * A job's scope: the open presence rows of its members (also by identity or metadata.userId, so a deleted
+ * member's participants are found), and those in its nets' and sim pods' rooms. voice_rights_decisions() is
+ * presence_decision() for each (and for any presence ids given), for tests and operators' questions.
+ */
+create or replace function nexus_private.voice_rights_scope(members uuid[], nets uuid[], sim_pods text[]) returns uuid[]
+language plpgsql stable security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  ids uuid[] := '{}';
+begin
+  if cardinality(members) > 0 then
+    ids := ids || array(select p.id from public.voice_presence p where p.left_at is null and p.user_id = any (members));
+    ids := ids || array(
+      select p.id from public.voice_presence p
+       where p.left_at is null and p.user_id is null and p.participant_identity = any (members::text[]));
+    ids := ids || array(
+      select p.id from public.voice_presence p
+       where p.left_at is null and p.user_id is null and p.participant_metadata ->> 'userId' = any (members::text[]));
+  end if;
+  if cardinality(nets) > 0 then
+    ids := ids || array(
+      select p.id from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name and p.left_at is null
+       where n.id = any (nets));
+  end if;
+  if cardinality(sim_pods) > 0 then
+    ids := ids || array(
+      select p.id from public.sim_pods s join public.voice_presence p on p.room_name = s.room_name and p.left_at is null
+       where s.id = any (sim_pods));
+  end if;
+  return array(select distinct x.id from unnest(ids) x (id) order by x.id);
+end
+$$;
+
+create or replace function nexus_private.voice_rights_decisions(presence_ids uuid[], members uuid[], nets uuid[], sim_pods text[])
+returns table (
+  presence_id uuid,
+  room_name text,
+  participant_identity text,
+  user_id uuid,
+  net_id uuid,
+  sim_pod_id text,
+  can_join boolean,
+  can_subscribe boolean,
+  can_publish boolean,
+  can_publish_data boolean,
+  had_subscribe boolean,
+  had_publish boolean,
+  had_publish_data boolean,
+  action text
+)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select d.*
+    from (select distinct x.id from unnest(coalesce(presence_ids, '{}') || nexus_private.voice_rights_scope(members, nets, sim_pods)) x (id)) scope
+   cross join lateral nexus_private.presence_decision(scope.id) d
+$$;
+comment on function nexus_private.voice_rights_decisions(uuid[], uuid[], uuid[], text[]) is 'Live rights: presence_decision() for every open presence row of the given presence ids, members, nets and sim pods.';
+
+/* The participants in scope whose LiveKit rights must change, in a stable order. */
+create or replace function nexus_private.voice_rights_due(members uuid[], nets uuid[], sim_pods text[])
+returns table (presence_id uuid, room_name text, participant_identity text, action text)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select d.presence_id, d.room_name, d.participant_identity, d.action
+    from nexus_private.voice_rights_decisions(null, members, nets, sim_pods) d
+   where d.action is not null
+   order by d.room_name, d.participant_identity
+$$;
+grant execute on function nexus_private.voice_rights_due(uuid[], uuid[], text[]) to service_role;
+
+/*
+ * A job's participants, in the transaction that will record LiveKit's answers: lock what LiveKit holds for each
+ * one due an update or a removal (in presence id order, so two jobs never deadlock; a second job touching the
+ * same participants waits until this one commits), decide again under the lock, and return what to send. A
+ * participant a concurrent job already put right, or who left, is not returned.
+ */
+create or replace function nexus_private.voice_rights_claim(members uuid[], nets uuid[], sim_pods text[])
+returns table (
+  presence_id uuid,
+  room_name text,
+  participant_identity text,
+  action text,
+  can_subscribe boolean,
+  can_publish boolean,
+  can_publish_data boolean
+)
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  ids uuid[] := nexus_private.voice_rights_scope(members, nets, sim_pods);
+begin
+  if cardinality(ids) = 0 then
+    return;
+  end if;
+  insert into nexus_private.presence_rights as r (presence_id)
+  select x.id from unnest(ids) x (id)
+  on conflict on constraint presence_rights_pkey do nothing;
+  perform 1 from nexus_private.presence_rights r where r.presence_id = any (ids) order by r.presence_id for update;
+  return query
+    select d.presence_id, d.room_name, d.participant_identity, d.action, d.can_subscribe, d.can_publish, d.can_publish_data
+      from unnest(ids) x (id)
+     cross join lateral nexus_private.presence_decision(x.id) d
+     where d.action is not null
+     order by d.room_name, d.participant_identity;
+end
+$$;
+grant execute on function nexus_private.voice_rights_claim(uuid[], uuid[], text[]) to service_role;
+
+/*
+ * What LiveKit answered for each claimed participant, as a JSON array of
+ *   { presence, action: update|remove, outcome, canSubscribe, canPublish, canPublishData, error? }
+ * outcome 'updated' (they now hold these rights), 'removed', 'not_present' (LiveKit no longer has them: nothing
+ * more to do for this session) or 'failed' (unchanged, to be retried). Stores what LiveKit now holds and writes
+ * one audit row each, naming the changes the job answered for. One statement for the whole job.
+ */
+create or replace function nexus_private.voice_rights_record(answers jsonb, change_ids bigint[]) returns integer
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  logged integer;
+begin
+  with answer as (
+    select * from jsonb_to_recordset(answers) as a (
+      presence uuid, action text, outcome text, "canSubscribe" boolean, "canPublish" boolean, "canPublishData" boolean, error text)
+  ), first_change as (
+    select min(c.changed_at) as at from nexus_private.voice_rights_changes c where c.id = any (change_ids)
+  ), held as (
+    update nexus_private.presence_rights r
+       set can_subscribe = case when a.outcome = 'updated' then a."canSubscribe" else r.can_subscribe end,
+           can_publish = case when a.outcome = 'updated' then a."canPublish" else r.can_publish end,
+           can_publish_data = case when a.outcome = 'updated' then a."canPublishData" else r.can_publish_data end,
+           removed_at = case when a.outcome in ('removed', 'not_present') then clock_timestamp() else r.removed_at end,
+           updated_at = clock_timestamp()
+      from answer a
+     where r.presence_id = a.presence and a.outcome <> 'failed'
+  ), audit as (
+    insert into nexus_private.voice_rights_log
+      (presence_id, room_name, participant_identity, user_id, net_id, sim_pod_id, action, outcome,
+       had_subscribe, had_publish, can_subscribe, can_publish, change_ids, changed_at, answered_at, error)
+    select a.presence, p.room_name, p.participant_identity,
+           coalesce(p.user_id, nexus_private.participant_member(p.participant_identity, p.participant_metadata)),
+           n.id, s.id, a.action, a.outcome, r.can_subscribe, r.can_publish,
+           coalesce(a."canSubscribe", false), coalesce(a."canPublish", false),
+           coalesce(change_ids, '{}'), f.at, clock_timestamp(), left(a.error, 500)
+      from answer a
+      join public.voice_presence p on p.id = a.presence
+      left join nexus_private.presence_rights r on r.presence_id = a.presence
+      left join public.voice_nets n on n.room_name = p.room_name
+      left join public.sim_pods s on s.room_name = p.room_name
+     cross join first_change f
+    returning 1
+  )
+  select count(*) into logged from audit;
+  return logged;
+end
+$$;
+grant execute on function nexus_private.voice_rights_record(jsonb, bigint[]) to service_role;
+
+/*
+ * The rights LiveKit reported when a participant joined (the webhook's participant.permission), as the starting
+ * point of what LiveKit holds. Called by apply_livekit_event() for a session it opened, which then calls
+ * voice_rights_on_join().
+ */
+create or replace function nexus_private.record_join_rights(presence uuid, permission jsonb) returns void
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  insert into nexus_private.presence_rights (presence_id, can_subscribe, can_publish, can_publish_data)
+  select presence, coalesce((permission ->> 'canSubscribe')::boolean, false), coalesce((permission ->> 'canPublish')::boolean, false),
+         coalesce((permission ->> 'canPublishData')::boolean, false)
+   where jsonb_typeof(permission) = 'object'
+  on conflict on constraint presence_rights_pkey do nothing
+$$;
+
+/*
+ * A participant who joins with rights that no longer match the rules (a token signed before a demotion, a gate
+ * raised or a bridge unlinked; tokens live LIVEKIT_TOKEN_TTL) is put right at once, like any other change. Only
+ * when the join reported its rights: unknown rights are not a reason to call LiveKit on every join.
+ */
+create or replace function nexus_private.voice_rights_on_join(presence uuid) returns void
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  decided record;
+  change bigint;
+begin
+  select d.user_id, d.net_id, d.sim_pod_id, d.action, d.had_subscribe, d.had_publish, d.can_subscribe, d.can_publish into decided
+    from nexus_private.presence_decision(presence) d
+   where d.action is not null and d.had_subscribe is not null;
+  if not found then
+    return;
+  end if;
+  insert into nexus_private.voice_rights_changes (kind, member_id, net_id, sim_pod_id, details, actor_id, actor_role)
+  values ('joined_out_of_date', decided.user_id,
+          case when decided.user_id is null then decided.net_id end,
+          case when decided.user_id is null and decided.net_id is null then decided.sim_pod_id end,
+          jsonb_build_object('presence_id', presence, 'action', decided.action,
+            'joined_with', jsonb_build_object('rx', decided.had_subscribe, 'tx', decided.had_publish),
+            'rules_give', jsonb_build_object('rx', decided.can_subscribe, 'tx', decided.can_publish)),
+          null, 'livekit')
+  returning id into change;
+  perform nexus_private.enqueue_voice_rights(array[change]);
+end
+$$;
+
+/*
+ * Live rights figures for /metrics, over the last hour: LiveKit answers by outcome, and the lag from each
+ * change to LiveKit's answer (updates and removals), as quantiles.
+ */
+create or replace function nexus_private.voice_rights_stats()
+returns table (outcomes jsonb, lag_p50 double precision, lag_p99 double precision)
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select (select coalesce(jsonb_object_agg(o.outcome, o.n), '{}') from (
+            select l.outcome, count(*) as n from nexus_private.voice_rights_log l
+             where l.answered_at > now() - interval '1 hour' group by l.outcome) o),
+         percentile_cont(0.5) within group (order by extract(epoch from l.answered_at - l.changed_at)),
+         percentile_cont(0.99) within group (order by extract(epoch from l.answered_at - l.changed_at))
+    from nexus_private.voice_rights_log l
+   where l.answered_at > now() - interval '1 hour' and l.outcome in ('updated', 'removed')
+$$;
+grant execute on function nexus_private.voice_rights_stats() to service_role;
+
+/* Changes and audit rows are kept 30 days (the voice_rights__prune crontab task runs this daily). */
+create or replace function nexus_private.voice_rights_prune(keep interval default interval '30 days') returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  logs integer;
+  changes integer;
+begin
+  delete from nexus_private.voice_rights_log l where l.answered_at < now() - keep;
+  get diagnostics logs = row_count;
+  delete from nexus_private.voice_rights_changes c where c.changed_at < now() - keep;
+  get diagnostics changes = row_count;
+  return logs + changes;
+end
+$$;
+grant execute on function nexus_private.voice_rights_prune(interval) to service_role;

@@ -1,0 +1,9 @@
+// After `npm install`: one line saying which Node runs what. Plain JavaScript: it runs on whatever Node npm has.
+const npmNode = /\bnode\/(v[\d.]+)/.exec(process.env.npm_config_user_agent ?? "")?.[1] ?? "the system's Node";
+const major = Number(process.version.slice(1).split(".")[0]);
+if (major < 22) {
+  console.log(`nomadnexus: npm scripts would run on Node ${process.version}, but they need 22 or later: the "node" dependency did not install (run npm install again)`);
+  process.exitCode = 1;
+} else {
+  console.log(`nomadnexus: installed. npm ran on Node ${npmNode}; npm start, npm test and the other scripts run on Node ${process.version} from node_modules.`);
+}

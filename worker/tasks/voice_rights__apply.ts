@@ -1,0 +1,131 @@
+/**
+ * Live voice rights: apply the database's decision to the participants connected on the nets (or sim pods) a
+ * change touched, through LiveKit's RoomService. Enqueued by the triggers in db/functions/63_voice_rights_live.sql,
+ * one job per member, net or sim pod (job key), its payload the changes it answers for (a waiting job takes
+ * later changes of the same subject into its payload).
+ *
+ * The SQL decides everything: voice_rights_claim() locks the participants in the job's scope who need an update or
+ * a removal and says what to send; voice_rights_record() stores LiveKit's answers in the same transaction, so
+ * concurrent jobs never apply to one participant at once and a retry skips what was applied. This task only
+ * sends: updateParticipant with the decided canSubscribe/canPublish/canPublishData, or removeParticipant, each
+ * with the LIVEKIT_TIMEOUT_MS deadline. Where LiveKit did not answer, the answers that came are still recorded
+ * and the job fails, so graphile-worker retries the rest with exponential backoff.
+ */
+import type { Task } from "graphile-worker";
+import { z } from "zod";
+import type { Config } from "../../core/config.ts";
+import { isNotFound, roomService, type RoomService } from "../../core/livekit/room-service.ts";
+import { workerContext } from "../context.ts";
+import { parsePayload } from "../payload.ts";
+
+/** One change the job answers for, and the subject it names (exactly one of member, net, simPod). */
+export interface VoiceRightsChange {
+  change: number;
+  member?: string;
+  net?: string;
+  simPod?: string;
+}
+
+const Payload = z
+  .array(
+    z.object({ change: z.number().int().positive(), member: z.uuid().optional(), net: z.uuid().optional(), simPod: z.string().min(1).optional() }),
+  )
+  .min(1) satisfies z.ZodType<VoiceRightsChange[]>;
+
+interface ClaimRow {
+  presence_id: string;
+  room_name: string;
+  participant_identity: string;
+  action: "update" | "remove";
+  can_subscribe: boolean;
+  can_publish: boolean;
+  can_publish_data: boolean;
+}
+
+interface Answer {
+  presence: string;
+  action: ClaimRow["action"];
+  outcome: "updated" | "removed" | "not_present" | "failed";
+  canSubscribe: boolean;
+  canPublish: boolean;
+  canPublishData: boolean;
+  error?: string;
+}
+
+/** One RoomService per worker process: its per-room tokens are shared by every job. */
+let shared: { config: Config; rooms: RoomService | null } | undefined;
+
+function roomsFor(config: Config): RoomService | null {
+  if (shared?.config !== config) shared = { config, rooms: roomService(config) };
+  return shared.rooms;
+}
+
+/** RoomService calls in flight at once for one job (a gate raised on a full net is one job). */
+const PARALLEL = 16;
+
+/** Send one decision; LiveKit's 404 means the participant is no longer there, anything else is a failure. */
+async function send(rooms: RoomService, claim: ClaimRow): Promise<Answer> {
+  const rights = { canSubscribe: claim.can_subscribe, canPublish: claim.can_publish, canPublishData: claim.can_publish_data };
+  const answer = { presence: claim.presence_id, action: claim.action, ...rights };
+  try {
+    if (claim.action === "remove") {
+      await rooms.room(claim.room_name).removeParticipant(claim.room_name, claim.participant_identity);
+      return { ...answer, outcome: "removed" };
+    }
+    await rooms.room(claim.room_name).updateParticipant(claim.room_name, claim.participant_identity, { permission: rights });
+    return { ...answer, outcome: "updated" };
+  } catch (error) {
+    if (isNotFound(error)) return { ...answer, outcome: "not_present" };
+    return { ...answer, outcome: "failed", error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+const task: Task = async (payload, helpers) => {
+  const changes = await parsePayload(Payload, payload, helpers);
+  const { config, log } = workerContext();
+  const rooms = roomsFor(config);
+  if (!rooms) {
+    log.debug("live voice rights skipped: LiveKit is not configured");
+    return;
+  }
+  const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
+  const changeIds = unique(changes.map((c) => c.change));
+  const members = unique(changes.map((c) => c.member));
+  const nets = unique(changes.map((c) => c.net));
+  const simPods = unique(changes.map((c) => c.simPod));
+
+  // One transaction: claim (locks the participants), send, record. Its locks make a concurrent job touching
+  // the same participants wait for this one's answers instead of sending alongside it.
+  const answers = await helpers.withPgClient(async (client) => {
+    await client.query("begin");
+    try {
+      const { rows: claims } = await client.query<ClaimRow>("select * from nexus_private.voice_rights_claim($1, $2, $3)", [members, nets, simPods]);
+      const answers: Answer[] = new Array(claims.length);
+      let next = 0;
+      const lane = async () => {
+        while (next < claims.length) {
+          const i = next++;
+          answers[i] = await send(rooms, claims[i]!);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, claims.length) }, lane));
+      if (answers.length > 0) {
+        await client.query("select nexus_private.voice_rights_record($1::jsonb, $2)", [JSON.stringify(answers), changeIds]);
+      }
+      await client.query("commit");
+      return answers;
+    } catch (error) {
+      await client.query("rollback").catch(() => {});
+      throw error;
+    }
+  });
+
+  const failed = answers.filter((a) => a.outcome === "failed");
+  if (failed.length > 0) {
+    log.warn({ failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error }, "live voice rights: LiveKit did not answer; retried");
+    throw new Error(`LiveKit did not answer for ${failed.length} of ${answers.length} participants: ${failed[0]!.error}`);
+  }
+  if (answers.length > 0) log.debug({ applied: answers.length, changes: changeIds }, "live voice rights applied");
+};
+
+export default task;
