@@ -9,12 +9,13 @@ import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "./graphql/preset.ts";
 import { edgeAuth, requireValidJwt } from "./auth.ts";
-import { cors, requestLogger, securityHeaders } from "./http.ts";
+import { cors, recordSecurityHeaders, requestLogger } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
 import { modules } from "./modules.ts";
-import { restRouter, sendError } from "./rest/route.ts";
+import { WEBHOOK_PATHS } from "./presence/rest.ts";
+import { restEdge, sendError } from "./rest/route.ts";
 
 export interface NexusServer {
   app: Express;
@@ -38,7 +39,15 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   app.disable("x-powered-by");
   // Whose X-Forwarded-For is believed for req.ip (the sign-up limit's client address): TRUST_PROXY.
   app.set("trust proxy", config.trustProxy);
-  const server = http.createServer(app);
+  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
+  const metrics = createMetricsRegistry();
+  const requestMetrics = httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]);
+  const applySecurityHeaders = recordSecurityHeaders();
+  // The runbook's REST routes are answered before Express (server/rest/route.ts); everything else goes to it.
+  const rest = restEdge({ config, pool, log, routes, metrics: requestMetrics, securityHeaders: applySecurityHeaders, except: WEBHOOK_PATHS });
+  const server = http.createServer((req, res) => {
+    if (!rest(req, res)) app(req, res);
+  });
   // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
   // it is never the server that closes a connection the balancer or a client is about to reuse (ECONNRESET).
   server.keepAliveTimeout = 65_000;
@@ -49,11 +58,12 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     upgraded.add(socket);
     socket.on("close", () => upgraded.delete(socket));
   });
-  const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
-  const metrics = createMetricsRegistry();
   app.use(requestLogger(log));
-  app.use(httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]));
-  app.use(securityHeaders());
+  app.use(requestMetrics.middleware);
+  app.use((_req, res, next) => {
+    applySecurityHeaders(res);
+    next();
+  });
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -75,10 +85,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   mountMetrics(app, metrics, log, config.metricsToken);
 
   for (const module of modules) module.mount?.(app, ctx);
-  const browserFacing = cors(config.corsOrigins);
-  app.use("/functions/v1", browserFacing);
-  app.use("/graphql", browserFacing);
-  app.use("/functions/v1", restRouter({ config, pool, log, routes }));
+  app.use("/graphql", cors(config.corsOrigins));
 
   app.use("/graphql", requireValidJwt(edgeAuth(config), "graphql"));
 

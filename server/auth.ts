@@ -2,8 +2,10 @@
  * The HTTP edge of authentication: `Authorization: Bearer <jwt>` read into a request's verified claims and
  * pgSettings (verification itself is core/jwt.ts), before any SQL.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import { ApiError } from "../core/errors.ts";
+import { writeJson } from "./http.ts";
 import type { Config } from "../core/config.ts";
 import { configPgSettings, pgSettingsFor, verifyJwt, type Claims } from "../core/jwt.ts";
 
@@ -51,22 +53,31 @@ export async function authenticateRequest(header: string | undefined, edge: Edge
 }
 
 /**
- * Express middleware: a request with a bad token stops here with 401 and never reaches the database.
- * `shape` picks the error body: GraphQL's `{ errors: [...] }` or the REST routes' `{ error, message }`.
+ * The caller of an HTTP request, or, for a bad token, a 401 answered here (the request never reaches the
+ * database) and undefined. `shape` picks the error body: GraphQL's `{ errors: [...] }` or the REST routes'
+ * `{ error, message }`. Used by the Express middleware below and by the routes answered before Express.
  */
+export async function authenticateOrRefuse(req: IncomingMessage, res: ServerResponse, edge: EdgeAuth, shape: "graphql" | "rest"): Promise<RequestAuth | undefined> {
+  try {
+    return await authenticateRequest(req.headers.authorization, edge);
+  } catch (error) {
+    const apiError = error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token");
+    const body =
+      shape === "graphql"
+        ? { errors: [{ message: apiError.message, extensions: { code: apiError.code } }] }
+        : { error: apiError.code, message: apiError.message };
+    res.setHeader("WWW-Authenticate", 'Bearer error="invalid_token"');
+    writeJson(res, 401, body);
+    return undefined;
+  }
+}
+
+/** Express middleware: authenticateOrRefuse, the caller in req.nexusAuth. */
 export function requireValidJwt(edge: EdgeAuth, shape: "graphql" | "rest") {
   return async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      req.nexusAuth = await authenticateRequest(req.headers.authorization, edge);
-      next();
-    } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token");
-      res.status(401).set("WWW-Authenticate", 'Bearer error="invalid_token"');
-      if (shape === "graphql") {
-        res.json({ errors: [{ message: apiError.message, extensions: { code: apiError.code } }] });
-      } else {
-        res.json({ error: apiError.code, message: apiError.message });
-      }
-    }
+    const auth = await authenticateOrRefuse(req, res, edge, shape);
+    if (!auth) return;
+    req.nexusAuth = auth;
+    next();
   };
 }

@@ -1,8 +1,11 @@
 /**
  * Cross-cutting HTTP behaviour: a request id on every request and one log line when it ends, security headers,
- * and CORS for the browser-facing routes (the webhook shim is server-to-server and gets none).
+ * and CORS for the browser-facing routes (the webhook shim is server-to-server and gets none). Each is written
+ * once on node's own request and response, and used both as Express middleware and by the hot routes answered
+ * before Express (server/rest/edge.ts).
  */
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
 import type { Logger } from "../core/log.ts";
@@ -18,20 +21,39 @@ declare global {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** Reuse a sane incoming X-Request-Id (a proxy's), else make one; echo it back; log the outcome once. */
+/**
+ * Reuse a sane incoming X-Request-Id (a proxy's), else make one; echo it back; log the outcome once (debug for a
+ * success, info for a 4xx, error for a 5xx). Returns the request id and its logger.
+ */
+export function trackRequest(log: Logger, req: IncomingMessage, res: ServerResponse): { id: string; readonly log: Logger } {
+  const incoming = req.headers["x-request-id"];
+  const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  // The request's child logger is made when something logs (most requests log nothing at the usual levels).
+  let child: Logger | undefined;
+  const requestLog = () => (child ??= log.child({ reqId: id }));
+  res.setHeader("X-Request-Id", id);
+  const started = process.hrtime.bigint();
+  const path = (req.url ?? "").split("?")[0];
+  res.on("finish", () => {
+    const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug";
+    if (!log.isLevelEnabled(level)) return;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    requestLog()[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+  });
+  return {
+    id,
+    get log() {
+      return requestLog();
+    },
+  };
+}
+
+/** trackRequest as Express middleware: req.id and req.log for the handlers. */
 export function requestLogger(log: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const incoming = req.headers["x-request-id"];
-    const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    req.id = id;
-    req.log = log.child({ reqId: id });
-    res.setHeader("X-Request-Id", id);
-    const started = process.hrtime.bigint();
-    res.on("finish", () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug";
-      req.log![level]({ method: req.method, path: req.originalUrl.split("?")[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
-    });
+    const tracked = trackRequest(log, req, res);
+    req.id = tracked.id;
+    Object.defineProperty(req, "log", { get: () => tracked.log, configurable: true });
     next();
   };
 }
@@ -42,7 +64,7 @@ export function requestLogger(log: Logger): RequestHandler {
  * headers it set in one step: helmet's chain of twelve middlewares on every request cost a voice token about
  * 25 µs of server CPU (A/B on this machine).
  */
-export function securityHeaders(): RequestHandler {
+export function recordSecurityHeaders(): (res: ServerResponse) => void {
   const set: [string, string][] = [];
   const removed: string[] = [];
   const recorder = {
@@ -50,10 +72,9 @@ export function securityHeaders(): RequestHandler {
     removeHeader: (name: string) => void removed.push(name),
   };
   helmet(HELMET_OPTIONS)({} as Request, recorder as unknown as Response, () => {});
-  return (_req: Request, res: Response, next: NextFunction) => {
+  return (res) => {
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of set) res.setHeader(name, value);
-    next();
   };
 }
 
@@ -65,27 +86,44 @@ const ALLOWED_HEADERS = "authorization, content-type, apikey, x-client-info, x-s
 // The methods supabase-js uses (PUT for /auth/v1/user); each route still answers only its own.
 const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
-/** CORS for the listed origins only; a preflight from any other origin gets no CORS headers (the browser blocks it). */
+/**
+ * CORS for the listed origins only; a preflight from any other origin gets no CORS headers (the browser blocks it).
+ * Returns whether the request was a preflight, which it has answered (204).
+ */
+export function applyCors(allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  const vary = res.getHeader("Vary");
+  res.setHeader("Vary", vary === undefined || vary === "" ? "Origin" : `${Array.isArray(vary) ? vary.join(", ") : vary}, Origin`);
+  const ok = typeof origin === "string" && allowed.has(origin);
+  if (ok) {
+    res.setHeader("Access-Control-Allow-Origin", origin);
+    // auth-js reads X-Supabase-Api-Version to find GoTrue's error code in the body.
+    res.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-Supabase-Api-Version");
+  }
+  if (req.method !== "OPTIONS") return false;
+  if (ok) {
+    res.setHeader("Access-Control-Allow-Methods", ALLOWED_METHODS);
+    res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    res.setHeader("Access-Control-Max-Age", "600");
+  }
+  res.statusCode = 204;
+  res.end();
+  return true;
+}
+
+/** applyCors as Express middleware. */
 export function cors(origins: string[]): RequestHandler {
   const allowed = new Set(origins);
   return (req: Request, res: Response, next: NextFunction) => {
-    const origin = req.headers.origin;
-    res.append("Vary", "Origin");
-    const ok = typeof origin === "string" && allowed.has(origin);
-    if (ok) {
-      res.setHeader("Access-Control-Allow-Origin", origin);
-      // auth-js reads X-Supabase-Api-Version to find GoTrue's error code in the body.
-      res.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-Supabase-Api-Version");
-    }
-    if (req.method === "OPTIONS") {
-      if (ok) {
-        res.setHeader("Access-Control-Allow-Methods", ALLOWED_METHODS);
-        res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS);
-        res.setHeader("Access-Control-Max-Age", "600");
-      }
-      res.status(204).end();
-      return;
-    }
-    next();
+    if (!applyCors(allowed, req, res)) next();
   };
+}
+
+/** A JSON answer as Express's res.json writes it (content type with charset, length). */
+export function writeJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.end(text);
 }

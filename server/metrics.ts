@@ -94,12 +94,19 @@ function routeLabel(req: Request, known: ReadonlySet<string>): string {
   return "unmatched";
 }
 
+/** The request-latency histogram: Express middleware, and `track` for the routes answered before Express. */
+export interface HttpMetrics {
+  middleware: RequestHandler;
+  /** Time this request, labelled with the given route template, until its response is finished. */
+  track(method: string | undefined, res: import("node:http").ServerResponse, route: string): void;
+}
+
 /**
  * `nexus_http_request_duration_seconds{method, route, status}`: a latency histogram per route template, from the
  * first middleware to the last byte of the response. `routes` lists the paths that are not Express routes
  * (GraphQL, and the REST routes whose body was refused before their handler ran).
  */
-export function httpMetrics(registry: Registry, routes: readonly string[]): RequestHandler {
+export function httpMetrics(registry: Registry, routes: readonly string[]): HttpMetrics {
   const histogram = new Histogram({
     name: "nexus_http_request_duration_seconds",
     help: "HTTP request latency by method, route template and status code.",
@@ -108,11 +115,20 @@ export function httpMetrics(registry: Registry, routes: readonly string[]): Requ
     registers: [registry],
   });
   const known = new Set(routes);
-  return (req, res, next) => {
-    const end = histogram.startTimer();
-    res.on("finish", () => {
-      end({ method: METHODS.has(req.method) ? req.method : "OTHER", route: routeLabel(req, known), status: String(res.statusCode) });
-    });
-    next();
+  const methodLabel = (method: string | undefined) => (method && METHODS.has(method) ? method : "OTHER");
+  return {
+    middleware: (req, res, next) => {
+      const end = histogram.startTimer();
+      res.on("finish", () => {
+        end({ method: methodLabel(req.method), route: routeLabel(req, known), status: String(res.statusCode) });
+      });
+      next();
+    },
+    track(method, res, route) {
+      const end = histogram.startTimer();
+      res.on("finish", () => {
+        end({ method: methodLabel(method), route, status: String(res.statusCode) });
+      });
+    },
   };
 }

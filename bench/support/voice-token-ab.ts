@@ -9,7 +9,7 @@
  *
  * A tree is a checkout with node_modules (e.g. `git archive main | tar -x -C /tmp/a && ln -s $PWD/node_modules
  * /tmp/a/`). Environment: TARGET=graphql (issueVoiceToken, default) | rest (livekit-token) | batch
- * (issueVoiceTokens over NETS nets, default 10); ROUNDS (6), REQ requests per round (4000), C concurrency (32).
+ * (issueVoiceTokens over NETS nets, default 10); ROUNDS (6), SECONDS per round (5), C concurrency (32). Load from wrk (bench/support/wrk.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -18,14 +18,14 @@ import path from "node:path";
 import pg from "pg";
 import { signJwt } from "../../core/jwt.ts";
 import { startCluster } from "../../test/support/cluster.ts";
-import { runLoad, type LoadOptions } from "./load.ts";
+import { runWrk, type WrkRequest } from "./wrk.ts";
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const LIVEKIT = { LIVEKIT_URL: "wss://livekit.bench.invalid", LIVEKIT_API_KEY: "APIbench", LIVEKIT_API_SECRET: "bench-livekit-secret-0123456789abcdef" };
 // As in bench/voice-token.ts: the per-member token bucket is charged on every request but never refuses.
 const RATE_LIMITS = { LIVEKIT_TOKEN_BURST: "1000000", LIVEKIT_TOKENS_PER_MINUTE: "1000000" };
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
-const REQUESTS = Number(process.env.REQ ?? 4000);
+const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.C ?? 32);
 const TARGET = process.env.TARGET ?? "graphql";
 const NETS = Array.from({ length: Number(process.env.NETS ?? 10) }, (_, i) => `n${i + 1}`);
@@ -51,12 +51,18 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-function target(port: number, jwts: string[]): Omit<LoadOptions, "concurrency" | "requests" | "maxSeconds"> {
-  const auth = (i: number) => ({ authorization: `Bearer ${jwts[i % jwts.length]}` });
+interface AbTarget {
+  url: string;
+  requests: WrkRequest[];
+  ok(status: number, body: string): boolean;
+}
+
+function target(port: number, jwts: string[]): AbTarget {
+  const auth = (jwt: string) => `Bearer ${jwt}`;
   if (TARGET === "rest") {
     return {
       url: `http://127.0.0.1:${port}/functions/v1/livekit-token`,
-      request: (i) => ({ headers: auth(i), body: JSON.stringify({ roomName: "test-room", participantName: "Bench" }) }),
+      requests: jwts.map((jwt) => ({ authorization: auth(jwt), body: JSON.stringify({ roomName: "test-room", participantName: "Bench" }) })),
       ok: (status, body) => status === 200 && body.includes('"token":"ey'),
     };
   }
@@ -64,16 +70,24 @@ function target(port: number, jwts: string[]): Omit<LoadOptions, "concurrency" |
     const query = `mutation($n: [String!]) { issueVoiceTokens(input: { roomNames: $n }) { results { voiceToken { token } error { code } } } }`;
     return {
       url: `http://127.0.0.1:${port}/graphql`,
-      request: (i) => ({ headers: auth(i), body: JSON.stringify({ query, variables: { n: NETS } }) }),
+      requests: jwts.map((jwt) => ({ authorization: auth(jwt), body: JSON.stringify({ query, variables: { n: NETS } }) })),
       ok: (status, body) => status === 200 && (body.match(/"token":"ey/g) ?? []).length === NETS.length,
     };
   }
   const query = `mutation { issueVoiceToken(input: { roomName: "test-room" }) { token canPublish expiresAt } }`;
   return {
     url: `http://127.0.0.1:${port}/graphql`,
-    request: (i) => ({ headers: auth(i), body: JSON.stringify({ query }) }),
+    requests: jwts.map((jwt) => ({ authorization: auth(jwt), body: JSON.stringify({ query }) })),
     ok: (status, body) => status === 200 && body.includes('"token":"ey') && body.includes('"canPublish":true'),
   };
+}
+
+/** A real answer of the target, checked in full (wrk only sees status codes). */
+async function check(t: AbTarget, label: string): Promise<void> {
+  const r = t.requests[0]!;
+  const res = await fetch(t.url, { method: "POST", headers: { "content-type": "application/json", authorization: r.authorization! }, body: r.body });
+  const text = await res.text();
+  if (!t.ok(res.status, text)) throw new Error(`${label} answered ${res.status} ${text}`);
 }
 
 interface Server {
@@ -140,7 +154,10 @@ const servers: Server[] = [];
 try {
   for (const [i, spec] of specs.entries()) servers.push(await startServer(cluster, spec, i));
   // Warm up (JIT, pools, prepared statements) before measuring.
-  for (const s of servers) await runLoad({ ...target(s.port, s.jwts), concurrency: 8, requests: 1500, maxSeconds: 20 });
+  for (const s of servers) {
+    await check(target(s.port, s.jwts), s.label);
+    await runWrk({ ...target(s.port, s.jwts), connections: 8, seconds: 3 });
+  }
   const monitor = new pg.Client({ connectionString: cluster.adminUrl() });
   await monitor.connect();
   const width = Math.max(...servers.map((s) => s.label.length));
@@ -152,10 +169,10 @@ try {
       // Backends the pool opens during the round count from zero.
       const before = new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)]));
       const serverBefore = cpuSeconds(s.child.pid!);
-      const result = await runLoad({ ...target(s.port, s.jwts), concurrency: CONCURRENCY, requests: REQUESTS, maxSeconds: 30 });
+      const result = await runWrk({ ...target(s.port, s.jwts), connections: CONCURRENCY, seconds: SECONDS });
       const server = ((cpuSeconds(s.child.pid!) - serverBefore) / result.requests) * 1e6;
       let postgresSeconds = 0;
-      for (const pid of new Set([...before.keys(), ...(await backends())])) postgresSeconds += cpuSeconds(pid) - (before.get(pid) ?? 0);
+      for (const pid of new Set([...before.keys(), ...(await backends())])) postgresSeconds += Math.max(0, cpuSeconds(pid) - (before.get(pid) ?? 0));
       const postgres = (postgresSeconds / result.requests) * 1e6;
       console.log(
         `round ${round} ${s.label.padEnd(width)} ${result.perSecond.toFixed(0).padStart(5)}/s p50 ${result.p50.toFixed(1)} p99 ${result.p99.toFixed(1)} ms` +

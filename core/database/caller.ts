@@ -33,6 +33,12 @@ export interface CallerResult<R = Record<string, unknown>> {
 
 type PgSettings = Record<string, string | null | undefined> | null | undefined;
 
+/**
+ * Statements already bound to one caller (an AsCaller with the request's pgSettings): what route handlers and
+ * GraphQL steps are given.
+ */
+export type RunAsCaller = (statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
+
 /** Run statements as the caller (pgSettings as local settings), in one transaction and one round trip. */
 export type AsCaller = (pgSettings: PgSettings, statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
 
@@ -57,8 +63,15 @@ function settingsStatement(pgSettings: PgSettings): CallerStatement {
   return { ...statement, values };
 }
 
-// The parts of node-postgres this uses that its type definitions leave out (pg/lib/result.js, utils.prepareValue,
-// the Connection's message writers). They have been stable since pg 8.0; test/foundation/caller.test.ts covers them.
+/**
+ * The node-postgres this was written against and tested with. It uses parts that pg's type definitions leave out
+ * (pg/lib/result.js, utils.prepareValue, the Connection's message writers, the Submittable's message handlers,
+ * and through them pg-protocol's serializer and parser), so package.json pins `pg` to exactly this version and
+ * test/foundation/caller.test.ts fails when the installed pg or pg-protocol is another one: re-read those files
+ * and run that test before moving the pin.
+ */
+export const NODE_POSTGRES_VERIFIED = { pg: "8.23.1", "pg-protocol": "1.16.1" } as const;
+
 interface WireConnection {
   stream: { cork(): void; uncork(): void };
   parse(config: { name: string; text: string }): void;

@@ -13,9 +13,10 @@ grant execute on all functions in schema graphile_worker to nexus_worker;
 
 /*
  * Enqueue verified LiveKit webhook events: a JSON array of graphile-worker job specs ({identifier, payload,
- * job_key, max_attempts}), one per event id (the job key: a redelivery is one job). Security definer: the
- * server's login role has no grant on graphile_worker, and presence__apply_event is the only task it may add
- * (anything else is BAD_REQUEST, nothing added). The task validates each payload again.
+ * job_key, max_attempts}): presence__apply_events jobs of a micro-batch of events each (server/presence/enqueue.ts),
+ * or presence__apply_event jobs of one event each (job key = event id). Security definer: the server's login role
+ * has no grant on graphile_worker, and those two are the only tasks it may add (anything else is BAD_REQUEST,
+ * nothing added). The tasks validate each payload again.
  */
 create or replace function nexus_private.enqueue_livekit_webhooks(specs json) returns integer
 language plpgsql volatile security definer
@@ -27,8 +28,9 @@ begin
   if specs is null or json_typeof(specs) <> 'array' then
     perform nexus_private.fail('BAD_REQUEST', 'specs must be a JSON array of job specs');
   end if;
-  if exists (select 1 from json_array_elements(specs) spec where spec ->> 'identifier' is distinct from 'presence__apply_event') then
-    perform nexus_private.fail('BAD_REQUEST', 'only presence__apply_event jobs may be enqueued here');
+  if exists (select 1 from json_array_elements(specs) spec
+              where spec ->> 'identifier' is null or spec ->> 'identifier' not in ('presence__apply_event', 'presence__apply_events')) then
+    perform nexus_private.fail('BAD_REQUEST', 'only presence__apply_event(s) jobs may be enqueued here');
   end if;
   select count(*)::integer into added
     from graphile_worker.add_jobs(
@@ -38,7 +40,7 @@ begin
 end
 $$;
 comment on function nexus_private.enqueue_livekit_webhooks(json) is
-  'Add verified LiveKit webhook events as presence__apply_event jobs (job key = event id). The only enqueue the API server''s login role may do.';
+  'Add verified LiveKit webhook events as presence__apply_events (a batch) or presence__apply_event jobs. The only enqueue the API server''s login role may do.';
 revoke all on function nexus_private.enqueue_livekit_webhooks(json) from public;
 -- USAGE only reaches what is granted one by one: for the login role, this one function.
 grant usage on schema nexus_private to nexus_authenticator;

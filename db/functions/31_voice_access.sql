@@ -247,8 +247,9 @@ returns table (
   callsign text,
   rank public.rank
 )
+-- No SET clause: not security definer, every name it uses is schema-qualified, and a SET costs a GUC save and
+-- restore on every token.
 language plpgsql volatile
-set search_path = pg_catalog, public
 as $$
 declare
   grants scroll cursor for select * from public.issue_voice_grants(nets);
@@ -270,7 +271,7 @@ begin
   end loop;
   granted := nexus_private.take_rate_limit_upto('livekit_token', costs);
   if granted < cardinality(costs) then
-    refusal := format('no LiveKit tokens left for this net in this request: at most %s at once, then %s a minute',
+    refusal := pg_catalog.format('no LiveKit tokens left for this net in this request: at most %s at once, then %s a minute',
       nexus_private.rate_limit_setting('livekit_token_burst', 20), nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30));
   end if;
 

@@ -68,6 +68,10 @@ begin
   if room is null then
     perform nexus_private.fail('BAD_REQUEST', format('%s event without a room name', kind));
   end if;
+  -- One room's events are applied one transaction at a time: a room_finished and a join of that room in two
+  -- concurrent transactions would each miss the other (the finish closes only rows it can see, the join reads
+  -- room_finishes before the finish commits) and leave a session open after its room finished.
+  perform pg_advisory_xact_lock(hashtext('nexus:presence:' || room));
   begin
     at := to_timestamp((event ->> 'createdAt')::double precision);
   exception when others then
@@ -143,6 +147,34 @@ begin
 end
 $$;
 grant execute on function nexus_private.apply_livekit_event(jsonb) to service_role;
+
+/*
+ * A batch of normalised events (a JSON array, in the order the webhook shim received them), each applied by
+ * apply_livekit_event() above, in one transaction: the worker's job per micro-batch of webhooks. Order within
+ * the batch does not matter (the rules above make any order end in the same state). Returns how many were
+ * applied (ignored kinds included). One event that cannot be applied (NX400) fails the whole batch; the worker
+ * then applies the batch's events one by one and drops only that one (worker/tasks/presence__apply_events.ts).
+ */
+create or replace function nexus_private.apply_livekit_events(events jsonb) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  event jsonb;
+  applied integer := 0;
+begin
+  if jsonb_typeof(events) is distinct from 'array' then
+    perform nexus_private.fail('BAD_REQUEST', 'apply_livekit_events wants a JSON array of events');
+  end if;
+  -- By room (each event takes its room's lock until the batch commits: always in the same order, so two batches
+  -- never wait for each other in a circle), then as received.
+  for event in select e from jsonb_array_elements(events) with ordinality as x(e, n) order by e ->> 'room', n loop
+    perform nexus_private.apply_livekit_event(event);
+    applied := applied + 1;
+  end loop;
+  return applied;
+end
+$$;
+revoke execute on function nexus_private.apply_livekit_events(jsonb) from public;
+grant execute on function nexus_private.apply_livekit_events(jsonb) to service_role;
 
 /* Close sessions open longer than max_open with no event since: their leave was lost. */
 create or replace function nexus_private.close_stale_presence(max_open interval)

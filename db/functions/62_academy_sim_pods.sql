@@ -66,6 +66,8 @@ declare
   pod public.sim_pods;
   new_pod_id text;
 begin
+  -- The mentor's LiveKit token for the pod comes from their bucket (RATE_LIMITED when empty).
+  perform nexus_private.charge_rate_limit(caller, 'livekit_token', 1);
   select * into request from public.academy_requests r where r.id = accept_training.request_id;
   if request.id is null then
     perform nexus_private.fail('NOT_FOUND', 'no such training request');
@@ -120,6 +122,7 @@ declare
   pod public.sim_pods;
   request public.academy_requests;
 begin
+  perform nexus_private.charge_rate_limit(caller, 'livekit_token', 1);
   select * into pod from public.sim_pods p where p.id = join_sim_pod.sim_pod_id;
   if pod.id is null or pod.expires_at <= now() then
     perform nexus_private.fail('NOT_FOUND', format('no open sim pod %s (it may have expired)', join_sim_pod.sim_pod_id));

@@ -25,43 +25,42 @@ comment on function nexus_private.fail_rate_limited(text, integer) is
   'Raise RATE_LIMITED with hint retry_after=N (seconds), which the edges turn into Retry-After.';
 grant execute on function nexus_private.fail_rate_limited(text, integer) to anon, authenticated, service_role;
 
-/* A positive whole-number setting (nexus.<name>), or the default when unset or unreadable. */
+/*
+ * A positive whole-number setting (nexus.<name>), or the default when unset or unreadable. Plain SQL, one CASE,
+ * so the planner inlines it into the expression that calls it.
+ */
 create or replace function nexus_private.rate_limit_setting(name text, fallback integer) returns integer
-language plpgsql stable parallel safe as $$
-declare
-  configured text := pg_catalog.btrim(coalesce(pg_catalog.current_setting('nexus.' || name, true), ''));
-begin
-  if configured ~ '^[0-9]{1,9}$' and configured::integer > 0 then
-    return configured::integer;
-  end if;
-  return fallback;
-end
+language sql stable parallel safe as $$
+  select case
+    when pg_catalog.btrim(coalesce(pg_catalog.current_setting('nexus.' || name, true), '')) ~ '^[0-9]{1,9}$'
+     and pg_catalog.btrim(pg_catalog.current_setting('nexus.' || name, true))::integer > 0
+    then pg_catalog.btrim(pg_catalog.current_setting('nexus.' || name, true))::integer
+    else fallback
+  end
 $$;
 grant execute on function nexus_private.rate_limit_setting(text, integer) to anon, authenticated, service_role;
 
 /*
- * Take `cost` tokens from the caller's bucket for `action`, or refuse with RATE_LIMITED. The bucket row is
- * locked by the upsert until the caller's transaction ends, so two servers deciding for one member at the same
- * moment take turns; if that transaction rolls back (the guarded decision failed), so does the charge. A cost
- * above the bucket size is charged as a full bucket (a batch of many nets can still be issued, once).
+ * Take `cost` tokens from `member`'s bucket for `action`, or refuse with RATE_LIMITED. Called by the decisions it
+ * guards with their caller (public.accept_training, public.join_sim_pod), inside their own transaction and their
+ * own security definer context, so it needs neither security definer nor SET clauses of its own (each costs a GUC
+ * save and restore per call); not executable by the API roles, whose way in is take_rate_limit() below.
+ *
+ * The bucket row is locked by the upsert until the transaction ends, so two servers deciding for one member at
+ * the same moment take turns; if the transaction rolls back (the guarded decision failed), so does the charge. A
+ * cost above the bucket size is charged as a full bucket. The member must exist (their profile is the bucket's
+ * foreign key): the callers have just checked it.
  */
-create or replace function nexus_private.take_rate_limit(action text, cost integer default 1) returns void
-language plpgsql volatile security definer
-set search_path = pg_catalog, public
--- planned once per session, like the decisions it guards (a custom plan per call costs more than the upsert)
-set plan_cache_mode = force_generic_plan
-as $$
+create or replace function nexus_private.charge_rate_limit(member uuid, action text, cost integer) returns void
+language plpgsql volatile as $$
 declare
-  caller uuid := auth.uid();
   burst double precision;
   per_second double precision;
   wanted double precision;
-  taken boolean;
   available double precision;
   retry_after integer;
 begin
-  -- No member (service_role, anon): no bucket; the guarded decision refuses anon.
-  if caller is null then
+  if member is null then
     return;
   end if;
   case action
@@ -69,32 +68,48 @@ begin
       burst := nexus_private.rate_limit_setting('livekit_token_burst', 20);
       per_second := nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30) / 60.0;
     else
-      raise exception 'take_rate_limit: unknown action %', action;
+      raise exception 'charge_rate_limit: unknown action %', action;
   end case;
   wanted := least(greatest(coalesce(cost, 1), 1), burst);
 
-  -- A token whose member no longer exists inserts nothing (and the guarded decision answers UNAUTHENTICATED).
   insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
-  select caller, take_rate_limit.action, burst - wanted, clock_timestamp()
-   where exists (select 1 from public.profiles p where p.id = caller)
+  values (member, charge_rate_limit.action, burst - wanted, clock_timestamp())
   on conflict on constraint rate_limit_buckets_pkey do update
      set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) - wanted,
          refilled_at = clock_timestamp()
-   where least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= wanted
-  returning true into taken;
-
-  if taken is null then
-    -- The row is locked by the upsert above: what it holds now is what the next request will find.
-    select least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second)
-      into available
-      from nexus_private.rate_limit_buckets b
-     where b.user_id = caller and b.action = take_rate_limit.action;
-    if not found then
-      return; -- no such member: nothing was inserted
-    end if;
-    retry_after := ceil((wanted - coalesce(available, 0)) / per_second)::integer;
-    perform nexus_private.fail_rate_limited(nexus_private.rate_limit_message(action, burst, per_second, retry_after), retry_after);
+   where least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= wanted;
+  if found then
+    return;
   end if;
+
+  -- The row is locked by the upsert above: what it holds now is what the next request will find.
+  select least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second)
+    into available
+    from nexus_private.rate_limit_buckets b
+   where b.user_id = member and b.action = charge_rate_limit.action;
+  retry_after := ceil((wanted - coalesce(available, 0)) / per_second)::integer;
+  perform nexus_private.fail_rate_limited(nexus_private.rate_limit_message(action, burst, per_second, retry_after), retry_after);
+end
+$$;
+comment on function nexus_private.charge_rate_limit(uuid, text, integer) is
+  'Take tokens from a member''s bucket for an action (livekit_token), or raise RATE_LIMITED with retry_after. Called by the decisions it guards.';
+revoke execute on function nexus_private.charge_rate_limit(uuid, text, integer) from public;
+
+/*
+ * The caller's bucket, for SQL that runs as an API role: no member (service_role, anon, a token whose member no
+ * longer exists) has no bucket, and the guarded decision refuses them on its own.
+ */
+create or replace function nexus_private.take_rate_limit(action text, cost integer default 1) returns void
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+as $$
+declare
+  caller uuid := auth.uid();
+begin
+  if caller is null or not exists (select 1 from public.profiles p where p.id = caller) then
+    return;
+  end if;
+  perform nexus_private.charge_rate_limit(caller, action, cost);
 end
 $$;
 comment on function nexus_private.take_rate_limit(text, integer) is
@@ -127,7 +142,6 @@ grant execute on function nexus_private.rate_limited(text, integer, anyelement) 
 create or replace function nexus_private.take_rate_limit_upto(action text, costs integer[]) returns integer
 language plpgsql volatile security definer
 set search_path = pg_catalog, public
-set plan_cache_mode = force_generic_plan
 as $$
 declare
   caller uuid := auth.uid();
@@ -138,6 +152,7 @@ declare
   cost double precision;
   granted integer := 0;
   retry_after integer;
+  total double precision := 0;
 begin
   if caller is null then
     return coalesce(cardinality(costs), 0);
@@ -149,6 +164,25 @@ begin
     else
       raise exception 'take_rate_limit_upto: unknown action %', action;
   end case;
+
+  -- The usual case, in one write: the whole batch fits, so every item is granted and the sum is charged (the
+  -- same outcome as the item-by-item loop below, which only runs when it does not fit).
+  foreach cost in array coalesce(costs, '{}') loop
+    total := total + least(greatest(coalesce(cost, 0), 0), burst);
+  end loop;
+  if total = 0 then
+    return coalesce(cardinality(costs), 0);
+  end if;
+  insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
+  select caller, take_rate_limit_upto.action, burst - total, clock_timestamp()
+   where total <= burst and exists (select 1 from public.profiles p where p.id = caller)
+  on conflict on constraint rate_limit_buckets_pkey do update
+     set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) - total,
+         refilled_at = clock_timestamp()
+   where least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= total;
+  if found then
+    return cardinality(costs);
+  end if;
 
   -- Refill and lock in one statement; a token whose member no longer exists gets no bucket.
   insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)

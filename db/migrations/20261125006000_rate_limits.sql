@@ -24,5 +24,6 @@ comment on table nexus_private.rate_limit_buckets is
 -- it reads no table, and rescue flares raise their hourly limit with it).
 drop function if exists nexus_private.rate_limited(text, integer, anyelement);
 drop function if exists nexus_private.take_rate_limit(text, integer);
+drop function if exists nexus_private.charge_rate_limit(uuid, text, integer);
 drop function if exists nexus_private.rate_limit_setting(text, integer);
 drop table if exists nexus_private.rate_limit_buckets;

@@ -4,15 +4,15 @@
  * functions as requestTraining, cancelTraining, completeTraining, certifyMentor, revokeMentorCertification and
  * the query openTrainingRequests, and the tables as skills, mentorCertifications, academyRequests and simPods.
  */
-import { sideEffectWithPgClient } from "postgraphile/@dataplan/pg";
 import { lambda } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import type { Config } from "../../core/config.ts";
+import type { AsCaller } from "../../core/database/caller.ts";
+import { sideEffectAsCaller } from "../graphql/caller.ts";
 import { acceptTraining, loadSimPodGrant, signAcceptance, signSimPodToken } from "./tokens.ts";
 
-export function academyPlugin(config: Config) {
-  return extendSchema((build) => {
-    const executor = build.input.pgRegistry.pgExecutors.main!;
+export function academyPlugin(config: Config, asCaller: AsCaller) {
+  return extendSchema(() => {
     return {
       typeDefs: gql`
         input AcceptTrainingInput {
@@ -74,14 +74,14 @@ export function academyPlugin(config: Config) {
           plans: {
             // The database decides (and commits) inside the transaction; signing happens after it is released.
             acceptTraining(_, fieldArgs) {
-              const $grant = sideEffectWithPgClient(executor, fieldArgs.getRaw(["input", "requestId"]), (client, requestId: string) =>
-                acceptTraining(client, config, requestId),
+              const $grant = sideEffectAsCaller(asCaller, fieldArgs.getRaw(["input", "requestId"]), (requestId: string, run) =>
+                acceptTraining(run, config, requestId),
               );
               return lambda($grant, (grant) => signAcceptance(config, grant));
             },
             joinSimPod(_, fieldArgs) {
-              const $grant = sideEffectWithPgClient(executor, fieldArgs.getRaw(["input", "simPodId"]), (client, simPodId: string) =>
-                loadSimPodGrant(client, config, simPodId),
+              const $grant = sideEffectAsCaller(asCaller, fieldArgs.getRaw(["input", "simPodId"]), (simPodId: string, run) =>
+                loadSimPodGrant(run, config, simPodId),
               );
               return lambda($grant, (grant) => signSimPodToken(config, grant));
             },

@@ -17,21 +17,16 @@ const academyJoinBody = z.object({ simPodId: z.string().trim().min(1).max(64) })
 export function academyRoutes(config: Config) {
   return [
     defineRoute("academy-request", academyRequestBody, async (body, ctx) => {
-      const row = await ctx.withClient(async (client) => {
-        const { rows } = await client.query<{ id: string; status: string }>({
-          text: "select r.id, r.status from public.request_training($1) r",
-          values: [body.skillId],
-        });
-        return rows[0]!;
-      });
+      const [result] = await ctx.asCaller([{ name: "nexus_request_training", text: "select r.id, r.status from public.request_training($1) r", values: [body.skillId] }]);
+      const row = result!.rows[0] as { id: string; status: string };
       return { body: { requestId: row.id, status: row.status } };
     }),
     defineRoute("academy-accept", academyAcceptBody, async (body, ctx) => {
-      const grant = await ctx.withClient((client) => acceptTraining(client, config, body.requestId));
+      const grant = await acceptTraining(ctx.asCaller, config, body.requestId);
       return { body: await signAcceptance(config, grant) };
     }),
     defineRoute("academy-join", academyJoinBody, async (body, ctx) => {
-      const grant = await ctx.withClient((client) => loadSimPodGrant(client, config, body.simPodId));
+      const grant = await loadSimPodGrant(ctx.asCaller, config, body.simPodId);
       return { body: await signSimPodToken(config, grant) };
     }),
   ];

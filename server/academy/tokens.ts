@@ -10,6 +10,7 @@
  * because the runbook's response body is `{"simPodId", "connectionTokens": [...]}`.
  */
 import type { Config } from "../../core/config.ts";
+import type { RunAsCaller } from "../../core/database/caller.ts";
 import { liveKitCredentials, signParticipantToken } from "../../core/livekit/tokens.ts";
 
 /** One row of public.accept_training() / public.join_sim_pod(): the caller's grant in a pod's room. */
@@ -53,17 +54,14 @@ export interface TrainingAcceptance {
   connectionTokens: SimPodToken[];
 }
 
-interface Queryable {
-  query<T>(options: { text: string; values: unknown[] }): Promise<{ rows: readonly T[] }>;
-}
 
 // Column list rather than `*`: the expiry travels as epoch milliseconds, whatever type parsers the pool has.
 const GRANT_COLUMNS = `g.sim_pod, g.for_request, g.room, (extract(epoch from g.expires) * 1000)::float8 as expires_ms,
   g.participant, g.member_id, g.callsign, g.rank::text as rank, g.can_publish, g.can_subscribe, g.room_admin`;
 
-async function oneGrant(client: Queryable, text: string, value: string): Promise<SimPodGrant> {
-  const { rows } = await client.query<SimPodGrant>({ text, values: [value] });
-  const row = rows[0];
+async function oneGrant(asCaller: RunAsCaller, name: string, text: string, value: string): Promise<SimPodGrant> {
+  const [result] = await asCaller([{ name, text, values: [value] }]);
+  const row = result!.rows[0] as SimPodGrant | undefined;
   if (!row) throw new Error("the sim pod function returned no grant");
   return row;
 }
@@ -73,16 +71,16 @@ async function oneGrant(client: Queryable, text: string, value: string): Promise
  * the cadet's page. Checks the LiveKit settings first, so a misconfigured server refuses before accepting
  * anything rather than accepting and then failing to sign.
  */
-export function acceptTraining(client: Queryable, config: Config, requestId: string): Promise<SimPodGrant> {
+export function acceptTraining(asCaller: RunAsCaller, config: Config, requestId: string): Promise<SimPodGrant> {
   liveKitCredentials(config);
-  // The request id first passes through the caller's LiveKit token bucket (db/functions/80_rate_limits.sql).
-  return oneGrant(client, `select ${GRANT_COLUMNS} from public.accept_training(nexus_private.rate_limited('livekit_token', 1, $1::uuid)) g`, requestId);
+  // accept_training charges the caller's LiveKit token bucket itself (db/functions/80_rate_limits.sql).
+  return oneGrant(asCaller, "nexus_accept_training", `select ${GRANT_COLUMNS} from public.accept_training($1::uuid) g`, requestId);
 }
 
 /** The caller's grant for a pod they are the cadet or mentor of (NOT_FOUND, INSUFFICIENT_CLEARANCE from SQL). */
-export function loadSimPodGrant(client: Queryable, config: Config, simPodId: string): Promise<SimPodGrant> {
+export function loadSimPodGrant(asCaller: RunAsCaller, config: Config, simPodId: string): Promise<SimPodGrant> {
   liveKitCredentials(config);
-  return oneGrant(client, `select ${GRANT_COLUMNS} from public.join_sim_pod(nexus_private.rate_limited('livekit_token', 1, $1::text)) g`, simPodId);
+  return oneGrant(asCaller, "nexus_join_sim_pod", `select ${GRANT_COLUMNS} from public.join_sim_pod($1::text) g`, simPodId);
 }
 
 /** Sign what the database granted. Runs after the database connection is released. */

@@ -14,13 +14,11 @@ const RescueRequestBody = z.object({
 export function flareRoutes() {
   return [
     defineRoute("handle-rescue-request", RescueRequestBody, async (input, ctx) => {
-      const { rows } = await ctx.withClient((client) =>
-        client.query<{ id: string; status: string }>({
-          text: "select id, status from public.fire_rescue_flare($1, public.parse_flare_type($2))",
-          values: [input.location, input.flareType],
-        }),
-      );
-      return { body: { flareId: rows[0]!.id, status: rows[0]!.status } };
+      const [result] = await ctx.asCaller([
+        { name: "nexus_fire_rescue_flare", text: "select id, status from public.fire_rescue_flare($1, public.parse_flare_type($2))", values: [input.location, input.flareType] },
+      ]);
+      const flare = result!.rows[0] as { id: string; status: string };
+      return { body: { flareId: flare.id, status: flare.status } };
     }),
   ];
 }

@@ -1,8 +1,14 @@
 /**
  * Micro-batched job enqueueing for the webhook shim. Requests arriving within a few milliseconds share one
  * `nexus_private.enqueue_livekit_webhooks` call (graphile-worker's add_jobs: one statement, one commit); each
- * request is answered only after the batch that holds its event has committed, so a 200 still means "durably queued". Events with the same job key in one
- * batch (LiveKit redelivering) collapse into one job: add_jobs cannot touch one key twice in a statement.
+ * request is answered only after the batch that holds its event has committed, so a 200 still means "durably
+ * queued". Events with the same job key in one batch (LiveKit redelivering) collapse into one.
+ *
+ * Presence events of one micro-batch become ONE job (BATCHED below: presence__apply_event's events go as one
+ * presence__apply_events job), applied by the worker in one statement: a job per event cost more in queue
+ * bookkeeping (insert, fetch, complete) and per-event transactions than applying the event itself, and on shared
+ * cores the worker's share throttled ingest (docs/BENCHMARKS.md). The price: a redelivery in a later batch is no
+ * longer deduplicated by job key, only applied again, which the SQL makes harmless (idempotent, order-tolerant).
  */
 import type { Pool } from "pg";
 import { ApiError, toApiError } from "../../core/errors.ts";
@@ -19,6 +25,9 @@ interface Pending {
   resolve(): void;
   reject(error: unknown): void;
 }
+
+/** Task whose jobs one micro-batch sends as a single job of another task, with payload `{ events: [...] }`. */
+export const BATCHED: Readonly<Record<string, string>> = { presence__apply_event: "presence__apply_events" };
 
 export class JobBatcher {
   private pending: Pending[] = [];
@@ -49,12 +58,20 @@ export class JobBatcher {
     if (batch.length === 0) return;
     const byKey = new Map<string, JobSpec>();
     for (const { spec } of batch) byKey.set(spec.jobKey, spec);
-    const specs = [...byKey.values()].map((s) => ({
-      identifier: s.identifier,
-      payload: s.payload,
-      job_key: s.jobKey,
-      max_attempts: s.maxAttempts,
-    }));
+    const specs: { identifier: string; payload: unknown; job_key: string | null; max_attempts: number }[] = [];
+    const collapsed = new Map<string, { payloads: unknown[]; maxAttempts: number }>();
+    for (const s of byKey.values()) {
+      const into = BATCHED[s.identifier];
+      if (!into) {
+        specs.push({ identifier: s.identifier, payload: s.payload, job_key: s.jobKey, max_attempts: s.maxAttempts });
+        continue;
+      }
+      const group = collapsed.get(into) ?? { payloads: [], maxAttempts: 0 };
+      group.payloads.push(s.payload);
+      group.maxAttempts = Math.max(group.maxAttempts, s.maxAttempts);
+      collapsed.set(into, group);
+    }
+    for (const [identifier, group] of collapsed) specs.push({ identifier, payload: { events: group.payloads }, job_key: null, max_attempts: group.maxAttempts });
     // The login role may add these jobs through this one function only (db/functions/16_queue_access.sql).
     this.pool.query("select nexus_private.enqueue_livekit_webhooks($1::json)", [JSON.stringify(specs)]).then(
       () => batch.forEach((p) => p.resolve()),

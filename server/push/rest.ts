@@ -27,9 +27,7 @@ const SubscribeBody = z.preprocess(
 export function pushRoutes() {
   return [
     defineRoute("notifications-subscribe", SubscribeBody, async (input, ctx) => {
-      await ctx.withClient((client) =>
-        client.query({ text: "select id from public.subscribe_push($1, $2, $3)", values: [input.endpoint, input.p256dh, input.auth] }),
-      );
+      await ctx.asCaller([{ name: "nexus_subscribe_push", text: "select id from public.subscribe_push($1, $2, $3)", values: [input.endpoint, input.p256dh, input.auth] }]);
       return { body: { success: true } };
     }),
   ];

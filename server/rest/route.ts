@@ -1,33 +1,37 @@
 /**
  * The runbook's REST edge (`POST /functions/v1/<name>`), written once for every route: JSON body of at most
  * 64 KiB, `Authorization: Bearer <JWT>` verified before any SQL, the body validated with a zod schema, the
- * handler run with the caller's pgSettings (same mechanism as GraphQL), and every failure mapped to
+ * handler run as the caller (core/database/caller.ts: the caller's pgSettings and the handler's statements in one
+ * transaction and one round trip, the same mechanism as the GraphQL token fields), and every failure mapped to
  * `{ error: CODE, message }` with the status of core/errors.ts. Handlers are thin adapters over SQL functions.
+ *
+ * Answered on node's own request and response, before Express (server/app.ts): these are the hot routes (a
+ * LiveKit token per join), and Express's router, body parser and response helpers were a large part of a token's
+ * server CPU. What Express's stack did for them is done here with the same code (server/http.ts): request id and
+ * log line, the latency histogram, helmet's headers, CORS and its preflight; the error bodies are the same.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Response } from "express";
 import type { Pool } from "pg";
-import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
 import type { z } from "zod";
-import { edgeAuth, requireValidJwt, type RequestAuth } from "../auth.ts";
+import { authenticateOrRefuse, edgeAuth, type RequestAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-
-export type PgClient = NodePostgresPgClient;
+import { applyCors, trackRequest, writeJson } from "../http.ts";
+import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
   auth: RequestAuth;
   /** The caller's user id (routes require a signed-in member). */
   userId: string;
-  /** Run queries as the caller (role and JWT claims as pgSettings, in one transaction). */
-  withClient<T>(fn: (client: PgClient) => Promise<T>): Promise<T>;
   /**
-   * Run named statements as the caller in one transaction and ONE round trip (core/database/caller.ts), for
-   * hot routes; withClient is four.
+   * Run named statements as the caller (role and JWT claims as pgSettings) in one transaction and one round trip
+   * (core/database/caller.ts); results in statement order.
    */
   asCaller(statements: readonly CallerStatement[]): Promise<CallerResult<any>[]>;
-  req: Request;
+  req: IncomingMessage;
 }
 
 export type RouteHandler<T> = (input: T, ctx: RouteContext) => Promise<{ status?: number; body: unknown }>;
@@ -49,10 +53,16 @@ function describeIssue(error: z.ZodError): string {
   return field ? `${field}: ${issue.message}` : issue.message;
 }
 
+/** The API's error answer: `{ error, message }`, its status, Retry-After for RATE_LIMITED, Allow for a 405. */
+export function writeError(res: ServerResponse, error: ApiError): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
+  if (error.code === "METHOD_NOT_ALLOWED") res.setHeader("Allow", "POST, OPTIONS");
+  writeJson(res, error.status, { error: error.code, message: error.message });
+}
+
+/** writeError for Express routes outside /functions/v1. */
 export function sendError(res: Response, error: ApiError): void {
-  if (error.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
-  if (error.code === "METHOD_NOT_ALLOWED") res.set("Allow", "POST, OPTIONS");
-  res.status(error.status).json({ error: error.code, message: error.message });
+  writeError(res, error);
 }
 
 export interface RestOptions {
@@ -60,57 +70,128 @@ export interface RestOptions {
   pool: Pool;
   log: Logger;
   routes: RestRoute[];
+  metrics: HttpMetrics;
+  /** Sets helmet's headers (server/http.ts recordSecurityHeaders). */
+  securityHeaders(res: ServerResponse): void;
+  /** Paths under /functions/v1 that are not REST routes (the webhook alias): left to Express. */
+  except: readonly string[];
 }
 
-export function restRouter({ config, pool, log, routes }: RestOptions): Router {
-  const router = express.Router();
-  const withPgClient = makePgAdaptorWithPgClient(pool);
-  const asCaller = makeAsCaller(pool);
+const PREFIX = "/functions/v1";
+const BODY_LIMIT = 64 * 1024;
 
-  router.use(express.json({ limit: "64kb", type: () => true }));
-  router.use(requireValidJwt(edgeAuth(config), "rest"));
+class BodyError extends Error {}
 
-  for (const route of routes) {
-    router.post(`/${route.name}`, async (req, res) => {
-      const auth = req.nexusAuth!;
-      try {
-        const userId = auth.claims?.sub;
-        if (!userId || auth.claims?.role !== "authenticated") {
-          throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's JWT");
-        }
-        const parsed = route.schema.safeParse(req.body ?? {});
-        if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssue(parsed.error));
-        const result = await route.handler(parsed.data, {
-          auth,
-          userId,
-          req,
-          withClient: (fn) => withPgClient(auth.pgSettings, fn),
-          asCaller: (statements) => asCaller(auth.pgSettings, statements),
-        });
-        res.status(result.status ?? 200).json(result.body);
-      } catch (error) {
-        const apiError = toApiError(error);
-        if (apiError.status >= 500) log.error({ err: error, route: route.name }, "REST route failed");
-        sendError(res, apiError);
+/**
+ * How to decode the body, from the Content-Type's charset (UTF-8 when none), as body-parser did: UTF-8 or UTF-16;
+ * anything else is refused.
+ */
+function charsetOf(contentType: string | undefined): BufferEncoding {
+  const charset = contentType ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase() : undefined;
+  if (charset === undefined || charset === "utf-8" || charset === "utf8") return "utf8";
+  if (charset === "utf-16" || charset === "utf-16le") return "utf16le";
+  throw new BodyError(`unsupported charset "${charset.toUpperCase()}"`);
+}
+
+/** The raw body, at most `limit` bytes (BAD_REQUEST beyond), decoded. Compressed bodies are refused. */
+function readBody(req: IncomingMessage, limit: number, encoding: BufferEncoding): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const coding = req.headers["content-encoding"];
+    if (coding !== undefined && coding.toLowerCase() !== "identity") {
+      req.resume();
+      return reject(new BodyError(`unsupported content encoding "${coding}"`));
+    }
+    const declared = Number(req.headers["content-length"]);
+    if (declared > limit) {
+      req.resume();
+      return reject(new BodyError(`body larger than ${limit / 1024} KiB`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        return;
       }
+      chunks.push(chunk);
     });
-    // The runbook's routes are POST only (OPTIONS is the CORS preflight, answered before this router).
-    router.all(`/${route.name}`, (req, res) => {
-      sendError(res, new ApiError("METHOD_NOT_ALLOWED", `${req.baseUrl}/${route.name} answers POST, not ${req.method}`));
-    });
+    req.on("end", () => (size > limit ? reject(new BodyError(`body larger than ${limit / 1024} KiB`)) : resolve(chunks.length === 1 ? chunks[0]!.toString(encoding) : Buffer.concat(chunks).toString(encoding))));
+    req.on("error", reject);
+  });
+}
+
+/** A JSON object or array, as body-parser's strict mode accepts (empty body: {}); BAD_REQUEST otherwise. */
+function parseJson(text: string): unknown {
+  const trimmed = text.trimStart();
+  if (trimmed === "") return {};
+  if (trimmed[0] !== "{" && trimmed[0] !== "[") throw new BodyError("body is not valid JSON");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BodyError("body is not valid JSON");
   }
+}
 
-  router.use((req, res) => {
-    sendError(res, new ApiError("NOT_FOUND", `no route ${req.method} ${req.baseUrl}${req.path}`));
-  });
+/**
+ * The REST edge as a node request handler: answers (and returns true for) every request under /functions/v1
+ * except `except`, returns false for anything else, which Express answers.
+ */
+export function restEdge({ config, pool, log, routes, metrics, securityHeaders, except }: RestOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const asCaller = makeAsCaller(pool);
+  // Express matched routes case-insensitively and with or without a trailing slash; so do these.
+  const key = (path: string) => (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path).toLowerCase();
+  const byPath = new Map(routes.map((route) => [key(`${PREFIX}/${route.name}`), route]));
+  const skipped = new Set(except.map(key));
+  const origins = new Set(config.corsOrigins);
+  const edge = edgeAuth(config);
 
-  // Body parser failures (malformed JSON, too large) arrive here: always a 4xx JSON answer, never a 500.
-  router.use((error: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (error.type === "entity.too.large") return sendError(res, new ApiError("BAD_REQUEST", "body larger than 64 KiB"));
-    if (error.type === "entity.parse.failed") return sendError(res, new ApiError("BAD_REQUEST", "body is not valid JSON"));
-    if (error.status && error.status < 500) return sendError(res, new ApiError("BAD_REQUEST", error.message));
-    log.error({ err: error }, "REST request failed");
-    sendError(res, toApiError(error));
-  });
-  return router;
+  const answer = async (req: IncomingMessage, res: ServerResponse, path: string, route: RestRoute | undefined, requestLog: () => Logger) => {
+    try {
+      let body: unknown = {};
+      // Like Express's body parser: a body is read for any method that sends one.
+      if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) {
+        body = parseJson(await readBody(req, BODY_LIMIT, charsetOf(req.headers["content-type"])));
+      }
+      const auth = await authenticateOrRefuse(req, res, edge, "rest");
+      if (!auth) return;
+      if (!route) throw new ApiError("NOT_FOUND", `no route ${req.method} ${path}`);
+      if (req.method !== "POST") throw new ApiError("METHOD_NOT_ALLOWED", `${path} answers POST, not ${req.method}`);
+      const userId = auth.claims?.sub;
+      if (!userId || auth.claims?.role !== "authenticated") {
+        throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's JWT");
+      }
+      const parsed = route.schema.safeParse(body ?? {});
+      if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssue(parsed.error));
+      const result = await route.handler(parsed.data, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
+      writeJson(res, result.status ?? 200, result.body);
+    } catch (error) {
+      if (error instanceof BodyError) return writeError(res, new ApiError("BAD_REQUEST", error.message));
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) requestLog().error({ err: error, route: route?.name }, "REST route failed");
+      writeError(res, apiError);
+    }
+  };
+
+  return (req, res) => {
+    const url = req.url ?? "";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    const lower = key(path);
+    if (!(lower === PREFIX.toLowerCase() || lower.startsWith(`${PREFIX.toLowerCase()}/`))) return false;
+    // The webhook alias is Express's (POST only; anything else on it is answered here, as an unknown route).
+    if (req.method === "POST" && skipped.has(lower)) return false;
+    const route = byPath.get(lower);
+    const tracked = trackRequest(log, req, res);
+    metrics.track(req.method, res, route ? `${PREFIX}/${route.name}` : "unmatched");
+    securityHeaders(res);
+    if (applyCors(origins, req, res)) return true;
+    answer(req, res, path, route, () => tracked.log).catch((error) => {
+      // Only a fault in writing the answer itself gets here.
+      tracked.log.error({ err: error }, "REST request failed");
+      if (!res.headersSent) writeError(res, toApiError(error));
+      else res.destroy();
+    });
+    return true;
+  };
 }

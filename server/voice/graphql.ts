@@ -3,11 +3,12 @@
  * signs what it returns. `linkVoiceNets` / `unlinkVoiceNets` need no code: PostGraphile exposes the SQL functions
  * public.link_voice_nets / public.unlink_voice_nets as mutations of those names.
  */
-import { context, lambda, sideEffect } from "postgraphile/grafast";
+import { lambda } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import type { Config } from "../../core/config.ts";
 import type { AsCaller } from "../../core/database/caller.ts";
 import { ApiError } from "../../core/errors.ts";
+import { sideEffectAsCaller } from "../graphql/caller.ts";
 import { loadVoiceGrants, signVoiceToken, signVoiceTokens } from "./tokens.ts";
 
 interface IssueVoiceTokenInput {
@@ -102,16 +103,15 @@ export function voicePlugin(config: Config, asCaller: AsCaller) {
           plans: {
             // The database decides inside the transaction; signing happens after the connection is released.
             issueVoiceToken(_, fieldArgs) {
-              const $grants = sideEffect([fieldArgs.getRaw("input"), context().get("pgSettings")], ([input, pgSettings]) =>
-                loadVoiceGrants((statements) => asCaller(pgSettings, statements), config, [oneNet(input as IssueVoiceTokenInput)]),
+              const $grants = sideEffectAsCaller(asCaller, fieldArgs.getRaw("input"), (input: IssueVoiceTokenInput, run) =>
+                loadVoiceGrants(run, config, [oneNet(input)]),
               );
               return lambda($grants, (rows) => signVoiceToken(config, rows));
             },
             issueVoiceTokens(_, fieldArgs) {
-              const $grants = sideEffect([fieldArgs.getRaw("input"), context().get("pgSettings")], ([raw, pgSettings]) => {
-                const input = raw as IssueVoiceTokensInput;
-                return loadVoiceGrants((statements) => asCaller(pgSettings, statements), config, [...(input.netIds ?? []), ...(input.roomNames ?? [])]);
-              });
+              const $grants = sideEffectAsCaller(asCaller, fieldArgs.getRaw("input"), (input: IssueVoiceTokensInput, run) =>
+                loadVoiceGrants(run, config, [...(input.netIds ?? []), ...(input.roomNames ?? [])]),
+              );
               return lambda($grants, (rows) => ({ results: signVoiceTokens(config, rows) }));
             },
           },

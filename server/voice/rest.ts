@@ -40,13 +40,10 @@ export function voiceRoutes(config: Config) {
     }),
     defineRoute("net-bridge", netBridgeBody, async (body, ctx) => {
       const fn = body.action === "link" ? "public.link_voice_nets" : "public.unlink_voice_nets";
-      const row = await ctx.withClient(async (client) => {
-        const { rows } = await client.query<BridgeRow>({
-          text: `select b.id, b.source_net_id, b.target_net_id from ${fn}($1, $2) b`,
-          values: [body.sourceNetId, body.targetNetId],
-        });
-        return rows[0];
-      });
+      const [result] = await ctx.asCaller([
+        { name: `nexus_${body.action}_voice_nets`, text: `select b.id, b.source_net_id, b.target_net_id from ${fn}($1, $2) b`, values: [body.sourceNetId, body.targetNetId] },
+      ]);
+      const row = result!.rows[0] as BridgeRow | undefined;
       // Unlinking a pair that has no bridge is not an error (idempotent): id is null.
       return {
         body: {

@@ -5,7 +5,7 @@
  * (livekit-token) both come through here.
  */
 import type { Config } from "../../core/config.ts";
-import type { CallerResult, CallerStatement } from "../../core/database/caller.ts";
+import type { RunAsCaller } from "../../core/database/caller.ts";
 import { ApiError, type ErrorCode } from "../../core/errors.ts";
 import { liveKitCredentials, signParticipantToken, type LiveKitCredentials } from "../../core/livekit/tokens.ts";
 
@@ -64,19 +64,13 @@ export interface VoiceTokenResult {
  * charges the caller's LiveKit token bucket one token per token it grants (bridged included) in the same
  * transaction; nets past what the bucket holds come back RATE_LIMITED (db/functions/31_voice_access.sql).
  */
-const GRANTS_QUERY = {
+export const GRANTS_QUERY = {
   name: "nexus_issue_charged_voice_grants",
   text: "select * from nexus_private.issue_charged_voice_grants($1::text[])",
 };
 
 export type VoiceGrants = GrantRow[];
 
-/**
- * Runs statements as the caller in one transaction and one round trip (core/database/caller.ts), results in
- * statement order. Anything else the token path must do in the same transaction (a rate limit, say) is one more
- * statement in the same call.
- */
-export type RunAsCaller = (statements: readonly CallerStatement[]) => Promise<CallerResult<any>[]>;
 
 /**
  * Ask the database (as the caller) what they may do on each named net. Checks the LiveKit settings first so a

@@ -4,10 +4,13 @@
  * nothing after; the batch is one transaction; nothing runs if the settings fail; a failed batch leaves the
  * connection usable.
  */
-import type pg from "pg";
+import { createRequire } from "node:module";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pgSettingsFor } from "../../core/jwt.ts";
-import { makeAsCaller, type AsCaller } from "../../core/database/caller.ts";
+import { makeAsCaller, NODE_POSTGRES_VERIFIED, type AsCaller } from "../../core/database/caller.ts";
 import { createPool } from "../../core/database/pool.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { createMember, type Member } from "../support/members.ts";
@@ -38,6 +41,35 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.end();
   await db?.drop();
+});
+
+describe("the node-postgres internals caller.ts rests on", () => {
+  const require = createRequire(import.meta.url);
+  // The version of the package node resolves from pg's own folder (what pg loads), read from its package.json.
+  const versionOf = (name: string) => {
+    let dir = path.dirname(require.resolve(name, { paths: [path.dirname(require.resolve("pg"))] }));
+    while (!existsSync(path.join(dir, "package.json")) || JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).name !== name) dir = path.dirname(dir);
+    return (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }).version;
+  };
+
+  it("are the versions it was verified with: pg pinned exactly in package.json, and pg and pg-protocol installed at those", () => {
+    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> };
+    expect(manifest.dependencies.pg).toBe(NODE_POSTGRES_VERIFIED.pg);
+    const lock = JSON.parse(readFileSync(new URL("../../package-lock.json", import.meta.url), "utf8")) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+    expect(lock.packages[""]!.dependencies!.pg).toBe(NODE_POSTGRES_VERIFIED.pg);
+    expect(lock.packages["node_modules/pg"]!.version).toBe(NODE_POSTGRES_VERIFIED.pg);
+    expect(lock.packages["node_modules/pg-protocol"]!.version).toBe(NODE_POSTGRES_VERIFIED["pg-protocol"]);
+    expect(versionOf("pg")).toBe(NODE_POSTGRES_VERIFIED.pg);
+    expect(versionOf("pg-protocol")).toBe(NODE_POSTGRES_VERIFIED["pg-protocol"]);
+  });
+
+  it("still have the shapes it calls: Result's row builders, utils.prepareValue, the Connection's message writers", () => {
+    const Result = (pg as unknown as { Result: { prototype: Record<string, unknown> } }).Result;
+    for (const method of ["addFields", "parseRow", "addRow", "addCommandComplete"]) expect(typeof Result.prototype[method], `Result.${method}`).toBe("function");
+    expect(typeof (pg as unknown as { utils: { prepareValue: unknown } }).utils.prepareValue).toBe("function");
+    const Connection = (pg as unknown as { Connection: { prototype: Record<string, unknown> } }).Connection;
+    for (const method of ["parse", "bind", "describe", "execute", "close", "sync"]) expect(typeof Connection.prototype[method], `Connection.${method}`).toBe("function");
+  });
 });
 
 describe("statements as the caller in one round trip", () => {

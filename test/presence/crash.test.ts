@@ -51,7 +51,7 @@ describe("a worker killed mid-burst", () => {
     expect(await count("select count(distinct participant_sid)::int as n from public.voice_presence")).toBe(total);
     // Completions are batched, and a job the killed worker had applied but not yet completed stays locked until
     // its heartbeat is declared dead (WORKER_DEAD_AFTER_SECONDS=2 here), then runs again harmlessly.
-    const webhookJobs = () => count("select count(*)::int as n from graphile_worker.jobs where task_identifier = 'presence__apply_event'");
+    const webhookJobs = () => count("select count(*)::int as n from graphile_worker.jobs where task_identifier in ('presence__apply_event', 'presence__apply_events')");
     await until("no webhook job left behind, locked or not", async () => (await webhookJobs()) === 0, { timeoutMs: 15_000 });
   }, 120_000);
 });

@@ -23,7 +23,7 @@ async function queueAndPresence() {
 /** Apply every queued webhook job, as a worker would; none may be left behind. */
 async function drained() {
   await runQueuedJobs(t);
-  const { rows } = await t.pool.query("select id, attempts, last_error from graphile_worker.jobs where task_identifier = 'presence__apply_event'");
+  const { rows } = await t.pool.query("select id, attempts, last_error from graphile_worker.jobs where task_identifier in ('presence__apply_event', 'presence__apply_events')");
   expect(rows, "webhook jobs left in the queue").toEqual([]);
 }
 

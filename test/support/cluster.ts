@@ -32,7 +32,11 @@ function binDir(): string {
   return found;
 }
 
-export async function startCluster(): Promise<Cluster> {
+/**
+ * `durable: true` keeps Postgres's defaults for fsync, synchronous_commit and full_page_writes (a benchmark of
+ * what a commit costs in production needs them); tests leave them off.
+ */
+export async function startCluster({ durable = false }: { durable?: boolean } = {}): Promise<Cluster> {
   const bin = binDir();
   const isRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-pg-"));
@@ -52,9 +56,7 @@ export async function startCluster(): Promise<Cluster> {
     `-p ${port}`,
     `-k ${dir}`,
     "-c listen_addresses=127.0.0.1",
-    "-c fsync=off",
-    "-c synchronous_commit=off",
-    "-c full_page_writes=off",
+    ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
     "-c max_connections=300",
     "-c shared_buffers=256MB",
   ].join(" ");

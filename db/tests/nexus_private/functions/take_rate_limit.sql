@@ -1,5 +1,5 @@
 begin;
-select plan(14);
+select plan(16);
 
 select is((select relpersistence from pg_class where oid = 'nexus_private.rate_limit_buckets'::regclass), 'u'::"char",
   'the buckets are unlogged: throttling state, refilled by a crash');
@@ -34,11 +34,16 @@ select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 
 select throws_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'NX429', 'RATE_LIMITED',
   'and not faster');
 
--- The pass-through form charges and hands its value on.
+-- The decisions charge their caller themselves; members cannot charge (or refill) anyone's bucket directly.
 select set_config('nexus.livekit_token_burst', '', true);
 select tests.authenticate_as(tests.user_of_rank('FOUNDER'));
-select is(nexus_private.rate_limited('livekit_token', 1, array['a', 'b']), array['a', 'b'],
-  'rate_limited() returns its value unchanged when a token is available (20 by default)');
+select throws_ok(format('select nexus_private.charge_rate_limit(%L, %L, 1)', tests.user_of_rank('SCOUT'), 'livekit_token'), '42501', null,
+  'members cannot charge a bucket directly (only the decisions it guards do, as their owner)');
+select set_config('nexus.livekit_token_burst', '1', true);
+select tests.authenticate_as(tests.user_of_rank('AFFILIATE'));
+select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'take_rate_limit charges through charge_rate_limit');
+select throws_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'NX429', 'RATE_LIMITED',
+  'and refuses once that member''s bucket is empty');
 
 select tests.authenticate_as(gen_random_uuid());
 select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$,
