@@ -9,13 +9,13 @@ import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/express/v4";
 import { makePreset } from "./graphql/preset.ts";
 import { edgeAuth, requireValidJwt } from "./auth.ts";
-import { cors, recordSecurityHeaders, requestLogger } from "./http.ts";
+import { cors, recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
 import { modules } from "./modules.ts";
 import { WEBHOOK_PATHS } from "./presence/rest.ts";
-import { restEdge, sendError } from "./rest/route.ts";
+import { restEdge } from "./rest/route.ts";
 
 export interface NexusServer {
   app: Express;

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
+import type { ApiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 declare global {
@@ -126,4 +127,16 @@ export function writeJson(res: ServerResponse, status: number, body: unknown): v
   res.setHeader("Content-Type", "application/json; charset=utf-8");
   res.setHeader("Content-Length", Buffer.byteLength(text));
   res.end(text);
+}
+
+/** The API's error answer: `{ error, message }`, its status, Retry-After for RATE_LIMITED, Allow for a 405. */
+export function writeError(res: ServerResponse, error: ApiError): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
+  if (error.code === "METHOD_NOT_ALLOWED") res.setHeader("Allow", "POST, OPTIONS");
+  writeJson(res, error.status, { error: error.code, message: error.message });
+}
+
+/** writeError for Express routes outside /functions/v1. */
+export function sendError(res: Response, error: ApiError): void {
+  writeError(res, error);
 }

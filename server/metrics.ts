@@ -14,7 +14,7 @@ import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphi
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { Logger } from "../core/log.ts";
 import { ApiError } from "../core/errors.ts";
-import { sendError } from "./rest/route.ts";
+import { sendError } from "./http.ts";
 
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();

@@ -15,7 +15,7 @@ import { checkHs256 } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { sendError } from "../rest/route.ts";
+import { sendError } from "../http.ts";
 import { JobBatcher } from "./enqueue.ts";
 import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 

@@ -9,7 +9,8 @@ import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { ApiError } from "../../core/errors.ts";
 import { cors } from "../http.ts";
-import { defineRoute, sendError } from "../rest/route.ts";
+import { sendError } from "../http.ts";
+import { defineRoute } from "../rest/route.ts";
 
 /** The runbook's flat body; the browser's PushSubscription JSON ({endpoint, keys: {p256dh, auth}}) is accepted too. */
 const SubscribeBody = z.preprocess(

@@ -19,7 +19,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { applyCors, trackRequest, writeJson } from "../http.ts";
+import { applyCors, trackRequest, writeError, writeJson } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -51,18 +51,6 @@ function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
   const field = issue.path.join(".");
   return field ? `${field}: ${issue.message}` : issue.message;
-}
-
-/** The API's error answer: `{ error, message }`, its status, Retry-After for RATE_LIMITED, Allow for a 405. */
-export function writeError(res: ServerResponse, error: ApiError): void {
-  if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
-  if (error.code === "METHOD_NOT_ALLOWED") res.setHeader("Allow", "POST, OPTIONS");
-  writeJson(res, error.status, { error: error.code, message: error.message });
-}
-
-/** writeError for Express routes outside /functions/v1. */
-export function sendError(res: Response, error: ApiError): void {
-  writeError(res, error);
 }
 
 export interface RestOptions {
