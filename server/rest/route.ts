@@ -11,7 +11,6 @@
  * log line, the latency histogram, helmet's headers, CORS and its preflight; the error bodies are the same.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Response } from "express";
 import type { Pool } from "pg";
 import type { z } from "zod";
 import { authenticateOrRefuse, edgeAuth, type RequestAuth } from "../auth.ts";
