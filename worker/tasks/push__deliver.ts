@@ -51,9 +51,11 @@ function senderFor(config: Config): PushSender | undefined {
       sender: createPushSender({
         vapid: { publicKey, privateKey, subject },
         timeoutMs: config.push.timeoutMs,
-        // As many connections per push service as this process can have pushes in flight: no push waits for a
-        // connection (which would count against its deadline), and one stalled push service cannot hold them all.
-        maxSocketsPerOrigin: config.push.concurrency * config.push.batchSize,
+        // 128 kept-alive connections per push service. One per push in flight (PUSH_CONCURRENCY x PUSH_BATCH_SIZE,
+        // 1,000 by default) cost a TLS handshake for most sends: a 10,000-device flare took 20.3 s instead of
+        // 12.8 s (bench/push-fanout.ts, quiet machine). A push waiting for a connection counts against its
+        // deadline, so a batch of 100 shares them with at most 9 others; a stalled service holds only its own.
+        maxSocketsPerOrigin: 128,
       }),
     };
   }
