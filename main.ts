@@ -33,7 +33,7 @@ async function main() {
   if (config.isProduction && runServer && !config.metricsToken) {
     log.warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach this server");
   }
-  const pool = runServer ? createPool(db.url, log) : undefined;
+  const pool = runServer ? createPool(db.url, log, config.databasePoolSize) : undefined;
   const workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
 
   let server: NexusServer | undefined;

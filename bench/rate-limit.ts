@@ -4,7 +4,7 @@
  * core/database/caller.ts), driven by pgbench (-M prepared, pipeline mode, its own process) on a cluster with
  * production durability (fsync, synchronous_commit on), one database per option, in alternating order.
  *
- *   no bucket            take_rate_limit_upto() replaced by a no-op: the decision alone, the floor
+ *   no bucket            charge_rate_limit() replaced by a no-op: the decision alone, the floor
  *   unlogged (kept)      the bucket table as migrated: UNLOGGED, an upsert per token
  *   unlogged, async      the same with synchronous_commit = off in the token's transaction
  *   logged               the bucket table made LOGGED (WAL for every charge)
@@ -40,7 +40,7 @@ const serverConfig = loadConfig({
 
 
 const OPTIONS: { name: string; setup: string[]; async: boolean }[] = [
-  { name: "no bucket", setup: ["create or replace function nexus_private.take_rate_limit_upto(action text, costs integer[]) returns integer language sql as $$ select coalesce(cardinality(costs), 0) $$"], async: false },
+  { name: "no bucket", setup: ["create or replace function nexus_private.charge_rate_limit(member uuid, action text, cost integer, refuse boolean default true) returns boolean language sql as $$ select true $$"], async: false },
   { name: "unlogged (kept)", setup: [], async: false },
   { name: "unlogged, async commit", setup: [], async: true },
   { name: "logged", setup: ["alter table nexus_private.rate_limit_buckets set logged"], async: false },

@@ -32,6 +32,7 @@ export const DEFAULTS = {
   WORKER_CONCURRENCY: 10,
   WORKER_DEAD_AFTER_SECONDS: 60,
   STATEMENT_TIMEOUT_MS: 5000,
+  DATABASE_POOL_SIZE: 10,
   /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
   DEV_CORS_ORIGIN: "http://localhost:5173",
   DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
@@ -110,6 +111,7 @@ const schema = z.object({
     message: "must be a postgres:// connection URL",
   }),
   STATEMENT_TIMEOUT_MS: positiveInt(DEFAULTS.STATEMENT_TIMEOUT_MS),
+  DATABASE_POOL_SIZE: positiveInt(DEFAULTS.DATABASE_POOL_SIZE),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: "must be at least 16 characters",
   }),
@@ -186,6 +188,8 @@ export interface Config {
   databaseOwnerUrl: string | undefined;
   /** No API statement runs longer (set per request transaction, with the role switch). */
   statementTimeoutMs: number;
+  /** Connections the API server keeps to Postgres (DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** Ruru at /graphiql: on outside production, off in production unless GRAPHIQL=true. */
@@ -264,6 +268,7 @@ export function loadConfig(
     databaseUrl: env.DATABASE_URL,
     databaseOwnerUrl: env.DATABASE_OWNER_URL ?? env.DATABASE_URL,
     statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
     metricsToken: env.METRICS_TOKEN,
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,

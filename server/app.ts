@@ -1,15 +1,17 @@
 /**
- * The HTTP server: health probes, Prometheus metrics, the GraphQL API (PostGraphile through grafserv's Express
+ * The HTTP server: health probes, Prometheus metrics, the GraphQL API (PostGraphile through grafserv's node
  * adaptor) and, from the capability modules, the runbook's /functions/v1 routes, the LiveKit webhook shim and /ops.
+ * The hot paths, REST /functions/v1 (server/rest/route.ts) and /graphql (server/graphql/edge.ts), are answered on
+ * node's own request and response; everything else goes to Express.
  */
 import http from "node:http";
 import express, { type Express } from "express";
 import type { Pool } from "pg";
 import { postgraphile, type PostGraphileInstance } from "postgraphile";
-import { grafserv } from "postgraphile/grafserv/express/v4";
+import { grafserv } from "postgraphile/grafserv/node";
 import { makePreset } from "./graphql/preset.ts";
-import { edgeAuth, requireValidJwt } from "./auth.ts";
-import { cors, recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
+import { graphqlEdge, GRAPHQL_PATH } from "./graphql/edge.ts";
+import { recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
@@ -41,12 +43,14 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   app.set("trust proxy", config.trustProxy);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const metrics = createMetricsRegistry();
-  const requestMetrics = httpMetrics(metrics, ["/graphql", "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]);
+  const requestMetrics = httpMetrics(metrics, [GRAPHQL_PATH, "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]);
   const applySecurityHeaders = recordSecurityHeaders();
   // The runbook's REST routes are answered before Express (server/rest/route.ts); everything else goes to it.
   const rest = restEdge({ config, pool, log, routes, metrics: requestMetrics, securityHeaders: applySecurityHeaders, except: WEBHOOK_PATHS });
+  // Set once PostGraphile is built, below; no request is taken before createServer returns.
+  let graphql: (req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false;
   const server = http.createServer((req, res) => {
-    if (!rest(req, res)) app(req, res);
+    if (!rest(req, res) && !graphql(req, res)) app(req, res);
   });
   // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
   // it is never the server that closes a connection the balancer or a client is about to reuse (ECONNRESET).
@@ -85,15 +89,21 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   mountMetrics(app, metrics, log, config.metricsToken);
 
   for (const module of modules) module.mount?.(app, ctx);
-  app.use("/graphql", cors(config.corsOrigins));
-
-  app.use("/graphql", requireValidJwt(edgeAuth(config), "graphql"));
-
   const plugins = modules.flatMap((module) => module.plugins?.(ctx) ?? []);
   const preset = makePreset({ config, pool, log, plugins });
   const pgl = postgraphile(preset);
   const serv = pgl.createServ(grafserv);
-  await serv.addTo(app, server);
+  const grafservHandler = serv.createHandler();
+  graphql = graphqlEdge({ config, log, metrics: requestMetrics, securityHeaders: applySecurityHeaders, handler: grafservHandler, fallback: app });
+  // Ruru (/graphiql, when on) and its assets: grafserv's handler as Express middleware; it passes on what it
+  // does not serve.
+  app.use((req, res, next) => void grafservHandler(req, res, next));
+  // Subscriptions: graphql-ws on /graphql (the JWT in connectionParams, preset.ts); any other upgrade is closed.
+  const upgradeHandler = await serv.getUpgradeHandler();
+  server.on("upgrade", (req, socket, head) => {
+    if (upgradeHandler && serv.shouldHandleUpgrade(req, socket, head)) upgradeHandler(req, socket, head);
+    else socket.destroy();
+  });
 
   // What no route answered, and any error no route handled, leave as the API's JSON body, never Express's HTML
   // page (which would also show a stack trace outside production).

@@ -3,7 +3,6 @@
  * pgSettings (verification itself is core/jwt.ts), before any SQL.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { NextFunction, Request, Response } from "express";
 import { ApiError } from "../core/errors.ts";
 import { writeJson } from "./http.ts";
 import type { Config } from "../core/config.ts";
@@ -15,11 +14,11 @@ export interface RequestAuth {
   pgSettings: Record<string, string>;
 }
 
-declare global {
-  namespace Express {
-    interface Request {
-      nexusAuth?: RequestAuth;
-    }
+/** Who is calling, and from where, as the GraphQL edge (server/graphql/edge.ts) found it: read by preset.ts. */
+declare module "node:http" {
+  interface IncomingMessage {
+    nexusAuth?: RequestAuth;
+    nexusClient?: { address: string; userAgent: string | undefined };
   }
 }
 
@@ -55,7 +54,7 @@ export async function authenticateRequest(header: string | undefined, edge: Edge
 /**
  * The caller of an HTTP request, or, for a bad token, a 401 answered here (the request never reaches the
  * database) and undefined. `shape` picks the error body: GraphQL's `{ errors: [...] }` or the REST routes'
- * `{ error, message }`. Used by the Express middleware below and by the routes answered before Express.
+ * `{ error, message }`. Used by the edges answered before Express (REST and GraphQL).
  */
 export async function authenticateOrRefuse(req: IncomingMessage, res: ServerResponse, edge: EdgeAuth, shape: "graphql" | "rest"): Promise<RequestAuth | undefined> {
   try {
@@ -70,14 +69,4 @@ export async function authenticateOrRefuse(req: IncomingMessage, res: ServerResp
     writeJson(res, 401, body);
     return undefined;
   }
-}
-
-/** Express middleware: authenticateOrRefuse, the caller in req.nexusAuth. */
-export function requireValidJwt(edge: EdgeAuth, shape: "graphql" | "rest") {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const auth = await authenticateOrRefuse(req, res, edge, shape);
-    if (!auth) return;
-    req.nexusAuth = auth;
-    next();
-  };
 }

@@ -8,6 +8,8 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
+import proxyAddr from "proxy-addr";
+import type { TrustProxy } from "../core/config.ts";
 import type { ApiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -21,6 +23,16 @@ declare global {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * The client's address, read as TRUST_PROXY says (the X-Forwarded-For hops added by trusted proxies, as Express's
+ * `trust proxy` reads them): false trusts none (the socket's peer), true all, a number that many hops, a list
+ * those addresses. The sign-up limit per address uses it, on GraphQL and /auth/v1 alike.
+ */
+export function clientAddressOf(trust: TrustProxy): (req: IncomingMessage) => string {
+  const trusted = typeof trust === "boolean" ? () => trust : typeof trust === "number" ? (_address: string, hop: number) => hop < trust : proxyAddr.compile(trust);
+  return (req) => proxyAddr(req, trusted);
+}
 
 /**
  * Reuse a sane incoming X-Request-Id (a proxy's), else make one; echo it back; log the outcome once (debug for a

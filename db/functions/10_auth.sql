@@ -8,6 +8,19 @@ language sql stable parallel safe as $$
 $$;
 
 /*
+ * The user id the JWT claims (its `sub`), read in this one place: null without one. Not an identity on its own
+ * (see auth.uid() below): only SQL that then looks the member up uses it, as auth.uid() and auth.rank() do, and as
+ * the voice token decision does to read the caller's profile in the same lookup (public.issue_voice_grants).
+ * Plain SQL so it is inlined into the query that uses it; not executable by the API roles.
+ */
+create or replace function auth.claimed_sub() returns uuid
+language sql stable parallel safe as $$
+  select coalesce(nullif(auth.jwt() ->> 'sub', ''), nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''))::uuid
+$$;
+revoke execute on function auth.claimed_sub() from public;
+comment on function auth.claimed_sub() is 'The JWT''s sub as claimed, without looking the member up; see auth.uid().';
+
+/*
  * A member is a profile: the caller's user id only while that member's profile exists. A JWT stays valid until
  * its `exp`, but the member it names may have been deleted since it was signed; from that moment its `sub` is
  * no one, and every policy and function that asks auth.uid() (or auth.rank(), which asks this) treats the caller
@@ -15,15 +28,8 @@ $$;
  */
 create or replace function auth.uid() returns uuid
 language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
-declare
-  claimed text := coalesce(
-    nullif(auth.jwt() ->> 'sub', ''),
-    nullif(current_setting('request.jwt.claim.sub', true), ''));
 begin
-  if claimed is null then
-    return null;
-  end if;
-  return (select p.id from public.profiles p where p.id = claimed::uuid);
+  return (select p.id from public.profiles p where p.id = auth.claimed_sub());
 end
 $$;
 comment on function auth.uid() is 'The signed-in member''s id: the JWT''s sub while a profile with that id exists, else null (anon).';
@@ -46,13 +52,9 @@ $$;
 -- definer SQL function is planned again on each one).
 create or replace function auth.rank() returns public.rank
 language plpgsql stable security definer parallel safe set search_path = pg_catalog, public as $$
-declare
-  claimed text := coalesce(
-    nullif(auth.jwt() ->> 'sub', ''),
-    nullif(current_setting('request.jwt.claim.sub', true), ''));
 begin
   -- The same lookup as auth.uid(), once: no profile for the sub, no rank.
-  return (select p.rank from public.profiles p where p.id = claimed::uuid);
+  return (select p.rank from public.profiles p where p.id = auth.claimed_sub());
 end
 $$;
 comment on function auth.rank() is 'The caller''s rank, or null without a signed-in member.';

@@ -108,15 +108,21 @@ grant execute on function public.can_join_net(uuid) to anon, authenticated, serv
 
 /*
  * The caller's grants on each requested net (by id or room name), in request order, each followed by the nets
- * bridged to it that the caller may hear. A net the caller may not join comes back with error_code
- * INSUFFICIENT_CLEARANCE, an unknown one with NOT_FOUND: a batch answers per net instead of failing whole.
- * The caller's id, callsign and rank ride along on every row: they go into the LiveKit token.
+ * bridged to it that the caller may hear, with the caller's LiveKit token bucket charged for exactly the tokens
+ * the server will sign from these rows: one per net granted and one per bridged net that comes with it. A net the
+ * caller may not join comes back with error_code INSUFFICIENT_CLEARANCE, an unknown one with NOT_FOUND: a batch
+ * answers per net instead of failing whole, and those cost nothing. Nets are charged in request order while the
+ * bucket lasts; a net whose tokens (its own and its bridges') no longer fit comes back RATE_LIMITED without its
+ * bridged rows, as does every later net that would cost anything. When not even the first net that costs
+ * anything fits, the whole request is RATE_LIMITED with retry_after. The caller's id, callsign and rank ride
+ * along on every row: they go into the LiveKit token.
  *
- * One small statement per net (found by primary key or unique room name, the rule applied, whether any bridge
- * touches it), and the bridged nets' statement only for a joinable net that has bridges. Most of a call's cost is
- * starting plans, not the lookups. Compared with one statement for the whole batch with the bridges joined in,
- * a one-net request takes about 30 % less backend CPU under load, a batch of ten nets about 10 % more
- * (docs/BENCHMARKS.md, Voice tokens).
+ * The whole token decision is this one function, because on the token path most of Postgres's time goes to
+ * starting statements and function calls, not to the lookups: the caller's profile is read once (the JWT's sub,
+ * looked up: what auth.uid() and auth.rank() would each look up again), each net is one statement found by
+ * primary key or unique room name with the rule applied (nexus_private.net_clearance), the bridges are asked
+ * for only when the net has any, and the bucket is one upsert per net granted (nexus_private.charge_rate_limit).
+ * docs/BENCHMARKS.md, Voice tokens, has the figures.
  */
 create or replace function public.issue_voice_grants(nets text[])
 returns table (
@@ -135,29 +141,32 @@ returns table (
   callsign text,
   rank public.rank
 )
-language plpgsql stable security definer
+language plpgsql volatile security definer
 set search_path = pg_catalog, public
 -- planned once per session: a custom plan per call (the default for a parameterised query) costs ~10x the query
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  caller public.profiles;
   key text;
   join_gate public.rank;
   squad_id uuid;
-  has_bridges boolean;
+  bridges integer;
+  -- Whether an earlier net of this request was charged (so a net that no longer fits is refused on its own, not
+  -- the whole request), and whether the bucket ran out (every later net that costs anything is refused).
+  charged boolean := false;
+  exhausted boolean := false;
 begin
-  perform nexus_private.require_member('get a voice token');
-  select * into caller from public.profiles p where p.id = auth.uid();
+  -- A member is a profile (auth.uid()): the JWT's sub, looked up, once.
+  select p.id, p.callsign, p.rank into user_id, callsign, rank from public.profiles p where p.id = auth.claimed_sub();
+  if user_id is null then
+    perform nexus_private.fail('UNAUTHENTICATED', 'sign in to get a voice token');
+  end if;
   if nets is null or cardinality(nets) = 0 then
     perform nexus_private.fail('BAD_REQUEST', 'name at least one net (its id or room name)');
   end if;
   if cardinality(nets) > 100 then
     perform nexus_private.fail('BAD_REQUEST', 'at most 100 nets per request');
   end if;
-  user_id := caller.id;
-  callsign := caller.callsign;
-  rank := caller.rank;
 
   ordinal := 0;
   foreach key in array nets loop
@@ -169,140 +178,79 @@ begin
     -- the organisation. A lookup that finds nothing sets every target to null.
     net_id := null;
     if key ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-      select v.id, v.room_name, v.name, v.min_rank_to_join, v.linked_squad_id, c.can_join, c.can_rx, c.can_tx,
-             exists (select 1 from public.voice_net_bridges b where b.source_net_id = v.id or b.target_net_id = v.id)
-        into net_id, room_name, net_name, join_gate, squad_id, can_join, can_rx, can_tx, has_bridges
+      select v.id, v.room_name, v.name, v.min_rank_to_join, v.linked_squad_id, c.can_join, c.can_rx, c.can_tx
+        into net_id, room_name, net_name, join_gate, squad_id, can_join, can_rx, can_tx
         from public.voice_nets v
-        join nexus_private.net_clearance(caller.id, caller.rank) c on c.net_id = v.id
+        join nexus_private.net_clearance(user_id, rank) c on c.net_id = v.id
        where v.id = key::uuid;
     end if;
     if net_id is null then
-      select v.id, v.room_name, v.name, v.min_rank_to_join, v.linked_squad_id, c.can_join, c.can_rx, c.can_tx,
-             exists (select 1 from public.voice_net_bridges b where b.source_net_id = v.id or b.target_net_id = v.id)
-        into net_id, room_name, net_name, join_gate, squad_id, can_join, can_rx, can_tx, has_bridges
+      select v.id, v.room_name, v.name, v.min_rank_to_join, v.linked_squad_id, c.can_join, c.can_rx, c.can_tx
+        into net_id, room_name, net_name, join_gate, squad_id, can_join, can_rx, can_tx
         from public.voice_nets v
-        join nexus_private.net_clearance(caller.id, caller.rank) c on c.net_id = v.id
+        join nexus_private.net_clearance(user_id, rank) c on c.net_id = v.id
        where v.room_name = key;
     end if;
     can_join := coalesce(can_join, false);
     can_rx := coalesce(can_rx, false);
     can_tx := coalesce(can_tx, false);
     error_code := case when net_id is null then 'NOT_FOUND' when not can_join then 'INSUFFICIENT_CLEARANCE' end;
-    error_message := case
-      when net_id is null then format('no voice net %s', key)
-      when can_join then null
-      when caller.rank < join_gate then
-        format('net %s needs rank %s or above to join; you are %s', room_name, join_gate, caller.rank)
-      else format('net %s is for members of squad %s', room_name, (select s.name from public.squads s where s.id = squad_id))
-    end;
+    -- Only a refusal reads anything more (the squad's name): a statement's tables are locked each time it runs.
+    if net_id is null then
+      error_message := format('no voice net %s', key);
+    elsif can_join then
+      error_message := null;
+    elsif rank < join_gate then
+      error_message := format('net %s needs rank %s or above to join; you are %s', room_name, join_gate, rank);
+    else
+      error_message := format('net %s is for members of squad %s', room_name, (select s.name from public.squads s where s.id = squad_id));
+    end if;
+
+    bridges := 0;
+    if can_join then
+      if exists (select 1 from public.voice_net_bridges b where b.source_net_id = issue_voice_grants.net_id or b.target_net_id = issue_voice_grants.net_id) then
+        select count(*) into bridges from nexus_private.bridged_clearance(user_id, rank, issue_voice_grants.net_id);
+      end if;
+      exhausted := exhausted or not nexus_private.charge_rate_limit(user_id, 'livekit_token', 1 + bridges, refuse => not charged);
+      charged := true;
+      if exhausted then
+        error_code := 'RATE_LIMITED';
+        error_message := format('no LiveKit tokens left for this net in this request: at most %s at once, then %s a minute',
+          nexus_private.rate_limit_setting('livekit_token_burst', 20), nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30));
+      end if;
+    end if;
     return next;
 
-    continue when not can_join or not has_bridges;
+    continue when error_code is not null or bridges = 0;
     return query
     select ordinal, key, o.id, o.room_name, o.name, issue_voice_grants.net_id,
            true, true, c.can_tx, null::text, null::text,
-           caller.id, caller.callsign, caller.rank
-      from nexus_private.bridged_clearance(caller.id, caller.rank, issue_voice_grants.net_id) c
+           user_id, callsign, rank
+      from nexus_private.bridged_clearance(user_id, rank, issue_voice_grants.net_id) c
       join public.voice_nets o on o.id = c.net_id
      order by o.room_name;
   end loop;
 end
 $$;
-comment on function public.issue_voice_grants(text[]) is E'@behavior -queryField\nThe caller''s join/rx/tx on each named net (id or room name), plus the bridged nets they may hear; per-net error codes. The server signs LiveKit tokens from exactly these rows.';
+comment on function public.issue_voice_grants(text[]) is E'@behavior -queryField -mutationField\nThe caller''s join/rx/tx on each named net (id or room name), plus the bridged nets they may hear; per-net error codes; the caller''s LiveKit token bucket charged for every token to be signed. The server signs LiveKit tokens from exactly these rows.';
 grant execute on function public.issue_voice_grants(text[]) to anon, authenticated, service_role;
 
-/* One net's grants for the caller, by id or room name; no row for an unknown net. For SQL and tests. */
+/*
+ * One net's join/rx/tx for the caller, by id or room name (the id first); no row for an unknown net or without a
+ * signed-in member. The rule applied, nothing charged: for SQL and tests, not for signing.
+ */
 create or replace function public.voice_access(net text)
 returns table (net_id uuid, room_name text, can_join boolean, can_rx boolean, can_tx boolean)
-language sql stable as $$
-  select g.net_id, g.room_name, g.can_join, g.can_rx, g.can_tx
-    from public.issue_voice_grants(array[net]) g
-   where g.bridged_from is null and g.net_id is not null
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select v.id, v.room_name, c.can_join, c.can_rx, c.can_tx
+    from public.profiles me
+   cross join lateral nexus_private.net_clearance(me.id, me.rank) c
+    join public.voice_nets v on v.id = c.net_id
+   where me.id = auth.uid()
+     and (v.id = case when net ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then net::uuid end
+          or v.room_name = net)
+   order by v.id = case when net ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then net::uuid end desc nulls last
+   limit 1
 $$;
 comment on function public.voice_access(text) is E'@behavior -queryField\nThe caller''s join/rx/tx on one net (id or room name).';
 grant execute on function public.voice_access(text) to anon, authenticated, service_role;
-
-/*
- * issue_voice_grants() with the LiveKit token bucket charged for what will be signed: one token per net granted
- * and one per bridged net that comes with it (nexus_private.take_rate_limit_upto). Nets are served in request
- * order while the bucket lasts; a net whose tokens (its own and its bridges') no longer fit comes back with
- * error_code RATE_LIMITED and without its bridged rows, as does every later net that would cost anything. A net
- * refused for clearance or not found costs nothing. When not even the first net fits, the whole request is
- * RATE_LIMITED with retry_after. What the server signs is exactly what this returns.
- */
-create or replace function nexus_private.issue_charged_voice_grants(nets text[])
-returns table (
-  ordinal integer,
-  requested text,
-  net_id uuid,
-  room_name text,
-  net_name text,
-  bridged_from uuid,
-  can_join boolean,
-  can_rx boolean,
-  can_tx boolean,
-  error_code text,
-  error_message text,
-  user_id uuid,
-  callsign text,
-  rank public.rank
-)
--- No SET clause: not security definer, every name it uses is schema-qualified, and a SET costs a GUC save and
--- restore on every token.
-language plpgsql volatile
-as $$
-declare
-  grants scroll cursor for select * from public.issue_voice_grants(nets);
-  g record;
-  costs integer[] := '{}';
-  granted integer;
-  refusal text;
-begin
-  open grants;
-  loop
-    fetch grants into g;
-    exit when not found;
-    if g.bridged_from is null then
-      costs[g.ordinal] := 0;
-    end if;
-    if g.error_code is null then
-      costs[g.ordinal] := costs[g.ordinal] + 1;
-    end if;
-  end loop;
-  granted := nexus_private.take_rate_limit_upto('livekit_token', costs);
-  if granted < cardinality(costs) then
-    refusal := pg_catalog.format('no LiveKit tokens left for this net in this request: at most %s at once, then %s a minute',
-      nexus_private.rate_limit_setting('livekit_token_burst', 20), nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30));
-  end if;
-
-  move absolute 0 in grants;
-  loop
-    fetch grants into g;
-    exit when not found;
-    ordinal := g.ordinal;
-    requested := g.requested;
-    net_id := g.net_id;
-    room_name := g.room_name;
-    net_name := g.net_name;
-    bridged_from := g.bridged_from;
-    can_join := g.can_join;
-    can_rx := g.can_rx;
-    can_tx := g.can_tx;
-    error_code := g.error_code;
-    error_message := g.error_message;
-    user_id := g.user_id;
-    callsign := g.callsign;
-    rank := g.rank;
-    if g.ordinal > granted and costs[g.ordinal] > 0 then
-      continue when g.bridged_from is not null;
-      error_code := 'RATE_LIMITED';
-      error_message := refusal;
-    end if;
-    return next;
-  end loop;
-  close grants;
-end
-$$;
-comment on function nexus_private.issue_charged_voice_grants(text[]) is
-  'issue_voice_grants() with the caller''s LiveKit token bucket charged one token per token to be signed (bridged included); RATE_LIMITED per net past what the bucket holds.';
-grant execute on function nexus_private.issue_charged_voice_grants(text[]) to anon, authenticated, service_role;

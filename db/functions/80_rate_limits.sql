@@ -41,17 +41,21 @@ $$;
 grant execute on function nexus_private.rate_limit_setting(text, integer) to anon, authenticated, service_role;
 
 /*
- * Take `cost` tokens from `member`'s bucket for `action`, or refuse with RATE_LIMITED. Called by the decisions it
- * guards with their caller (public.accept_training, public.join_sim_pod), inside their own transaction and their
- * own security definer context, so it needs neither security definer nor SET clauses of its own (each costs a GUC
- * save and restore per call); not executable by the API roles, whose way in is take_rate_limit() below.
+ * Take `cost` tokens from `member`'s bucket for `action`: true when taken. When they do not fit, refuse with
+ * RATE_LIMITED (saying when they will), or, with `refuse` false, take nothing and return false: a batch that
+ * has already been granted part of what it asked for answers the rest per item (public.issue_voice_grants).
+ * Called by the decisions it guards with their caller (public.issue_voice_grants, public.accept_training,
+ * public.join_sim_pod), inside their own transaction and their own security definer context, so it needs
+ * neither security definer nor SET clauses of its own (each costs a GUC save and restore per call); not
+ * executable by the API roles, whose way in is take_rate_limit() below.
  *
  * The bucket row is locked by the upsert until the transaction ends, so two servers deciding for one member at
  * the same moment take turns; if the transaction rolls back (the guarded decision failed), so does the charge. A
  * cost above the bucket size is charged as a full bucket. The member must exist (their profile is the bucket's
  * foreign key): the callers have just checked it.
  */
-create or replace function nexus_private.charge_rate_limit(member uuid, action text, cost integer) returns void
+create or replace function nexus_private.charge_rate_limit(member uuid, action text, cost integer, refuse boolean default true)
+returns boolean
 language plpgsql volatile as $$
 declare
   burst double precision;
@@ -61,7 +65,7 @@ declare
   retry_after integer;
 begin
   if member is null then
-    return;
+    return true;
   end if;
   case action
     when 'livekit_token' then
@@ -79,7 +83,10 @@ begin
          refilled_at = clock_timestamp()
    where least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= wanted;
   if found then
-    return;
+    return true;
+  end if;
+  if not refuse then
+    return false;
   end if;
 
   -- The row is locked by the upsert above: what it holds now is what the next request will find.
@@ -89,11 +96,12 @@ begin
    where b.user_id = member and b.action = charge_rate_limit.action;
   retry_after := ceil((wanted - coalesce(available, 0)) / per_second)::integer;
   perform nexus_private.fail_rate_limited(nexus_private.rate_limit_message(action, burst, per_second, retry_after), retry_after);
+  return false;
 end
 $$;
-comment on function nexus_private.charge_rate_limit(uuid, text, integer) is
-  'Take tokens from a member''s bucket for an action (livekit_token), or raise RATE_LIMITED with retry_after. Called by the decisions it guards.';
-revoke execute on function nexus_private.charge_rate_limit(uuid, text, integer) from public;
+comment on function nexus_private.charge_rate_limit(uuid, text, integer, boolean) is
+  'Take tokens from a member''s bucket for an action (livekit_token): true, or RATE_LIMITED with retry_after (false instead when refuse is false). Called by the decisions it guards.';
+revoke execute on function nexus_private.charge_rate_limit(uuid, text, integer, boolean) from public;
 
 /*
  * The caller's bucket, for SQL that runs as an API role: no member (service_role, anon, a token whose member no
@@ -115,109 +123,6 @@ $$;
 comment on function nexus_private.take_rate_limit(text, integer) is
   'Take tokens from the caller''s bucket for an action (livekit_token), or raise RATE_LIMITED with retry_after.';
 grant execute on function nexus_private.take_rate_limit(text, integer) to anon, authenticated, service_role;
-
-/*
- * The same, as a pass-through: charges the bucket and returns `value` unchanged, so a query can charge in the
- * same statement as the decision it guards, before it:
- *   select * from public.issue_voice_grants(nexus_private.rate_limited('livekit_token', 1, $1::text[]))
- * (a function's arguments are evaluated before it runs, once).
- */
-create or replace function nexus_private.rate_limited(action text, cost integer, value anyelement) returns anyelement
-language plpgsql volatile as $$
-begin
-  perform nexus_private.take_rate_limit(action, cost);
-  return value;
-end
-$$;
-grant execute on function nexus_private.rate_limited(text, integer, anyelement) to anon, authenticated, service_role;
-
-/*
- * Take as many items of a batch as the caller's bucket for `action` affords, in order: item i costs costs[i]
- * tokens (an item above the bucket size costs a full bucket, so it can still be had once). Returns how many
- * leading items were granted; the first item that does not fit, and every later one, is not charged. An item
- * costing nothing (a net refused for another reason) always passes. When not even the first item with a cost
- * fits, nothing is granted and the whole batch is refused with RATE_LIMITED and retry_after, like
- * take_rate_limit. The bucket row stays locked until the caller's transaction ends (servers take turns).
- */
-create or replace function nexus_private.take_rate_limit_upto(action text, costs integer[]) returns integer
-language plpgsql volatile security definer
-set search_path = pg_catalog, public
-as $$
-declare
-  caller uuid := auth.uid();
-  burst double precision;
-  per_second double precision;
-  available double precision;
-  charged double precision := 0;
-  cost double precision;
-  granted integer := 0;
-  retry_after integer;
-  total double precision := 0;
-begin
-  if caller is null then
-    return coalesce(cardinality(costs), 0);
-  end if;
-  case action
-    when 'livekit_token' then
-      burst := nexus_private.rate_limit_setting('livekit_token_burst', 20);
-      per_second := nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30) / 60.0;
-    else
-      raise exception 'take_rate_limit_upto: unknown action %', action;
-  end case;
-
-  -- The usual case, in one write: the whole batch fits, so every item is granted and the sum is charged (the
-  -- same outcome as the item-by-item loop below, which only runs when it does not fit).
-  foreach cost in array coalesce(costs, '{}') loop
-    total := total + least(greatest(coalesce(cost, 0), 0), burst);
-  end loop;
-  if total = 0 then
-    return coalesce(cardinality(costs), 0);
-  end if;
-  insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
-  select caller, take_rate_limit_upto.action, burst - total, clock_timestamp()
-   where total <= burst and exists (select 1 from public.profiles p where p.id = caller)
-  on conflict on constraint rate_limit_buckets_pkey do update
-     set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) - total,
-         refilled_at = clock_timestamp()
-   where least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second) >= total;
-  if found then
-    return cardinality(costs);
-  end if;
-
-  -- Refill and lock in one statement; a token whose member no longer exists gets no bucket.
-  insert into nexus_private.rate_limit_buckets as b (user_id, action, tokens, refilled_at)
-  select caller, take_rate_limit_upto.action, burst, clock_timestamp()
-   where exists (select 1 from public.profiles p where p.id = caller)
-  on conflict on constraint rate_limit_buckets_pkey do update
-     set tokens = least(burst, b.tokens + greatest(0, extract(epoch from clock_timestamp() - b.refilled_at)) * per_second),
-         refilled_at = clock_timestamp()
-  returning b.tokens into available;
-  if available is null then
-    return coalesce(cardinality(costs), 0); -- no such member: the guarded decision answers UNAUTHENTICATED
-  end if;
-
-  foreach cost in array coalesce(costs, '{}') loop
-    cost := least(greatest(coalesce(cost, 0), 0), burst);
-    exit when charged + cost > available;
-    charged := charged + cost;
-    granted := granted + 1;
-  end loop;
-
-  if granted < cardinality(costs) and charged = 0 then
-    -- Not even the first item with a cost fits: refuse the whole batch, saying when that item will.
-    retry_after := ceil((least(greatest(costs[granted + 1], 1), burst) - available) / per_second)::integer;
-    perform nexus_private.fail_rate_limited(nexus_private.rate_limit_message(action, burst, per_second, retry_after), retry_after);
-  end if;
-  if charged > 0 then
-    update nexus_private.rate_limit_buckets b set tokens = b.tokens - charged
-     where b.user_id = caller and b.action = take_rate_limit_upto.action;
-  end if;
-  return granted;
-end
-$$;
-comment on function nexus_private.take_rate_limit_upto(text, integer[]) is
-  'Take from the caller''s bucket as many leading items of a batch (each with its cost) as it affords; returns how many. RATE_LIMITED when none.';
-grant execute on function nexus_private.take_rate_limit_upto(text, integer[]) to anon, authenticated, service_role;
 
 /* The words of a RATE_LIMITED refusal, shared by the whole-request and the per-net forms. */
 create or replace function nexus_private.rate_limit_message(action text, burst double precision, per_second double precision, retry_after integer)

@@ -122,7 +122,7 @@ function requireMemberToken(auth: RequestAuth): void {
   }
 }
 
-export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger): Router {
+export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, clientAddress: (req: Request) => string): Router {
   const router = express.Router();
   router.use(express.json({ limit: "64kb", type: () => true }));
 
@@ -138,7 +138,7 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger): R
     }
   });
 
-  const client = (req: Request) => ({ address: req.ip, userAgent: req.headers["user-agent"]?.slice(0, 512) });
+  const client = (req: Request) => ({ address: clientAddress(req), userAgent: req.headers["user-agent"]?.slice(0, 512) });
   const handle =
     (grantOf: (req: Request) => Grant, fn: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
       try {

@@ -48,12 +48,9 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       // The validation rules (limits.ts) refuse deep documents first; a planning layer is 1–3 per level.
       maxPlanningDepth: MAX_DEPTH * 6,
       async context(requestContext) {
-        // HTTP: the Express middleware (server/auth.ts) has already verified the JWT; a bad one never gets here.
-        const req = requestContext.expressv4?.req;
-        if (req?.nexusAuth) {
-          const userAgent = req.headers["user-agent"];
-          return { pgSettings: req.nexusAuth.pgSettings, nexusClient: { address: req.ip, userAgent } };
-        }
+        // HTTP: the GraphQL edge (server/graphql/edge.ts) has already verified the JWT; a bad one never gets here.
+        const req = requestContext.node?.req;
+        if (req?.nexusAuth) return { pgSettings: req.nexusAuth.pgSettings, nexusClient: req.nexusClient };
         // WebSocket (subscriptions): the JWT comes in graphql-ws connectionParams ({ authorization: "Bearer …" }).
         const ws = requestContext.ws;
         if (ws) {

@@ -65,8 +65,8 @@ export interface VoiceTokenResult {
  * transaction; nets past what the bucket holds come back RATE_LIMITED (db/functions/31_voice_access.sql).
  */
 export const GRANTS_QUERY = {
-  name: "nexus_issue_charged_voice_grants",
-  text: "select * from nexus_private.issue_charged_voice_grants($1::text[])",
+  name: "nexus_issue_voice_grants",
+  text: "select * from public.issue_voice_grants($1::text[])",
 };
 
 export type VoiceGrants = GrantRow[];

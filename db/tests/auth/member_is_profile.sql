@@ -123,13 +123,13 @@ $$, array[
   -- pure: same answer for every caller, nothing read about them
   'parse_rank(text)', 'parse_flare_type(text)', 'nexus_private.fail(text,text)', 'nexus_private.fail(text,text,text)', 'nexus_private.fail_rate_limited(text,integer)',
   'nexus_private.rate_limit_setting(text,integer)', 'nexus_private.flare_max_per_hour()',
-  'nexus_private.rate_limited(text,integer,anyelement)', 'nexus_private.audit(text,jsonb)',
+  'nexus_private.audit(text,jsonb)',
   'nexus_private.rate_limit_message(text,double precision,double precision,integer)',
   -- the member's own
   'auth.sign_out(text)', 'auth.change_password(text,text)', 'auth.current_user_account()', 'current_profile()',
-  'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)', 'nexus_private.take_rate_limit_upto(text,integer[])',
+  'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)',
   -- voice
-  'can_join_net(uuid)', 'voice_access(text)', 'issue_voice_grants(text[])', 'nexus_private.issue_charged_voice_grants(text[])', 'link_voice_nets(uuid,uuid)',
+  'can_join_net(uuid)', 'voice_access(text)', 'issue_voice_grants(text[])', 'link_voice_nets(uuid,uuid)',
   'unlink_voice_nets(uuid,uuid)', 'net_roster(uuid)', 'is_squad_lead(uuid)',
   -- flares and push
   'fire_rescue_flare(text,flare_type)', 'acknowledge_rescue_flare(uuid)', 'resolve_rescue_flare(uuid)',
@@ -146,7 +146,7 @@ $$, array[
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname in ('public', 'auth', 'nexus_private')
-     and p.oid::regprocedure::text not in ('auth.jwt()', 'auth.uid()', 'auth.rank()', 'auth.role()', 'auth.session_id()')
+     and p.oid::regprocedure::text not in ('auth.jwt()', 'auth.claimed_sub()', 'auth.uid()', 'auth.rank()', 'auth.role()', 'auth.session_id()')
      and (p.prosrc ~ 'request\.jwt' or p.prosrc ~ 'auth\.jwt\(\)')
 $$, 'no function but the identity helpers reads the JWT claims, so none can see a ghost''s sub');
 
@@ -159,18 +159,17 @@ select is(pg_temp.outcome($$ select * from public.current_profile() $$), 'nothin
 select matches(pg_temp.outcome(format($$ select * from public.set_member_rank(%L, 'AFFILIATE') $$, (select vagrant from ids))),
   '^refused NX401$', 'the ghost (once FOUNDER) promotes no one');
 select is(pg_temp.outcome($$ select nexus_private.take_rate_limit('livekit_token', 1) $$), 'nothing', 'the ghost has no rate-limit bucket');
-select matches(pg_temp.outcome($$ select nexus_private.take_rate_limit_upto('livekit_token', array[1, 1]) $$), '^(nothing|empty|refused NX401|rows .*)$',
-  'take_rate_limit_upto charges the ghost nothing (checked just below)');
+select matches(pg_temp.outcome($$ select * from public.issue_voice_grants(array['ghost-net', 'ghost-net']) $$), '^refused NX401$',
+  'issue_voice_grants charges the ghost nothing: it is refused before any net (checked just below)');
 reset role;
 select is((select count(*)::int from nexus_private.rate_limit_buckets where user_id = (select ghost from ids)), 0, 'and none was made');
 
 select tests.authenticate_as((select ghost from ids));
 select is(pg_temp.outcome($$ select public.can_join_net(net) from ids $$), 'nothing', 'the ghost may join no net');
-select matches(pg_temp.outcome($$ select * from public.voice_access('ghost-net') $$), '^(refused NX401|nothing)$', 'voice_access grants the ghost nothing');
+select matches(pg_temp.outcome($$ select * from public.voice_access('ghost-net') $$), '^(refused NX401|nothing|empty)$', 'voice_access grants the ghost nothing');
 select matches(pg_temp.outcome($$ select * from public.issue_voice_grants(array['ghost-net']) $$), '^(refused NX401|empty|nothing)$',
   'the ghost gets no voice grant');
-select matches(pg_temp.outcome($$ select * from nexus_private.issue_charged_voice_grants(array['ghost-net']) $$), '^(refused NX401|empty|nothing)$',
-  'nor a charged one');
+select is(pg_temp.outcome($$ select auth.claimed_sub() $$), 'refused 42501', 'nor may it read its claimed sub as if it were an identity');
 select matches(pg_temp.outcome($$ select * from public.link_voice_nets((select net from ids), (select net2 from ids)) $$), '^refused NX40[13]$',
   'the ghost (once FOUNDER) bridges no nets');
 select matches(pg_temp.outcome($$ select * from public.unlink_voice_nets((select net from ids), (select net2 from ids)) $$), '^refused NX40[134]$',

@@ -1,5 +1,5 @@
 begin;
-select plan(16);
+select plan(20);
 
 select is((select relpersistence from pg_class where oid = 'nexus_private.rate_limit_buckets'::regclass), 'u'::"char",
   'the buckets are unlogged: throttling state, refilled by a crash');
@@ -44,6 +44,19 @@ select tests.authenticate_as(tests.user_of_rank('AFFILIATE'));
 select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'take_rate_limit charges through charge_rate_limit');
 select throws_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$, 'NX429', 'RATE_LIMITED',
   'and refuses once that member''s bucket is empty');
+
+-- Without refusing: a decision that has already granted part of a batch answers the rest per item.
+reset role;
+select set_config('nexus.livekit_token_burst', '2', true);
+create temp table fresh on commit drop as select tests.create_user('fresh-bucket', 'SCOUT') as id;
+select is(nexus_private.charge_rate_limit((select id from fresh), 'livekit_token', 2, refuse => false), true,
+  'charge_rate_limit says true when it took the tokens');
+select is(nexus_private.charge_rate_limit((select id from fresh), 'livekit_token', 1, refuse => false), false,
+  'and false, raising nothing, when they do not fit and refuse is false');
+select ok((select tokens from nexus_private.rate_limit_buckets where user_id = (select id from fresh) and action = 'livekit_token') < 0.1,
+  'a refusal takes nothing from the bucket');
+select throws_ok(format('select nexus_private.charge_rate_limit(%L, %L, 1)', (select id from fresh), 'livekit_token'), 'NX429', 'RATE_LIMITED',
+  'by default it refuses with RATE_LIMITED');
 
 select tests.authenticate_as(gen_random_uuid());
 select lives_ok($$ select nexus_private.take_rate_limit('livekit_token', 1) $$,

@@ -13,6 +13,8 @@ select format('m-%s-%s-%s', lower(j::text), lower(x::text), lower(t::text)), j, 
   from unnest(enum_range(null::public.rank)) j, unnest(enum_range(null::public.rank)) x, unnest(enum_range(null::public.rank)) t
  where x >= j and t >= j;
 select tests.create_net(room, j, x, t) from nets;
+-- Every grant charges the caller's LiveKit token bucket (issue_voice_grants_bucket.sql): wide enough here.
+select set_config('nexus.livekit_token_burst', '100000', true);
 
 create temp table outcomes (rank public.rank, room text, can_join boolean, can_rx boolean, can_tx boolean, error_code text) on commit drop;
 grant all on outcomes to public;

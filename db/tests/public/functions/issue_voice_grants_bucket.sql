@@ -2,7 +2,7 @@ begin;
 select plan(10);
 
 /*
- * issue_charged_voice_grants(): the LiveKit token bucket is charged one token per token the server will sign,
+ * issue_voice_grants(): the LiveKit token bucket is charged one token per token the server will sign,
  * bridged nets included; a batch larger than what is left gets tokens while the bucket lasts and RATE_LIMITED
  * for the rest; refused and unknown nets cost nothing.
  */
@@ -18,7 +18,7 @@ select set_config('nexus.livekit_tokens_per_minute', '6', true);
 select tests.authenticate_as(tests.user_of_rank('SCOUT'));
 
 create temp table got on commit drop as
-select * from nexus_private.issue_charged_voice_grants(array['hub', 'pioneers', 'no-such-net', 'plain-1', 'plain-2', 'plain-3', 'plain-4', 'plain-5', 'plain-6', 'plain-7']);
+select * from public.issue_voice_grants(array['hub', 'pioneers', 'no-such-net', 'plain-1', 'plain-2', 'plain-3', 'plain-4', 'plain-5', 'plain-6', 'plain-7']);
 select is((select count(*)::int from got where error_code is null), 10,
   'a net with three bridges costs four tokens; six plain nets fill the bucket of ten');
 select is((select count(*)::int from got where bridged_from is not null), 3, 'the bridged nets come with the hub');
@@ -30,11 +30,11 @@ select ok((select tokens from nexus_private.rate_limit_buckets where user_id = t
   'exactly the bucket was charged: ten tokens signed, ten taken');
 
 select tests.authenticate_as(tests.user_of_rank('SCOUT'));
-select throws_ok($$ select * from nexus_private.issue_charged_voice_grants(array['plain-8']) $$, 'NX429', 'RATE_LIMITED',
+select throws_ok($$ select * from public.issue_voice_grants(array['plain-8']) $$, 'NX429', 'RATE_LIMITED',
   'with the bucket empty, a request whose first net costs a token is RATE_LIMITED as a whole');
-select ok(tests.error_hint($$ select * from nexus_private.issue_charged_voice_grants(array['plain-8']) $$) ~ '^retry_after=(9|10)$',
+select ok(tests.error_hint($$ select * from public.issue_voice_grants(array['plain-8']) $$) ~ '^retry_after=(9|10)$',
   'with the seconds until the next token in retry_after');
-select is((select error_code from nexus_private.issue_charged_voice_grants(array['pioneers'])), 'INSUFFICIENT_CLEARANCE',
+select is((select error_code from public.issue_voice_grants(array['pioneers'])), 'INSUFFICIENT_CLEARANCE',
   'a net the member may not join is answered even with an empty bucket: it costs nothing');
 
 -- The attack from the finding: 100 nets at once, each bridged to three more, against a bucket of 20.
@@ -44,7 +44,7 @@ select tests.net('plain-' || i), tests.net('plain-' || (i + 100)) from generate_
 select set_config('nexus.livekit_token_burst', '20', true);
 select tests.authenticate_as(tests.user_of_rank('VOYAGER'));
 create temp table batch on commit drop as
-select * from nexus_private.issue_charged_voice_grants(array(select 'plain-' || i from generate_series(1, 100) i));
+select * from public.issue_voice_grants(array(select 'plain-' || i from generate_series(1, 100) i));
 select is((select count(*)::int from batch where error_code is null), 20,
   'a batch of 100 nets (with bridges) signs no more tokens than the bucket of 20 holds');
 select is((select count(*)::int from batch where error_code = 'RATE_LIMITED'), 90,

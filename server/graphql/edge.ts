@@ -1,0 +1,66 @@
+/**
+ * The GraphQL edge: `/graphql` (and below it, grafserv's event stream) answered on node's own request and
+ * response, before Express, like the REST routes (server/rest/route.ts). Express's router walked every mounted
+ * module's layers, with their path matching, on each GraphQL request before grafserv saw it; a voice token over
+ * GraphQL paid for that on every join. What Express's stack did for GraphQL is done here with the same code
+ * (server/http.ts, server/auth.ts): request id and log line, the latency histogram, helmet's headers, CORS and its
+ * preflight, and the JWT checked before any SQL (a bad one is 401 with a GraphQL error body). Then grafserv's node
+ * handler runs the request; what it does not answer goes on to Express (and its NOT_FOUND).
+ *
+ * Ruru (/graphiql) and its assets stay with Express: they are pages, not API calls.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { authenticateOrRefuse, edgeAuth } from "../auth.ts";
+import type { Config } from "../../core/config.ts";
+import { toApiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import { applyCors, clientAddressOf, trackRequest, writeJson } from "../http.ts";
+import type { HttpMetrics } from "../metrics.ts";
+
+export const GRAPHQL_PATH = "/graphql";
+
+export interface GraphqlEdgeOptions {
+  config: Config;
+  log: Logger;
+  metrics: HttpMetrics;
+  /** Sets helmet's headers (server/http.ts recordSecurityHeaders). */
+  securityHeaders(res: ServerResponse): void;
+  /** grafserv's node handler; `next` is called for what it does not answer. */
+  handler(req: IncomingMessage, res: ServerResponse, next: () => void): unknown;
+  /** Where what grafserv does not answer goes (Express). */
+  fallback(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** The edge as a node request handler: answers (and returns true for) /graphql and below, false for anything else. */
+export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fallback }: GraphqlEdgeOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const origins = new Set(config.corsOrigins);
+  const edge = edgeAuth(config);
+  const clientAddress = clientAddressOf(config.trustProxy);
+
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    const auth = await authenticateOrRefuse(req, res, edge, "graphql");
+    if (!auth) return;
+    req.nexusAuth = auth;
+    req.nexusClient = { address: clientAddress(req), userAgent: req.headers["user-agent"] };
+    await handler(req, res, () => fallback(req, res));
+  };
+
+  return (req, res) => {
+    const url = req.url ?? "";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path !== GRAPHQL_PATH && !path.startsWith(`${GRAPHQL_PATH}/`)) return false;
+    const tracked = trackRequest(log, req, res);
+    metrics.track(req.method, res, GRAPHQL_PATH);
+    securityHeaders(res);
+    if (applyCors(origins, req, res)) return true;
+    answer(req, res).catch((error) => {
+      // grafserv answers its own errors; only a fault outside it (or in writing the answer) gets here.
+      tracked.log.error({ err: error }, "GraphQL request failed");
+      if (res.headersSent) return void res.destroy();
+      const apiError = toApiError(error);
+      writeJson(res, apiError.status, { errors: [{ message: apiError.message, extensions: { code: apiError.code } }] });
+    });
+    return true;
+  };
+}
