@@ -13,13 +13,11 @@
  * refused if it reads anything else: web-push parses endpoints with the legacy url.parse.
  *
  * Connections to a push service are kept alive and shared (one agent); a request past its deadline destroys its
- * socket, so a stalled push service holds nothing after it. The VAPID header is reused per push service. The
- * payloads are encrypted on a thread of their own (core/push/encryption.ts), off the event loop that sends.
+ * socket, so a stalled push service holds nothing after it. The VAPID header is reused per push service.
  */
 import https from "node:https";
 import type { IncomingMessage } from "node:http";
-import type webpush from "web-push";
-import { createRequestBuilder, EncryptionUnavailable } from "./encryption.ts";
+import webpush from "web-push";
 import { VapidHeaderCache, type VapidKeys } from "./vapid.ts";
 
 export type PushOutcomeKind = "sent" | "gone" | "retry" | "failed";
@@ -173,7 +171,6 @@ export function createPushSender(options: PushSenderOptions): PushSender {
   const agent = new https.Agent({ keepAlive: true, maxSockets: options.maxSocketsPerOrigin ?? 128 });
   const ttl = options.ttlSeconds ?? 3600;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const builder = createRequestBuilder();
 
   return {
     vapid,
@@ -182,21 +179,20 @@ export function createPushSender(options: PushSenderOptions): PushSender {
       const url = approvedTarget(delivery);
       if (!url) return { id, outcome: "failed", error: "not sent: the endpoint does not name the push service it was approved for" };
       try {
-        const details = await builder.build({
-          subscription: { endpoint: delivery.endpoint, keys: { p256dh: delivery.p256dh, auth: delivery.auth } },
-          payload: JSON.stringify(delivery.payload),
-          options: {
+        const details = webpush.generateRequestDetails(
+          { endpoint: delivery.endpoint, keys: { p256dh: delivery.p256dh, auth: delivery.auth } },
+          JSON.stringify(delivery.payload),
+          {
             headers: { Authorization: vapid.authorizationFor(delivery.endpoint) },
             contentEncoding: "aes128gcm",
             TTL: ttl,
             // Everything we page someone about is waited for: a rescue, a sim pod ready, an answer to a flare.
             urgency: "high",
           },
-        });
+        );
         const answer = await request(url, details, agent, timeoutMs);
         return { id, ...classifyStatus(answer.status, answer.body) };
       } catch (error) {
-        if (error instanceof EncryptionUnavailable) return { id, outcome: "retry", error: `not sent: ${error.message}` };
         if (error instanceof PushDeadline) {
           return { id, outcome: "retry", error: `deadline: no complete answer from the push service within ${timeoutMs} ms (PUSH_TIMEOUT_MS)` };
         }
@@ -204,7 +200,6 @@ export function createPushSender(options: PushSenderOptions): PushSender {
       }
     },
     close() {
-      builder.close();
       agent.destroy();
     },
   };
