@@ -19,6 +19,12 @@ describe("configuration", () => {
     );
   });
 
+  it("reads DATABASE_POOL_SIZE (default 10) and names a bad one", () => {
+    expect(loadConfig({ JWT_SECRET: "x".repeat(32) }).databasePoolSize).toBe(10);
+    expect(loadConfig({ JWT_SECRET: "x".repeat(32), DATABASE_POOL_SIZE: "4" }).databasePoolSize).toBe(4);
+    expect(() => loadConfig({ JWT_SECRET: "x".repeat(32), DATABASE_POOL_SIZE: "0" })).toThrow(/^config: DATABASE_POOL_SIZE must be a positive whole number/);
+  });
+
   it("production needs a real database", () => {
     expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) })).toThrow(
       "config: DATABASE_URL is required when NODE_ENV=production",
