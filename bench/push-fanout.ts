@@ -15,7 +15,8 @@
  * the 2 cores are shared).
  *
  * Options (env): BENCH_DEVICES (10000), BENCH_WORKERS (worker processes, 1), PUSH_BATCH_SIZE, PUSH_FANOUT_PAGE_SIZE,
- * WORKER_CONCURRENCY (10), BENCH_WORKER_LOG (a file for the worker's log).
+ * WORKER_CONCURRENCY (10), BENCH_WORKER_LOG (a file for the worker's log), BENCH_CPU_PROF (a directory for the
+ * worker's V8 CPU profile).
  */
 import "../core/env.ts";
 import type { AddressInfo } from "node:net";
@@ -130,6 +131,8 @@ async function main() {
     }
     // Its own process, trusting the push service's self-signed certificate through NODE_EXTRA_CA_CERTS.
     Object.assign(workerEnv, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, ...service.env });
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each worker process, written there when it stops (as startChild does).
+    if (process.env.BENCH_CPU_PROF) workerEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}`;
     const workers = [];
     for (let i = 0; i < WORKERS; i++) {
       const worker = await spawnWorker(workerEnv);

@@ -76,7 +76,9 @@ grant execute on function nexus_private.enqueue_push(uuid, text, jsonb, text) to
  * endpoint names (the sender connects there and nowhere else). Rows whose device was removed since they were
  * queued (unsubscribed, or pruned after a 410) are marked failed here, and so are rows whose endpoint is not on
  * the allowed list (`allowed`, the worker's PUSH_ALLOWED_HOSTS; null: this session's list): a device stored
- * before the list changed is never contacted.
+ * before the list changed is never contacted. The list is asked about each distinct host and port of the job
+ * once (nexus_private.push_target_refusal), not about each row: a flare's batch names one or two push services,
+ * and asking per row cost more than the rest of this function.
  */
 drop function if exists nexus_private.push_deliveries_due(bigint[]);
 create or replace function nexus_private.push_deliveries_due(ids bigint[], allowed text default null)
@@ -88,19 +90,30 @@ begin
   update public.notification_queue q
      set failed_at = now(), last_error = 'the device was unsubscribed before this was sent'
    where q.id = any(push_deliveries_due.ids) and q.subscription_id is null and q.sent_at is null and q.failed_at is null;
-  update public.notification_queue q
-     set failed_at = now(), last_error = 'not sent: ' || r.refusal
-    from public.push_subscriptions s,
-         lateral (select nexus_private.push_endpoint_refusal(s.endpoint, allowed_list) as refusal) r
-   where q.id = any(push_deliveries_due.ids) and s.id = q.subscription_id and q.sent_at is null and q.failed_at is null
-     and r.refusal is not null;
   return query
-    select q.id, q.payload, s.endpoint, s.p256dh, s.auth, q.attempts, t.host, t.port
-      from public.notification_queue q
-      join public.push_subscriptions s on s.id = q.subscription_id
-      cross join lateral nexus_private.push_endpoint_target(s.endpoint) t
-     where q.id = any(push_deliveries_due.ids) and q.sent_at is null and q.failed_at is null
-     order by q.id;
+    with due as materialized (
+      select q.id, q.payload, s.endpoint, s.p256dh, s.auth, q.attempts, t.host, t.port
+        from public.notification_queue q
+        join public.push_subscriptions s on s.id = q.subscription_id
+        cross join lateral nexus_private.push_endpoint_target(s.endpoint) t
+       where q.id = any(push_deliveries_due.ids) and q.sent_at is null and q.failed_at is null
+    ), verdict as materialized (
+      select d.host, d.port, nexus_private.push_target_refusal(d.host, d.port, allowed_list) as refusal
+        from (select distinct due.host, due.port from due) d
+    ), judged as (
+      select d.*, v.refusal
+        from due d
+        join verdict v on v.host is not distinct from d.host and v.port is not distinct from d.port
+    ), refused as (
+      update public.notification_queue q
+         set failed_at = now(), last_error = 'not sent: ' || j.refusal
+        from judged j
+       where q.id = j.id and j.refusal is not null
+    )
+    select j.id, j.payload, j.endpoint, j.p256dh, j.auth, j.attempts, j.host, j.port
+      from judged j
+     where j.refusal is null
+     order by j.id;
 end
 $$;
 grant execute on function nexus_private.push_deliveries_due(bigint[], text) to service_role;

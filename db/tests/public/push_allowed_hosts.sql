@@ -1,5 +1,5 @@
 begin;
-select plan(63);
+select plan(71);
 
 /*
  * The push services the worker may contact (the push_allowed_hosts migration). This database's sessions
@@ -117,6 +117,36 @@ select is((select (q.failed_at is not null, q.last_error) from public.notificati
   'the other is marked failed, with the reason');
 select is((select (host, port) from nexus_private.push_deliveries_due(array(select id from public.notification_queue), 'push.tests.invalid')),
   ('push.tests.invalid'::text, 443), 'with the host and port the sender must connect to');
+
+-- The list is asked once per host and port of a job: every row of a refused service fails, every row of an allowed
+-- one is handed over, and a port that is not listed is another service.
+set local nexus.push_allowed_hosts = '127.0.0.1:*,push.tests.invalid';
+select tests.subscribe(tests.user_of_rank('SCOUT'), e) from unnest(array[
+  'https://127.0.0.1:8443/push/b', 'https://127.0.0.1:9443/push/c', 'https://127.0.0.1:9443/push/d', 'https://push.tests.invalid/tablet']) e;
+reset nexus.push_allowed_hosts;
+delete from public.notification_queue;
+select nexus_private.enqueue_push(tests.user_of_rank('SCOUT'), 'SIM_POD_READY', '{}');
+select is((select array_agg(endpoint order by endpoint) from nexus_private.push_deliveries_due(array(select id from public.notification_queue), '127.0.0.1:8443')),
+  array['https://127.0.0.1:8443/push/a', 'https://127.0.0.1:8443/push/b'], 'a batch over four push services hands over the rows of the one allowed');
+select is((select array_agg(s.endpoint order by s.endpoint) from public.notification_queue q join public.push_subscriptions s on s.id = q.subscription_id
+            where q.failed_at is not null and q.last_error like 'not sent: the push service % is not on the allowed list (PUSH_ALLOWED_HOSTS)'),
+  array['https://127.0.0.1:9443/push/c', 'https://127.0.0.1:9443/push/d', 'https://push.tests.invalid/phone', 'https://push.tests.invalid/tablet'],
+  'and fails every row of the others, each with the reason');
+select is_empty($$ select * from nexus_private.push_deliveries_due(array(select id from public.notification_queue), 'push.tests.invalid') $$,
+  'a row failed once is not handed over when the list allows it again');
+
+-- The question about a host and port is the one push_endpoint_refusal asks about an endpoint.
+select is(nexus_private.push_target_refusal(null, null, '127.0.0.1:*'), 'the endpoint is not an https:// URL with a plain host name',
+  'no host is refused');
+select is(nexus_private.push_target_refusal('127.0.0.1', 8443, '127.0.0.1:8443'), null, 'a listed host and port is allowed');
+select is(nexus_private.push_target_refusal('127.1', 443, '127.1,127.0.0.1:*'), 'the endpoint''s host 127.1 is an IPv4 address in a non-canonical form',
+  'a host in a non-canonical IPv4 form is refused even when listed');
+select tests.authenticate_as(tests.user_of_rank('SCOUT'));
+select throws_ok($$ select nexus_private.push_target_refusal('127.0.0.1', 443, '127.0.0.1') $$, '42501', null,
+  'a member cannot call the allowed-list question');
+select throws_ok($$ select * from nexus_private.push_deliveries_due(array[1::bigint], '127.0.0.1:*') $$, '42501', null,
+  'nor ask for rows to send with a list of their own');
+reset role;
 
 select * from finish();
 rollback;

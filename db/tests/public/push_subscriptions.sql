@@ -1,5 +1,5 @@
 begin;
-select plan(16);
+select plan(24);
 
 select tests.user_of_rank('SCOUT');
 select tests.user_of_rank('VOYAGER');
@@ -57,6 +57,40 @@ select throws_ok(format($$ insert into public.push_subscriptions (user_id, endpo
                            values (%L, 'https://push.tests.invalid/typo', 'p256dh-key-here', 'auth-string-here') $$,
                         tests.user_of_rank('SCOUT')),
   '23514', null, 'even an operator cannot store keys that are not a P-256 point and a 16-byte secret');
+
+-- The checks hold on every write of the endpoint or a key, with the constraint's name, and cost nothing on the
+-- delivery's own updates (last_success_at, failure_count).
+create function pg_temp.refusal(statement text) returns text language plpgsql as $$
+begin
+  execute statement;
+  return null;
+exception when check_violation then
+  declare
+    name text;
+  begin
+    get stacked diagnostics name = constraint_name;
+    return name;
+  end;
+end
+$$;
+select is(pg_temp.refusal(format($$ insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) values (%L, 'https://push.tests.invalid/k', %L, %L) $$,
+            tests.user_of_rank('SCOUT'), 'BAAA' || substr(tests.push_p256dh(), 5), tests.push_auth())),
+  'push_subscriptions_p256dh_point', 'a p256dh that is not a point on P-256 is refused, naming the constraint');
+select is(pg_temp.refusal(format($$ insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) values (%L, 'https://push.tests.invalid/k', %L, 'abcde') $$,
+            tests.user_of_rank('SCOUT'), tests.push_p256dh())),
+  'push_subscriptions_auth_16_bytes', 'an auth secret no base64 decoder reads (5 characters) is refused, not let through as unknown');
+select is(pg_temp.refusal(format($$ insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) values (%L, 'https://push.tests.invalid/k', %L, %L) $$,
+            tests.user_of_rank('SCOUT'), tests.push_p256dh(), substr(tests.push_auth(), 3))),
+  'push_subscriptions_auth_16_bytes', 'an auth secret shorter than 16 bytes is refused');
+select is(pg_temp.refusal($$ update public.push_subscriptions set p256dh = 'p256dh-key-here' where endpoint = 'https://push.tests.invalid/operator' $$),
+  'push_subscriptions_p256dh_point', 'an update of a key is checked');
+select is(pg_temp.refusal($$ update public.push_subscriptions set auth = 'auth' where endpoint = 'https://push.tests.invalid/operator' $$),
+  'push_subscriptions_auth_16_bytes', 'an update of the auth secret is checked');
+select throws_ok($$ update public.push_subscriptions set endpoint = 'http://push.tests.invalid/operator' where endpoint = 'https://push.tests.invalid/operator' $$,
+  'NX400', 'BAD_REQUEST', 'an update of the endpoint to a non-https URL is refused');
+select is(pg_temp.refusal($$ update public.push_subscriptions set last_success_at = now(), failure_count = 0 where endpoint = 'https://push.tests.invalid/operator' $$),
+  null, 'the delivery''s own update of a device goes through');
+select throws_ok($$ update public.push_subscriptions set failure_count = -1 $$, '23514', null, 'failure_count is still never negative');
 
 select * from finish();
 rollback;
