@@ -39,7 +39,8 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const { config, pool, log } = ctx;
   const app = express();
   app.disable("x-powered-by");
-  // Whose X-Forwarded-For is believed for req.ip (the sign-up limit's client address): TRUST_PROXY.
+  // Express's req.ip and req.protocol follow TRUST_PROXY too; the sign-up limit's client address is read by
+  // clientAddressOf (server/http.ts) on GraphQL and /auth/v1 alike.
   app.set("trust proxy", config.trustProxy);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const metrics = createMetricsRegistry();

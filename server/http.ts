@@ -24,6 +24,13 @@ declare global {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** The request's path: its URL up to the query string. */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? "";
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /**
  * The client's address, read as TRUST_PROXY says (the X-Forwarded-For hops added by trusted proxies, as Express's
  * `trust proxy` reads them): false trusts none (the socket's peer), true all, a number that many hops, a list
@@ -46,7 +53,7 @@ export function trackRequest(log: Logger, req: IncomingMessage, res: ServerRespo
   const requestLog = () => (child ??= log.child({ reqId: id }));
   res.setHeader("X-Request-Id", id);
   const started = process.hrtime.bigint();
-  const path = (req.url ?? "").split("?")[0];
+  const path = requestPath(req);
   res.on("finish", () => {
     const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug";
     if (!log.isLevelEnabled(level)) return;

@@ -14,7 +14,7 @@ import { authenticateOrRefuse, edgeAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { applyCors, clientAddressOf, trackRequest, writeJson } from "../http.ts";
+import { applyCors, clientAddressOf, requestPath, trackRequest, writeJson } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -46,9 +46,7 @@ export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fa
   };
 
   return (req, res) => {
-    const url = req.url ?? "";
-    const query = url.indexOf("?");
-    const path = query === -1 ? url : url.slice(0, query);
+    const path = requestPath(req);
     if (path !== GRAPHQL_PATH && !path.startsWith(`${GRAPHQL_PATH}/`)) return false;
     const tracked = trackRequest(log, req, res);
     metrics.track(req.method, res, GRAPHQL_PATH);

@@ -10,6 +10,7 @@ import { authenticateRequest, edgeAuth } from "../auth.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { PersistedPlugin } from "@grafserv/persisted";
+import { GRAPHQL_PATH } from "./edge.ts";
 import { makeMaskError } from "./errors.ts";
 import { MAX_DEPTH, queryLimitsPlugin } from "./limits.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
@@ -62,7 +63,7 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       },
     },
     grafserv: {
-      graphqlPath: "/graphql",
+      graphqlPath: GRAPHQL_PATH,
       graphiqlPath: "/graphiql",
       // Ruru is off in production unless GRAPHIQL=true (the schema is public knowledge; the explorer need not be).
       graphiql: config.graphiql,

@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { applyCors, trackRequest, writeError, writeJson } from "../http.ts";
+import { applyCors, requestPath, trackRequest, writeError, writeJson } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -161,9 +161,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
   };
 
   return (req, res) => {
-    const url = req.url ?? "";
-    const query = url.indexOf("?");
-    const path = query === -1 ? url : url.slice(0, query);
+    const path = requestPath(req);
     const lower = key(path);
     if (!(lower === PREFIX.toLowerCase() || lower.startsWith(`${PREFIX.toLowerCase()}/`))) return false;
     // The webhook alias is Express's (POST only; anything else on it is answered here, as an unknown route).
