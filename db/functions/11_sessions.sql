@@ -223,7 +223,7 @@ language plpgsql stable parallel safe as $$
 declare
   claimed text := auth.jwt() ->> 'session_id';
 begin
-  if auth.uid() is not null and claimed ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+  if auth.uid() is not null and nexus_private.as_uuid(claimed) is not null then
     return claimed::uuid;
   end if;
   return null;

@@ -148,6 +148,7 @@ set plan_cache_mode = force_generic_plan
 as $$
 declare
   key text;
+  key_id uuid;
   join_gate public.rank;
   squad_id uuid;
   bridges integer;
@@ -177,12 +178,13 @@ begin
     -- primary key or unique index, so the cost follows the number of nets asked for, not the number of nets in
     -- the organisation. A lookup that finds nothing sets every target to null.
     net_id := null;
-    if key ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    key_id := nexus_private.as_uuid(key);
+    if key_id is not null then
       select v.id, v.room_name, v.name, v.min_rank_to_join, v.linked_squad_id, c.can_join, c.can_rx, c.can_tx
         into net_id, room_name, net_name, join_gate, squad_id, can_join, can_rx, can_tx
         from public.voice_nets v
         join nexus_private.net_clearance(user_id, rank) c on c.net_id = v.id
-       where v.id = key::uuid;
+       where v.id = key_id;
     end if;
     if net_id is null then
       select v.id, v.room_name, v.name, v.min_rank_to_join, v.linked_squad_id, c.can_join, c.can_rx, c.can_tx
@@ -247,9 +249,8 @@ language sql stable security definer set search_path = pg_catalog, public as $$
    cross join lateral nexus_private.net_clearance(me.id, me.rank) c
     join public.voice_nets v on v.id = c.net_id
    where me.id = auth.uid()
-     and (v.id = case when net ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then net::uuid end
-          or v.room_name = net)
-   order by v.id = case when net ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then net::uuid end desc nulls last
+     and (v.id = nexus_private.as_uuid(net) or v.room_name = net)
+   order by v.id = nexus_private.as_uuid(net) desc nulls last
    limit 1
 $$;
 comment on function public.voice_access(text) is E'@behavior -queryField\nThe caller''s join/rx/tx on one net (id or room name).';

@@ -28,10 +28,10 @@ language sql stable security definer set search_path = pg_catalog, public as $$
   select p.id
     from public.profiles p
    where p.id = any (array[
-           case when identity ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then identity::uuid end,
-           case when metadata ->> 'userId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then (metadata ->> 'userId')::uuid end
+           nexus_private.as_uuid(identity),
+           nexus_private.as_uuid(metadata ->> 'userId')
          ])
-   order by p.id = case when identity ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then identity::uuid end desc nulls last
+   order by p.id = nexus_private.as_uuid(identity) desc nulls last
    limit 1
 $$;
 

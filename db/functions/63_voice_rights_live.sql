@@ -329,9 +329,7 @@ begin
   user_id := coalesce(session.user_id, nexus_private.participant_member(session.participant_identity, session.participant_metadata));
   select n.id into net_id from public.voice_nets n where n.room_name = session.room_name;
   if net_id is not null then
-    if session.participant_metadata ->> 'bridgedFrom' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
-      bridged_from := (session.participant_metadata ->> 'bridgedFrom')::uuid;
-    end if;
+    bridged_from := nexus_private.as_uuid(session.participant_metadata ->> 'bridgedFrom');
     select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
       from nexus_private.presence_clearance(user_id, net_id, bridged_from) c;
   else
