@@ -7,9 +7,11 @@
  *      enqueue one `voice_rights__apply` job per subject, keyed `voice_rights:<member|net|sim_pod>:<id>`. A job
  *      still waiting takes later changes into its payload (graphile-worker appends array payloads under the same
  *      key), so a burst of edits on one member or net is one job, not one per edit.
- *   2. The job's scope is the open presence rows of its members, or in its nets' and sim pods' rooms; each is
- *      decided by presence_decision(): presence_clearance() (the token rules, db/functions/31_voice_access.sql)
- *      or sim_pod_presence_clearance(), compared with what LiveKit holds (presence_rights).
+ *   2. The job's scope is the open presence rows of its members, or in its nets' and sim pods' rooms (a net's
+ *      rooms include those it gave up: deleted or renamed, retired_net_rooms); each is decided by
+ *      presence_decision(): presence_clearance() (the token rules, db/functions/31_voice_access.sql),
+ *      sim_pod_presence_clearance(), or removal in a retired room, compared with what LiveKit holds
+ *      (presence_rights).
  *   3. In one transaction: voice_rights_claim() locks those participants and decides again (so two jobs never
  *      apply to one participant at once, and a retry skips what was already applied), the worker calls
  *      LiveKit for each, voice_rights_record() stores what LiveKit now holds and the audit rows.
@@ -283,11 +285,68 @@ create or replace trigger sim_pods_voice_rights after insert or update of expire
   for each row execute function nexus_private.voice_rights_on_sim_pods();
 
 /*
+ * A net deleted, or its room_name changed: its old room is retired (nexus_private.retired_net_rooms), and whoever
+ * is still connected there is due a removal (their token named that room; after a rename they come back with a
+ * token for the new name). The change is the net's, so its job's scope takes the net's retired rooms too. A room
+ * a net holds after the statement (a net created or renamed to it) is that net's again: not retired, decided
+ * normally. The room is retired even with nobody in it: a join on a token signed before the change is removed
+ * at the join (voice_rights_on_join). Transition tables need one trigger per event.
+ */
+create or replace function nexus_private.voice_rights_on_voice_net_rooms() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  nets uuid[];
+  rooms text[];
+  renamed_to text[];
+  ids bigint[];
+begin
+  if tg_op = 'DELETE' then
+    select array_agg(o.id), array_agg(o.room_name), array_agg(null::text) into nets, rooms, renamed_to from old_rows o;
+  elsif tg_op = 'UPDATE' then
+    select array_agg(o.id), array_agg(o.room_name), array_agg(n.room_name) into nets, rooms, renamed_to
+      from old_rows o join new_rows n on n.id = o.id
+     where n.room_name is distinct from o.room_name;
+  end if;
+  if cardinality(nets) > 0 then
+    insert into nexus_private.retired_net_rooms as r (room_name, net_id)
+    select g.room, g.net from unnest(nets, rooms) g (net, room)
+     where not exists (select 1 from public.voice_nets v where v.room_name = g.room)
+    on conflict (room_name) do update set net_id = excluded.net_id, retired_at = excluded.retired_at;
+    with c as (
+      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+      select case when tg_op = 'DELETE' then 'net_deleted' else 'net_room_renamed' end, g.net,
+             jsonb_strip_nulls(jsonb_build_object('room_name', g.room, 'new_room_name', g.renamed_to)),
+             auth.uid(), nexus_private.change_actor_role()
+        from unnest(nets, rooms, renamed_to) g (net, room, renamed_to)
+       where exists (select 1 from nexus_private.retired_net_rooms r where r.room_name = g.room and r.net_id = g.net)
+         and exists (select 1 from public.voice_presence p where p.room_name = g.room and p.left_at is null)
+      returning id)
+    select array_agg(id) into ids from c;
+    perform nexus_private.enqueue_voice_rights(ids);
+  end if;
+  if tg_op <> 'DELETE' then
+    delete from nexus_private.retired_net_rooms r using new_rows n where r.room_name = n.room_name;
+  end if;
+  return null;
+end
+$$;
+create or replace trigger voice_nets_voice_rooms_insert after insert on public.voice_nets
+  referencing new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_voice_net_rooms();
+create or replace trigger voice_nets_voice_rooms_update after update on public.voice_nets
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_voice_net_rooms();
+create or replace trigger voice_nets_voice_rooms_delete after delete on public.voice_nets
+  referencing old table as old_rows
+  for each statement execute function nexus_private.voice_rights_on_voice_net_rooms();
+
+/*
  * The decision for one open presence row, with what LiveKit holds and what to do: 'remove' (may no longer be in
  * that room), 'update' (rights differ from, or are not known to be, the decision), or null (nothing). The row is
  * decided for the room it is in: a net's room by presence_clearance() (directly, or through the bridge its
- * token's metadata names), a sim pod's room by sim_pod_presence_clearance(). Rooms that are neither are not ours:
- * no row. The member is the presence row's, matched as the webhook matches it (identity = member id, else
+ * token's metadata names), a sim pod's room by sim_pod_presence_clearance(), a room a net gave up (deleted or
+ * renamed, retired_net_rooms) by nothing: 'remove', net_id the net that had it. Rooms that are none of these
+ * were never ours (another app on the same LiveKit project): no row. The member is the presence row's, matched as the webhook matches it (identity = member id, else
  * metadata.userId); a participant whose member no longer exists may do nothing.
  *
  * PL/pgSQL with generic plans: each statement is planned once per connection and then costs a few index lookups.
@@ -334,11 +393,16 @@ begin
       from nexus_private.presence_clearance(user_id, net_id, bridged_from) c;
   else
     select s.id into sim_pod_id from public.sim_pods s where s.room_name = session.room_name;
-    if sim_pod_id is null then
-      return;
+    if sim_pod_id is not null then
+      select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
+        from nexus_private.sim_pod_presence_clearance(sim_pod_id, user_id) c;
+    else
+      select r.net_id into net_id from nexus_private.retired_net_rooms r where r.room_name = session.room_name;
+      if net_id is null then
+        return;
+      end if;
+      can_join := false;
     end if;
-    select c.can_join, c.can_rx, c.can_tx into can_join, can_subscribe, can_publish
-      from nexus_private.sim_pod_presence_clearance(sim_pod_id, user_id) c;
   end if;
   can_join := coalesce(can_join, false);
   can_subscribe := can_join and coalesce(can_subscribe, false);
@@ -360,7 +424,8 @@ comment on function nexus_private.presence_decision(uuid) is 'Live rights for on
 
 /*
  * A job's scope: the open presence rows of its members (also by identity or metadata.userId, so a deleted
- * member's participants are found), and those in its nets' and sim pods' rooms. voice_rights_decisions() is
+ * member's participants are found), and those in its nets' rooms (the current one and any it gave up) and sim
+ * pods' rooms. voice_rights_decisions() is
  * presence_decision() for each (and for any presence ids given), for tests and operators' questions.
  */
 create or replace function nexus_private.voice_rights_scope(members uuid[], nets uuid[], sim_pods text[]) returns uuid[]
@@ -384,6 +449,9 @@ begin
     ids := ids || array(
       select p.id from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name and p.left_at is null
        where n.id = any (nets));
+    ids := ids || array(
+      select p.id from nexus_private.retired_net_rooms r join public.voice_presence p on p.room_name = r.room_name and p.left_at is null
+       where r.net_id = any (nets));
   end if;
   if cardinality(sim_pods) > 0 then
     ids := ids || array(
@@ -504,7 +572,7 @@ begin
        had_subscribe, had_publish, can_subscribe, can_publish, change_ids, changed_at, answered_at, error)
     select a.presence, p.room_name, p.participant_identity,
            coalesce(p.user_id, nexus_private.participant_member(p.participant_identity, p.participant_metadata)),
-           n.id, s.id, a.action, a.outcome, r.can_subscribe, r.can_publish,
+           coalesce(n.id, g.net_id), s.id, a.action, a.outcome, r.can_subscribe, r.can_publish,
            coalesce(a."canSubscribe", false), coalesce(a."canPublish", false),
            coalesce(change_ids, '{}'), f.at, clock_timestamp(), left(a.error, 500)
       from answer a
@@ -512,6 +580,7 @@ begin
       left join nexus_private.presence_rights r on r.presence_id = a.presence
       left join public.voice_nets n on n.room_name = p.room_name
       left join public.sim_pods s on s.room_name = p.room_name
+      left join nexus_private.retired_net_rooms g on g.room_name = p.room_name
      cross join first_change f
     returning 1
   )
@@ -582,18 +651,26 @@ language sql stable security definer set search_path = pg_catalog, public as $$
 $$;
 grant execute on function nexus_private.voice_rights_stats() to service_role;
 
-/* Changes and audit rows are kept 30 days (the voice_rights__prune crontab task runs this daily). */
+/*
+ * Changes and audit rows are kept 30 days (the voice_rights__prune crontab task runs this daily), and so are
+ * retired rooms, longer while someone is still connected there (far beyond any token's life).
+ */
 create or replace function nexus_private.voice_rights_prune(keep interval default interval '30 days') returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   logs integer;
   changes integer;
+  rooms integer;
 begin
   delete from nexus_private.voice_rights_log l where l.answered_at < now() - keep;
   get diagnostics logs = row_count;
   delete from nexus_private.voice_rights_changes c where c.changed_at < now() - keep;
   get diagnostics changes = row_count;
-  return logs + changes;
+  delete from nexus_private.retired_net_rooms r
+   where r.retired_at < now() - keep
+     and not exists (select 1 from public.voice_presence p where p.room_name = r.room_name and p.left_at is null);
+  get diagnostics rooms = row_count;
+  return logs + changes + rooms;
 end
 $$;
 grant execute on function nexus_private.voice_rights_prune(interval) to service_role;

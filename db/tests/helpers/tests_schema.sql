@@ -236,3 +236,35 @@ grant execute on function tests.error_hint(text) to public;
 create or replace function tests.error_detail(statement text) returns text
 language sql as $$ select detail from tests.raised(statement) $$;
 grant execute on function tests.error_detail(text) to public;
+
+/* Live voice rights (issue #13) ----------------------------------------------------------------------------- */
+
+/* The voice_rights__apply jobs waiting: their key, how many changes each answers for, when, and the payload. */
+create or replace view tests.voice_rights_jobs as
+  select j.key, json_array_length(j.payload) as changes, j.run_at, j.payload
+    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+   where t.identifier = 'voice_rights__apply';
+grant select on tests.voice_rights_jobs to public;
+
+/* Forget the voice_rights__apply jobs so far, so the next assertion sees only what the next change enqueues. */
+create or replace function tests.reset_voice_rights_jobs() returns void
+language sql as $$
+  delete from graphile_worker._private_jobs j
+   using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = 'voice_rights__apply'
+$$;
+
+/*
+ * A participant joining a LiveKit room, as LiveKit's participant_joined webhook reports it (with the rights
+ * their token gave: hear, and speak unless can_publish is false); returns the presence id.
+ */
+create or replace function tests.join_room(room text, identity text, sid text, metadata jsonb default '{}', can_publish boolean default true)
+returns uuid language plpgsql as $$
+begin
+  perform nexus_private.apply_livekit_event(jsonb_build_object(
+    'id', 'ev-' || sid, 'event', 'participant_joined', 'room', room, 'createdAt', extract(epoch from now()),
+    'participant', jsonb_build_object('identity', identity, 'sid', sid, 'metadata', metadata::text,
+      'permission', jsonb_build_object('canSubscribe', true, 'canPublish', can_publish, 'canPublishData', can_publish))));
+  return (select p.id from public.voice_presence p where p.participant_sid = sid);
+end
+$$;
+grant execute on function tests.reset_voice_rights_jobs(), tests.join_room(text, text, text, jsonb, boolean) to public;

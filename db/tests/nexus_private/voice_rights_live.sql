@@ -8,28 +8,6 @@ select plan(38);
  * functions are for service_role only.
  */
 
-create temp view live_jobs as
-  select j.key, json_array_length(j.payload) as changes, j.run_at, j.payload
-    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-   where t.identifier = 'voice_rights__apply';
-grant select on live_jobs to public;
-
-create function pg_temp.reset_jobs() returns void language sql as $$
-  delete from graphile_worker._private_jobs j
-   using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = 'voice_rights__apply'
-$$;
-
-create function pg_temp.join_net(room text, identity text, sid text, metadata jsonb default '{}', can_publish boolean default true)
-returns uuid language plpgsql as $$
-begin
-  perform nexus_private.apply_livekit_event(jsonb_build_object(
-    'id', 'ev-' || sid, 'event', 'participant_joined', 'room', room, 'createdAt', extract(epoch from now()),
-    'participant', jsonb_build_object('identity', identity, 'sid', sid, 'metadata', metadata::text,
-      'permission', jsonb_build_object('canSubscribe', true, 'canPublish', can_publish, 'canPublishData', can_publish))));
-  return (select p.id from public.voice_presence p where p.participant_sid = sid);
-end
-$$;
-
 select tests.create_user('live-scout', 'SCOUT');
 select tests.create_user('live-voyager', 'VOYAGER');
 select tests.create_user('live-other', 'SCOUT');
@@ -39,25 +17,25 @@ select tests.create_net('live-ops', 'SCOUT', 'SCOUT', 'VOYAGER');
 select tests.create_net('live-lobby', 'VAGRANT', 'VAGRANT', 'SCOUT');
 select tests.create_net('live-empty', 'VAGRANT', 'VAGRANT', 'SCOUT');
 -- Who is connected, each with the rights the rules give them now (as a fresh token would).
-select pg_temp.join_net('live-lobby', tests.member(m)::text, 'PA_lobby_' || m) from unnest(array['live-scout', 'live-voyager', 'live-other', 'live-doomed']) m;
-select pg_temp.join_net('live-ops', tests.member('live-voyager')::text, 'PA_ops_voyager');
-select is_empty($$ select * from live_jobs $$, 'joining with the rights the rules give enqueues nothing');
-select pg_temp.join_net('live-ops', tests.member('live-scout')::text, 'PA_ops_scout_stale', '{}', true);
-select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select tests.join_room('live-lobby', tests.member(m)::text, 'PA_lobby_' || m) from unnest(array['live-scout', 'live-voyager', 'live-other', 'live-doomed']) m;
+select tests.join_room('live-ops', tests.member('live-voyager')::text, 'PA_ops_voyager');
+select is_empty($$ select * from tests.voice_rights_jobs $$, 'joining with the rights the rules give enqueues nothing');
+select tests.join_room('live-ops', tests.member('live-scout')::text, 'PA_ops_scout_stale', '{}', true);
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
   'joining with rights that no longer match (a SCOUT speaking where tx is VOYAGER: an old token) enqueues that member''s job');
 select is((select details ->> 'action' from nexus_private.voice_rights_changes where kind = 'joined_out_of_date'), 'update',
   'and the change says what the join needs');
 select nexus_private.apply_livekit_event(jsonb_build_object('id', 'ev-left', 'event', 'participant_left', 'room', 'live-ops',
   'createdAt', extract(epoch from now()), 'participant', jsonb_build_object('identity', tests.member('live-scout'), 'sid', 'PA_ops_scout_stale')));
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 
 update public.profiles set rank = 'AFFILIATE' where id = tests.member('live-absent');
 update public.voice_nets set min_rank_to_tx = 'FOUNDER' where id = tests.net('live-empty');
-select is_empty($$ select * from live_jobs $$, 'a member with nobody connected, or a net with nobody in its room, enqueues nothing');
+select is_empty($$ select * from tests.voice_rights_jobs $$, 'a member with nobody connected, or a net with nobody in its room, enqueues nothing');
 
 -- Ranks ------------------------------------------------------------------------------------------------------
 update public.profiles set rank = 'AFFILIATE' where id = tests.member('live-scout');
-select results_eq($$ select key, changes from live_jobs $$,
+select results_eq($$ select key, changes from tests.voice_rights_jobs $$,
   $$ values ('voice_rights:member:' || tests.member('live-scout'), 1) $$,
   'a rank change enqueues one job for that member and nobody else');
 select is((select kind || ' ' || (details ->> 'from') || '->' || (details ->> 'to') || ' by ' || actor_role
@@ -67,21 +45,21 @@ select is((select kind || ' ' || (details ->> 'from') || '->' || (details ->> 't
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
 update public.profiles set rank = 'VOYAGER' where id = tests.member('live-scout');
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
-select results_eq($$ select key, changes from live_jobs $$,
+select results_eq($$ select key, changes from tests.voice_rights_jobs $$,
   $$ values ('voice_rights:member:' || tests.member('live-scout'), 4) $$,
   'further rank edits of the same member join the waiting job instead of adding jobs');
 
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 update public.profiles set rank = 'VOYAGER' where id in (tests.member('live-scout'), tests.member('live-other'));
-select results_eq($$ select key from live_jobs order by key $$,
+select results_eq($$ select key from tests.voice_rights_jobs order by key $$,
   $$ select 'voice_rights:member:' || m from unnest(array[tests.member('live-scout'), tests.member('live-other')]) m order by 1 $$,
   'one statement changing two ranks enqueues one job per member');
 
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 update public.profiles set callsign = 'live-scout-2' where id = tests.member('live-scout');
 update public.profiles set callsign = 'live-scout' where id = tests.member('live-scout-2');
 update public.profiles set rank = rank where id = tests.member('live-voyager');
-select is_empty($$ select * from live_jobs $$, 'a callsign edit, or a rank set to what it was, enqueues nothing');
+select is_empty($$ select * from tests.voice_rights_jobs $$, 'a callsign edit, or a rank set to what it was, enqueues nothing');
 
 -- Through set_member_rank as a member: the trigger runs for the API roles too, and names the member.
 select tests.create_user('live-pioneer', 'PIONEER');
@@ -90,70 +68,70 @@ select public.set_member_rank(tests.member('live-voyager'), 'SCOUT');
 reset role;
 select is((select actor_id from nexus_private.voice_rights_changes where member_id = tests.member('live-voyager') and kind = 'rank_changed'),
   tests.member('live-pioneer'), 'a rank change through set_member_rank names the member who made it');
-select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-voyager')) $$,
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-voyager')) $$,
   'a rank change through set_member_rank enqueues that member''s job');
 
 -- Nets ------------------------------------------------------------------------------------------------------
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 update public.voice_nets set min_rank_to_tx = 'FOUNDER' where id = tests.net('live-ops');
-select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops')) $$,
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops')) $$,
   'a net''s tx gate edited enqueues that net''s job only');
 update public.voice_nets set min_rank_to_join = 'VOYAGER', min_rank_to_rx = 'VOYAGER' where id = tests.net('live-ops');
-select results_eq($$ select key, changes from live_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops'), 2) $$,
+select results_eq($$ select key, changes from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops'), 2) $$,
   'a second gate edit of the same net joins the waiting job');
 
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 update public.voice_nets set name = 'Ops renamed', description = 'just words' where id = tests.net('live-ops');
-select is_empty($$ select * from live_jobs $$, 'renaming a net enqueues nothing');
+select is_empty($$ select * from tests.voice_rights_jobs $$, 'renaming a net enqueues nothing');
 
 select tests.create_squad('live-wing', array[tests.member('live-other')]);
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 update public.voice_nets set linked_squad_id = (select id from public.squads where name = 'live-wing') where id = tests.net('live-lobby');
-select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-lobby')) $$,
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-lobby')) $$,
   'tying a net to a squad enqueues that net''s job');
 select is((select kind from nexus_private.voice_rights_changes where net_id = tests.net('live-lobby') order by id desc limit 1),
   'net_squad_changed', 'and the change says the squad changed');
 
 -- Squads ----------------------------------------------------------------------------------------------------
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 insert into public.squad_members (squad_id, user_id) select id, tests.member('live-scout') from public.squads where name = 'live-wing';
-select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
   'joining a squad that gates a net enqueues that member''s job');
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 delete from public.squad_members where user_id = tests.member('live-scout');
-select results_eq($$ select key from live_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
   'leaving it enqueues that member''s job');
 select tests.create_squad('live-idle', '{}');
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 insert into public.squad_members (squad_id, user_id) select id, tests.member('live-scout') from public.squads where name = 'live-idle';
 delete from public.squad_members where squad_id = (select id from public.squads where name = 'live-idle');
-select is_empty($$ select * from live_jobs $$, 'joining or leaving a squad no net is tied to enqueues nothing');
+select is_empty($$ select * from tests.voice_rights_jobs $$, 'joining or leaving a squad no net is tied to enqueues nothing');
 
 -- Bridges ---------------------------------------------------------------------------------------------------
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 insert into public.voice_net_bridges (source_net_id, target_net_id) values (tests.net('live-ops'), tests.net('live-lobby'));
-select results_eq($$ select key from live_jobs order by key $$,
+select results_eq($$ select key from tests.voice_rights_jobs order by key $$,
   $$ select 'voice_rights:net:' || n from unnest(array[tests.net('live-ops'), tests.net('live-lobby')]) n order by 1 $$,
   'linking a bridge enqueues both nets');
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 select tests.authenticate_as_service();
 select public.unlink_voice_nets(tests.net('live-lobby'), tests.net('live-ops'));
 reset role;
-select results_eq($$ select key from live_jobs order by key $$,
+select results_eq($$ select key from tests.voice_rights_jobs order by key $$,
   $$ select 'voice_rights:net:' || n from unnest(array[tests.net('live-ops'), tests.net('live-lobby')]) n order by 1 $$,
   'unlinking a bridge enqueues both nets');
 select is((select count(*)::int from nexus_private.voice_rights_changes where kind = 'bridge_unlinked' and actor_role = 'service_role'), 2,
   'one unlink change per net, made as service_role');
 
 -- Deleted members -------------------------------------------------------------------------------------------
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 create temp table doomed as select tests.member('live-doomed') as id;
 delete from auth.users where id = (select id from doomed);
-select results_eq($$ select key from live_jobs $$, $$ select 'voice_rights:member:' || id from doomed $$,
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ select 'voice_rights:member:' || id from doomed $$,
   'deleting a member enqueues their job');
 
 -- Sim pods --------------------------------------------------------------------------------------------------
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 select tests.create_skill('live-piloting');
 select tests.certify(tests.member('live-voyager'), tests.skill('live-piloting'));
 create temp table pod as
@@ -162,18 +140,18 @@ create temp table pod as
     cross join lateral (select set_config('request.jwt.claims', json_build_object('sub', tests.member('live-voyager'), 'role', 'authenticated')::text, true)) s
     cross join lateral public.accept_training(r.request) a;
 select set_config('request.jwt.claims', '', true);
-select results_eq($$ select key, run_at from live_jobs $$, $$ select 'voice_rights:sim_pod:' || sim_pod, expires from pod $$,
+select results_eq($$ select key, run_at from tests.voice_rights_jobs $$, $$ select 'voice_rights:sim_pod:' || sim_pod, expires from pod $$,
   'a new sim pod enqueues its job for the moment it expires');
 update public.sim_pods set expires_at = now() where id = (select sim_pod from pod);
-select results_eq($$ select key, run_at from live_jobs $$, $$ select 'voice_rights:sim_pod:' || sim_pod, now() from pod $$,
+select results_eq($$ select key, run_at from tests.voice_rights_jobs $$, $$ select 'voice_rights:sim_pod:' || sim_pod, now() from pod $$,
   'moving the expiry earlier (training over) moves the same job');
 
 -- Decisions -------------------------------------------------------------------------------------------------
-select pg_temp.reset_jobs();
+select tests.reset_voice_rights_jobs();
 update public.voice_nets set min_rank_to_join = 'SCOUT', min_rank_to_rx = 'SCOUT', min_rank_to_tx = 'VOYAGER', linked_squad_id = null
  where id in (tests.net('live-ops'), tests.net('live-lobby'));
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
-select pg_temp.join_net('live-ops', tests.member('live-scout')::text, 'PA_s1', '{}', true);
+select tests.join_room('live-ops', tests.member('live-scout')::text, 'PA_s1', '{}', true);
 select results_eq(
   $$ select action, can_subscribe, can_publish from nexus_private.voice_rights_decisions(null, null, array[tests.net('live-ops')], null)
       where participant_identity = tests.member('live-scout')::text $$,
@@ -189,14 +167,14 @@ select is_empty($$ select * from nexus_private.voice_rights_due(array[tests.memb
   'a VOYAGER holding exactly what the rules give is due nothing');
 
 -- live-other is a VOYAGER, who may speak there; their old token did not let them.
-select pg_temp.join_net('live-ops', 'Old Name', 'PA_legacy', jsonb_build_object('userId', tests.member('live-other')), false);
+select tests.join_room('live-ops', 'Old Name', 'PA_legacy', jsonb_build_object('userId', tests.member('live-other')), false);
 select results_eq(
   $$ select participant_identity, action from nexus_private.voice_rights_due(array[tests.member('live-other')], null, null) $$,
   $$ values ('Old Name', 'update') $$,
   'a participant on the old frontend''s token (identity = display name) is found by metadata.userId');
 
 insert into public.voice_net_bridges (source_net_id, target_net_id) values (tests.net('live-lobby'), tests.net('live-ops'));
-select pg_temp.join_net('live-ops', tests.member('live-voyager')::text, 'PA_bridged',
+select tests.join_room('live-ops', tests.member('live-voyager')::text, 'PA_bridged',
   jsonb_build_object('userId', tests.member('live-voyager'), 'bridgedFrom', tests.net('live-lobby')), true);
 update public.profiles set rank = 'VOYAGER' where id = tests.member('live-voyager');
 select is_empty($$ select * from nexus_private.voice_rights_due(null, array[tests.net('live-ops')], null) d where d.participant_identity = tests.member('live-voyager')::text $$,
