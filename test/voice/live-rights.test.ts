@@ -39,31 +39,34 @@ async function createNet(room: string, join: Rank, rx: Rank, tx: Rank, squad: st
   return rows[0].id;
 }
 
-/** Connect as LiveKit would see it: the identity, metadata and rights of a signed token, then the join webhook. */
-async function connect(token: string): Promise<Presence> {
-  const claims = await verifier.verify(token);
-  const room = claims.video!.room!;
-  const identity = claims.sub!;
+/**
+ * A participant arriving as LiveKit reports it: in the RoomService's room, then LiveKit's signed
+ * participant_joined webhook (with the rights the join had, when given).
+ */
+async function arrive(room: string, identity: string, details: { name?: string; metadata?: string; permission?: Permission } = {}): Promise<Presence> {
   const sid = `PA_live_${++sidCounter}`;
-  const permission: Permission = {
-    canSubscribe: claims.video!.canSubscribe === true,
-    canPublish: claims.video!.canPublish === true,
-    canPublishData: claims.video!.canPublishData === true,
-  };
-  livekit.join(room, identity, sid, permission);
-  const body = liveKitBody("participant_joined", room, Math.floor(Date.now() / 1000), {
-    identity,
-    sid,
-    name: claims.name,
-    metadata: claims.metadata,
-    permission,
-  });
+  livekit.join(room, identity, sid, details.permission ?? { canSubscribe: true, canPublish: true, canPublishData: true });
+  const body = liveKitBody("participant_joined", room, Math.floor(Date.now() / 1000), { identity, sid, ...details });
   expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
   await eventually(`${identity} present in ${room}`, async () => {
     const { rows } = await t.pool.query("select 1 from public.voice_presence where participant_sid = $1 and left_at is null", [sid]);
     return rows.length === 1 ? true : undefined;
   });
   return { room, identity, sid };
+}
+
+/** Connect as LiveKit would see it: the identity, metadata and rights of a signed token. */
+async function connect(token: string): Promise<Presence> {
+  const claims = await verifier.verify(token);
+  return arrive(claims.video!.room!, claims.sub!, {
+    name: claims.name,
+    metadata: claims.metadata,
+    permission: {
+      canSubscribe: claims.video!.canSubscribe === true,
+      canPublish: claims.video!.canPublish === true,
+      canPublishData: claims.video!.canPublishData === true,
+    },
+  });
 }
 
 async function voiceToken(member: Member, room: string) {
@@ -228,20 +231,9 @@ describe("live voice rights", () => {
   it("a participant on the old frontend's token (identity = display name, metadata.userId) is matched like the webhook matches it", async () => {
     await createNet("legacy-net", "SCOUT", "SCOUT", "SCOUT");
     const scout = await createMember(t.pool, "SCOUT");
-    const identity = `${scout.callsign} (web)`;
-    const sid = `PA_legacy_${++sidCounter}`;
-    livekit.join("legacy-net", identity, sid, { canSubscribe: true, canPublish: true, canPublishData: true });
-    const body = liveKitBody("participant_joined", "legacy-net", Math.floor(Date.now() / 1000), {
-      identity,
-      sid,
-      metadata: JSON.stringify({ userId: scout.id, rank: "scout" }),
-    });
-    expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
-    const p = { room: "legacy-net", identity, sid };
-    await eventually("legacy presence", async () => {
-      const { rows } = await t.pool.query("select user_id from public.voice_presence where participant_sid = $1", [sid]);
-      return rows[0]?.user_id === scout.id ? true : undefined;
-    });
+    const p = await arrive("legacy-net", `${scout.callsign} (web)`, { metadata: JSON.stringify({ userId: scout.id, rank: "scout" }) });
+    const { rows } = await t.pool.query("select user_id from public.voice_presence where participant_sid = $1", [p.sid]);
+    expect(rows[0].user_id).toBe(scout.id);
     await setRank(scout, "VAGRANT");
     await removed(p);
   });
@@ -328,6 +320,58 @@ describe("live voice rights", () => {
     );
     await settled();
     for (const p of present) expect(calls(p, "UpdateParticipant").filter((r) => r.status === 200)).toHaveLength(1);
+  });
+
+  it("a net deleted: whoever is still in its room is removed; a room that was never a net's is left alone", async () => {
+    const net = await createNet("doomed-live", "SCOUT", "SCOUT", "SCOUT");
+    const scout = await createMember(t.pool, "SCOUT");
+    const p = await join(scout, "doomed-live");
+    // Another app on the same LiveKit project: its room was never ours, whoever is in it.
+    const stranger = await arrive("other-app-room", `guest-${sidCounter}`);
+    const elsewhere = await arrive("other-app-room", scout.id);
+
+    const deleted = await t.graphql(`mutation($id: UUID!) { deleteVoiceNet(input: { id: $id }) { voiceNet { id } } }`, { id: net }, founder.token);
+    expect(deleted.body.errors).toBeUndefined();
+    await removed(p);
+    expect(calls(p).map((r) => [r.method, r.authorized, r.status])).toEqual([["RemoveParticipant", true, 200]]);
+    const audit = await eventually("the removal's audit row", async () => {
+      const { rows } = await t.pool.query(
+        `select l.net_id, l.outcome, c.kind, c.details, c.actor_id
+           from nexus_private.voice_rights_log l join nexus_private.voice_rights_changes c on c.id = any (l.change_ids)
+          where l.room_name = 'doomed-live'`,
+      );
+      return rows.length === 1 ? rows[0] : undefined;
+    });
+    expect(audit).toEqual({ net_id: net, outcome: "removed", kind: "net_deleted", details: { room_name: "doomed-live" }, actor_id: founder.id });
+
+    // A change to the member re-decides every room they are in: the foreign one still gets nothing.
+    await setRank(scout, "VOYAGER");
+    await settled();
+    expect(calls(stranger)).toEqual([]);
+    expect(calls(elsewhere)).toEqual([]);
+  });
+
+  it("a net's room renamed: whoever is in the old room is removed, and rejoins with a token for the new name", async () => {
+    const net = await createNet("rename-live", "SCOUT", "SCOUT", "SCOUT");
+    const voyager = await createMember(t.pool, "VOYAGER");
+    await createNet("rename-neighbour", "SCOUT", "SCOUT", "SCOUT");
+    const bystander = await join(await createMember(t.pool, "SCOUT"), "rename-neighbour");
+    const before = await join(voyager, "rename-live");
+
+    const renamed = await t.graphql(
+      `mutation($id: UUID!, $p: VoiceNetPatch!) { updateVoiceNet(input: { id: $id, patch: $p }) { voiceNet { roomName } } }`,
+      { id: net, p: { roomName: "rename-live-2" } },
+      founder.token,
+    );
+    expect(renamed.body.errors).toBeUndefined();
+    await removed(before);
+    expect(calls(before).map((r) => [r.method, r.status])).toEqual([["RemoveParticipant", 200]]);
+
+    const after = await join(voyager, "rename-live-2");
+    expect(livekit.permissionOf(after.room, after.identity)).toEqual({ canSubscribe: true, canPublish: true, canPublishData: true });
+    await settled();
+    expect(calls(after), "the new room is the net's: decided normally, nothing to change").toEqual([]);
+    expect(calls(bystander), "another net's room is not touched").toEqual([]);
   });
 
   it("reports live permission updates by outcome and their lag on /metrics", async () => {
