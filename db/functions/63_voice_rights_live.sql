@@ -308,6 +308,11 @@ begin
      where n.room_name is distinct from o.room_name;
   end if;
   if cardinality(nets) > 0 then
+    -- A join of the old room applied meanwhile: one already under way holds the net's row (its presence row's
+    -- foreign key), so this statement waited for it and sees it below; one that starts now waits here on its
+    -- room's lock (apply_livekit_event's), then finds the room retired and is removed at the join, instead of
+    -- failing on that foreign key. Rooms in name order, as the webhook batches take them.
+    perform pg_advisory_xact_lock(hashtext('nexus:presence:' || g.room)) from unnest(rooms) g (room) order by g.room;
     insert into nexus_private.retired_net_rooms as r (room_name, net_id)
     select g.room, g.net from unnest(nets, rooms) g (net, room)
      where not exists (select 1 from public.voice_nets v where v.room_name = g.room)

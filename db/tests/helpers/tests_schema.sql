@@ -268,3 +268,32 @@ begin
 end
 $$;
 grant execute on function tests.reset_voice_rights_jobs(), tests.join_room(text, text, text, jsonb, boolean) to public;
+
+/* Races (two sessions through dblink) ----------------------------------------------------------------------- */
+
+/* A connection string back to this database as this user, for the dblink sessions that play the racing sides. */
+create or replace function tests.this_database() returns text
+language sql stable as $$
+  select format('host=127.0.0.1 port=%s dbname=%s user=%s', current_setting('port'), current_database(), current_user)
+$$;
+
+/*
+ * Wait (up to 10 s) until another session running a statement that contains `seen` is waiting on a lock: the
+ * race is then real, not hoped for. pg_stat_activity is read once per transaction and then cached, so each look
+ * drops that snapshot.
+ */
+create or replace function tests.wait_for_lock_wait(seen text) returns boolean
+language plpgsql as $$
+begin
+  for i in 1 .. 1000 loop
+    perform pg_stat_clear_snapshot();
+    if exists (select 1 from pg_stat_activity a
+                where a.wait_event_type = 'Lock' and strpos(a.query, seen) > 0 and a.pid <> pg_backend_pid()) then
+      return true;
+    end if;
+    perform pg_sleep(0.01);
+  end loop;
+  return false;
+end
+$$;
+grant execute on function tests.this_database(), tests.wait_for_lock_wait(text) to public;

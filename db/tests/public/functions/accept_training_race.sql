@@ -15,10 +15,8 @@ set local client_min_messages = warning;
 
 create extension if not exists dblink schema tests;
 create temporary table jobs_before on commit drop as select count(*)::int as n from graphile_worker._private_jobs;
-create temporary table conn on commit drop as
-  select format('host=127.0.0.1 port=%s dbname=%s user=%s', current_setting('port'), current_database(), current_user) as info;
 
-select tests.dblink_connect('setup', (select info from conn));
+select tests.dblink_connect('setup', tests.this_database());
 create temporary table fixture on commit drop as
   select * from tests.dblink('setup', $$
     with cadet as (select tests.create_user('race-cadet', 'VAGRANT') as id),
@@ -35,7 +33,7 @@ create temporary table request on commit drop as
     (select cadet from fixture), (select skill from fixture))) as r(id uuid);
 
 -- Each mentor in a session of their own, signed in the way a request is.
-select tests.dblink_connect(m, (select info from conn)) from unnest(array['mentor1', 'mentor2']) m;
+select tests.dblink_connect(m, tests.this_database()) from unnest(array['mentor1', 'mentor2']) m;
 select tests.dblink_exec(m, 'begin'),
        tests.dblink_exec(m, format('set local "request.jwt.claims" = %L',
          json_build_object('sub', id, 'role', 'authenticated', 'aud', 'authenticated'))),
@@ -50,21 +48,7 @@ select matches((select sim_pod from first_accept), '^sim-pod-', 'the first mento
 
 -- Mentor 2 accepts the same request meanwhile; wait until it is blocked on mentor 1's row lock.
 select tests.dblink_send_query('mentor2', format('select sim_pod from public.accept_training(%L)', (select id from request)));
-create function pg_temp.wait_for_lock_wait() returns boolean language plpgsql as $$
-begin
-  for i in 1 .. 1000 loop
-    -- pg_stat_activity is read once per transaction and then cached: drop the snapshot so each look is fresh.
-    perform pg_stat_clear_snapshot();
-    if exists (select 1 from pg_stat_activity a
-                where a.wait_event_type = 'Lock' and a.query like '%accept_training%' and a.pid <> pg_backend_pid()) then
-      return true;
-    end if;
-    perform pg_sleep(0.01);
-  end loop;
-  return false;
-end
-$$;
-select ok(pg_temp.wait_for_lock_wait(), 'the second mentor''s accept waits on the first one''s row lock: they really race');
+select ok(tests.wait_for_lock_wait('accept_training'), 'the second mentor''s accept waits on the first one''s row lock: they really race');
 select is(tests.dblink_is_busy('mentor2'), 1, 'the second accept has not finished while the first is uncommitted');
 
 -- Mentor 1 commits; mentor 2's guarded update now finds the request ACCEPTED.
