@@ -351,8 +351,9 @@ create or replace trigger voice_nets_voice_rooms_delete after delete on public.v
  * decided for the room it is in: a net's room by presence_clearance() (directly, or through the bridge its
  * token's metadata names), a sim pod's room by sim_pod_presence_clearance(), a room a net gave up (deleted or
  * renamed, retired_net_rooms) by nothing: 'remove', net_id the net that had it. Rooms that are none of these
- * were never ours (another app on the same LiveKit project): no row. The member is the presence row's, matched as the webhook matches it (identity = member id, else
- * metadata.userId); a participant whose member no longer exists may do nothing.
+ * were never ours (another app on the same LiveKit project): no row. The member is the presence row's, matched
+ * as the webhook matches it (identity = member id, else metadata.userId); a participant whose member no longer
+ * exists may do nothing.
  *
  * PL/pgSQL with generic plans: each statement is planned once per connection and then costs a few index lookups.
  * The worker calls it once per participant per change, a thousand times for a gate raised on a full net.
@@ -430,8 +431,8 @@ comment on function nexus_private.presence_decision(uuid) is 'Live rights for on
 /*
  * A job's scope: the open presence rows of its members (also by identity or metadata.userId, so a deleted
  * member's participants are found), and those in its nets' rooms (the current one and any it gave up) and sim
- * pods' rooms. voice_rights_decisions() is
- * presence_decision() for each (and for any presence ids given), for tests and operators' questions.
+ * pods' rooms. voice_rights_decisions() is presence_decision() for each (and for any presence ids given), for
+ * tests and operators' questions.
  */
 create or replace function nexus_private.voice_rights_scope(members uuid[], nets uuid[], sim_pods text[]) returns uuid[]
 language plpgsql stable security definer
