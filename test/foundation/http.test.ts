@@ -66,3 +66,45 @@ describe("the REST edge", () => {
     expect((await unknown.json()).error).toBe("NOT_FOUND");
   });
 });
+
+describe("per-request objects (young-generation pressure)", () => {
+  // A getter made per request (an object literal's, or defineProperty with a fresh closure) gives each request's
+  // object a hidden class of its own that holds that request's closure; V8's scavenges keep those alive, so every
+  // request's objects were promoted (server/http.ts, TrackedRequest). The getters must be shared.
+  it("tracks each request with a shared log getter, on trackRequest's result and on Express's req", async () => {
+    const { default: http } = await import("node:http");
+    const { requestLogger, trackRequest } = await import("../../server/http.ts");
+    const { createLogger } = await import("../../core/log.ts");
+    const log = createLogger("silent");
+    const middleware = requestLogger(log);
+    const tracked: ReturnType<typeof trackRequest>[] = [];
+    const requests: import("express").Request[] = [];
+    const server = http.createServer((req, res) => {
+      if (req.url === "/express") {
+        middleware(req as import("express").Request, res as import("express").Response, () => {
+          requests.push(req as import("express").Request);
+          res.end();
+        });
+      } else {
+        tracked.push(trackRequest(log, req, res));
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as import("node:net").AddressInfo;
+      for (const path of ["/edge", "/edge", "/express", "/express"]) await (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(tracked).toHaveLength(2);
+    for (const t of tracked) expect(Object.getOwnPropertyDescriptor(t, "log")).toBeUndefined();
+    expect(tracked[0]!.id).not.toBe(tracked[1]!.id);
+    expect(tracked[0]!.log.bindings().reqId).toBe(tracked[0]!.id);
+    expect(requests).toHaveLength(2);
+    const [a, b] = requests.map((req) => Object.getOwnPropertyDescriptor(req, "log")?.get);
+    expect(typeof a).toBe("function");
+    expect(a).toBe(b);
+    expect(requests[1]!.log?.bindings().reqId).toBe(requests[1]!.id);
+  });
+});
