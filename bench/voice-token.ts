@@ -23,7 +23,7 @@ import pg from "pg";
 import { signJwt } from "../core/jwt.ts";
 import { freePort } from "../core/net.ts";
 import { startCluster } from "../test/support/cluster.ts";
-import { benchDatabase, loadAverage, measureCpu, startChild, stopChildren, waitFor } from "./support/setup.ts";
+import { benchDatabase, loadAverage, measureCpu, median, startChild, stopChildren, waitFor } from "./support/setup.ts";
 import { runWrk, type WrkRequest, type WrkResult } from "./support/wrk.ts";
 
 const JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123";
@@ -70,12 +70,6 @@ async function drive(target: Target, connections: number, seconds: number): Prom
     p90: weighted("p90"),
     p99: weighted("p99"),
   };
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function main() {
