@@ -157,57 +157,34 @@ create or replace trigger voice_nets_voice_rights_update after update on public.
 
 /*
  * Squad membership added or removed: the member's participants, but only when the squad gates some net (a squad
- * no net is linked to changes nobody's clearance). Transition tables need one trigger per event.
+ * no net is linked to changes nobody's clearance). An update that moves a row counts as a removal from the old
+ * squad (or member) and an addition to the new one. One function for the three events; transition tables need
+ * one trigger per event, and each event's branch reads only the tables its trigger declares.
  */
-create or replace function nexus_private.voice_rights_on_squad_members_insert() returns trigger
+create or replace function nexus_private.voice_rights_on_squad_members() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
 declare
+  kinds text[];
+  squads uuid[];
+  members uuid[];
   ids bigint[];
 begin
+  if tg_op = 'INSERT' then
+    select array_agg('squad_member_added'::text), array_agg(n.squad_id), array_agg(n.user_id) into kinds, squads, members from new_rows n;
+  elsif tg_op = 'DELETE' then
+    select array_agg('squad_member_removed'::text), array_agg(o.squad_id), array_agg(o.user_id) into kinds, squads, members from old_rows o;
+  else
+    select array_agg(m.kind), array_agg(m.squad_id), array_agg(m.user_id) into kinds, squads, members
+      from (select 'squad_member_added'::text as kind, n.squad_id, n.user_id from new_rows n
+             where not exists (select 1 from old_rows o where o.squad_id = n.squad_id and o.user_id = n.user_id)
+            union all
+            select 'squad_member_removed', o.squad_id, o.user_id from old_rows o
+             where not exists (select 1 from new_rows n where n.squad_id = o.squad_id and n.user_id = o.user_id)) m;
+  end if;
   with c as (
-    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
-    select 'squad_member_added', n.user_id, jsonb_build_object('squad_id', n.squad_id), auth.uid(), nexus_private.change_actor_role()
-      from new_rows n
-     where exists (select 1 from public.voice_nets v where v.linked_squad_id = n.squad_id)
-       and nexus_private.member_connected(n.user_id)
-    returning id)
-  select array_agg(id) into ids from c;
-  perform nexus_private.enqueue_voice_rights(ids);
-  return null;
-end
-$$;
-create or replace function nexus_private.voice_rights_on_squad_members_delete() returns trigger
-language plpgsql security definer set search_path = pg_catalog, public as $$
-declare
-  ids bigint[];
-begin
-  with c as (
-    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
-    select 'squad_member_removed', o.user_id, jsonb_build_object('squad_id', o.squad_id), auth.uid(), nexus_private.change_actor_role()
-      from old_rows o
-     where exists (select 1 from public.voice_nets v where v.linked_squad_id = o.squad_id)
-       and nexus_private.member_connected(o.user_id)
-    returning id)
-  select array_agg(id) into ids from c;
-  perform nexus_private.enqueue_voice_rights(ids);
-  return null;
-end
-$$;
-create or replace function nexus_private.voice_rights_on_squad_members_update() returns trigger
-language plpgsql security definer set search_path = pg_catalog, public as $$
-declare
-  ids bigint[];
-begin
-  with moved as (
-    select 'squad_member_added' as kind, n.squad_id, n.user_id from new_rows n
-     where not exists (select 1 from old_rows o where o.squad_id = n.squad_id and o.user_id = n.user_id)
-    union all
-    select 'squad_member_removed', o.squad_id, o.user_id from old_rows o
-     where not exists (select 1 from new_rows n where n.squad_id = o.squad_id and n.user_id = o.user_id)
-  ), c as (
     insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
     select m.kind, m.user_id, jsonb_build_object('squad_id', m.squad_id), auth.uid(), nexus_private.change_actor_role()
-      from moved m
+      from unnest(kinds, squads, members) m (kind, squad_id, user_id)
      where exists (select 1 from public.voice_nets v where v.linked_squad_id = m.squad_id)
        and nexus_private.member_connected(m.user_id)
     returning id)
@@ -218,13 +195,17 @@ end
 $$;
 create or replace trigger squad_members_voice_rights_insert after insert on public.squad_members
   referencing new table as new_rows
-  for each statement execute function nexus_private.voice_rights_on_squad_members_insert();
+  for each statement execute function nexus_private.voice_rights_on_squad_members();
 create or replace trigger squad_members_voice_rights_delete after delete on public.squad_members
   referencing old table as old_rows
-  for each statement execute function nexus_private.voice_rights_on_squad_members_delete();
+  for each statement execute function nexus_private.voice_rights_on_squad_members();
 create or replace trigger squad_members_voice_rights_update after update on public.squad_members
   referencing old table as old_rows new table as new_rows
-  for each statement execute function nexus_private.voice_rights_on_squad_members_update();
+  for each statement execute function nexus_private.voice_rights_on_squad_members();
+-- The three per-event functions this one replaced (migration 20261202030000): the triggers above no longer use them.
+drop function if exists nexus_private.voice_rights_on_squad_members_insert();
+drop function if exists nexus_private.voice_rights_on_squad_members_delete();
+drop function if exists nexus_private.voice_rights_on_squad_members_update();
 
 /* A bridge linked or unlinked: the participants in both nets' rooms (a bridged token's rights rest on it). */
 create or replace function nexus_private.voice_rights_on_bridges() returns trigger

@@ -1,5 +1,5 @@
 begin;
-select plan(38);
+select plan(42);
 
 /*
  * Live voice rights (db/functions/63_voice_rights_live.sql): every kind of change that can move a member's
@@ -106,6 +106,29 @@ select tests.reset_voice_rights_jobs();
 insert into public.squad_members (squad_id, user_id) select id, tests.member('live-scout') from public.squads where name = 'live-idle';
 delete from public.squad_members where squad_id = (select id from public.squads where name = 'live-idle');
 select is_empty($$ select * from tests.voice_rights_jobs $$, 'joining or leaving a squad no net is tied to enqueues nothing');
+-- An update that moves a membership is a removal from the old squad and an addition to the new one.
+insert into public.squad_members (squad_id, user_id) select id, tests.member('live-scout') from public.squads where name = 'live-idle';
+select tests.reset_voice_rights_jobs();
+update public.squad_members set squad_id = (select id from public.squads where name = 'live-wing')
+ where user_id = tests.member('live-scout');
+select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+  'moving a membership into a squad that gates a net enqueues that member''s job');
+select results_eq(
+  $$ select kind, details ->> 'squad_id' from nexus_private.voice_rights_changes
+      where member_id = tests.member('live-scout') order by id desc limit 1 $$,
+  $$ select 'squad_member_added'::text, id::text from public.squads where name = 'live-wing' $$,
+  'and records an addition to the new squad only (the old one gates nothing)');
+select tests.reset_voice_rights_jobs();
+update public.squad_members set role = 'LEAD' where user_id = tests.member('live-scout');
+select is_empty($$ select * from tests.voice_rights_jobs $$, 'an update that moves nobody (a role) enqueues nothing');
+update public.squad_members set squad_id = (select id from public.squads where name = 'live-idle')
+ where user_id = tests.member('live-scout');
+select results_eq(
+  $$ select kind, details ->> 'squad_id' from nexus_private.voice_rights_changes
+      where member_id = tests.member('live-scout') order by id desc limit 1 $$,
+  $$ select 'squad_member_removed'::text, id::text from public.squads where name = 'live-wing' $$,
+  'moving it out of the gating squad records a removal from that squad');
+delete from public.squad_members where user_id = tests.member('live-scout');
 
 -- Bridges ---------------------------------------------------------------------------------------------------
 select tests.reset_voice_rights_jobs();
