@@ -5,12 +5,22 @@
  *
  * Everything shown comes from the API and may carry text a member chose (payloads, errors, callsigns), so the
  * page builds DOM nodes and sets textContent only; it never assigns HTML strings.
+ *
+ * The access JWT is short (JWT_TTL); the page exchanges its refresh token (`refreshSession`) for the next one
+ * before it runs out, so a dashboard left open stays signed in. The session itself still ends as the server
+ * decides: a revoked or expired session fails its refresh and the page signs out. Signing out ends the session
+ * on the server too (`signOut`).
  */
 import { panels } from "/ops/panels.js";
 
 const POLL_MS = 1500;
 const FULL_REDRAW_MS = 5000;
 const TOKEN_KEY = "nexus.ops.jwt";
+const SESSION_KEY = "nexus.ops.session"; // { refreshToken, expiresAt }
+/* Refresh when less than this share of the access token's life is left (or a minute, whichever is less). */
+const REFRESH_SHARE = 0.5;
+const REFRESH_LEAD_MS = 60_000;
+const SESSION_FIELDS = "jwtToken refreshToken expiresAt";
 
 const $ = (id) => document.getElementById(id);
 const form = $("sign-in");
@@ -20,6 +30,8 @@ const statusLine = $("status");
 const signOutButton = $("sign-out");
 
 let token = sessionStorage.getItem(TOKEN_KEY);
+let grant = readGrant();
+let refreshing; // the refresh in flight, shared by every caller
 let session = 0; // bumped on sign-out so a poll in flight from the old session is ignored
 let pollTimer;
 
@@ -30,15 +42,75 @@ class GraphQLRequestError extends Error {
   }
 }
 
-async function graphql(query, variables = {}, { auth = true } = {}) {
+function readGrant() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
+    return stored && typeof stored.refreshToken === "string" ? stored : null;
+  } catch {
+    return null;
+  }
+}
+
+/* A session's answer (authenticate or refreshSession): keep its access token and what renews it. */
+function keepGrant(answer) {
+  const issuedAt = Date.now();
+  token = answer.jwtToken;
+  grant = { refreshToken: answer.refreshToken, expiresAt: answer.expiresAt, issuedAt };
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(grant));
+}
+
+function refreshDue() {
+  if (!grant?.expiresAt) return false;
+  const expiresAt = new Date(grant.expiresAt).getTime();
+  const life = Math.max(0, expiresAt - (grant.issuedAt ?? expiresAt));
+  return expiresAt - Date.now() < Math.min(REFRESH_LEAD_MS, life * REFRESH_SHARE);
+}
+
+/* The next access token from the refresh token, once however many callers ask. */
+function refresh() {
+  refreshing ??= (async () => {
+    try {
+      if (!grant) throw new GraphQLRequestError("the session has no refresh token", "UNAUTHENTICATED");
+      const body = await graphql(
+        `mutation Refresh($input: RefreshSessionInput!) { refreshSession(input: $input) { ${SESSION_FIELDS} } }`,
+        { input: { refreshToken: grant.refreshToken } },
+        { auth: false, renew: false },
+      );
+      const answer = body.data?.refreshSession;
+      // A refused refresh (revoked, expired, reused) signs the page out; anything else is retried with the poll.
+      if (!answer?.jwtToken) throw new GraphQLRequestError(body.errors?.[0]?.message ?? "the session ended", body.errors?.[0]?.extensions?.code ?? "UNAVAILABLE");
+      keepGrant(answer);
+    } finally {
+      refreshing = undefined;
+    }
+  })();
+  return refreshing;
+}
+
+async function graphql(query, variables = {}, { auth = true, renew = true } = {}) {
+  if (auth && renew && token && refreshDue()) await refresh();
+  const response = await send(query, variables, auth);
+  // An access token refused (expired while the page slept, say): one refresh, then the request once more.
+  if (response.status === 401 && auth && renew && grant) {
+    await refresh();
+    return answerOf(await send(query, variables, auth));
+  }
+  return answerOf(response);
+}
+
+function send(query, variables, auth) {
   const headers = { "content-type": "application/json", accept: "application/json" };
   if (auth && token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch("/graphql", {
+  return fetch("/graphql", {
     method: "POST",
     headers,
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(8000),
   });
+}
+
+async function answerOf(response) {
   let body;
   try {
     body = await response.json();
@@ -135,11 +207,17 @@ function showSignIn(message = "") {
   statusLine.className = "status";
 }
 
-function signOut(message) {
+function signOut(message, { endSession = false } = {}) {
+  // Pressing "Sign out" ends the session on the server as well (best effort: the page forgets it either way).
+  if (endSession && token) {
+    void send(`mutation SignOut { signOut(input: { scope: "local" }) { revoked } }`, {}, true).catch(() => {});
+  }
   session++;
   clearTimeout(pollTimer);
   token = null;
+  grant = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(SESSION_KEY);
   showSignIn(message);
 }
 
@@ -234,14 +312,13 @@ form.addEventListener("submit", async (event) => {
   formError.textContent = "";
   try {
     const body = await graphql(
-      `mutation SignIn($input: AuthenticateInput!) { authenticate(input: $input) { jwtToken } }`,
+      `mutation SignIn($input: AuthenticateInput!) { authenticate(input: $input) { ${SESSION_FIELDS} } }`,
       { input: { email: String(data.get("email")), password: String(data.get("password")) } },
       { auth: false },
     );
-    const jwt = body.data?.authenticate?.jwtToken;
-    if (!jwt) throw new GraphQLRequestError(body.errors?.[0]?.message ?? "sign-in failed", body.errors?.[0]?.extensions?.code);
-    token = jwt;
-    sessionStorage.setItem(TOKEN_KEY, jwt);
+    const answer = body.data?.authenticate;
+    if (!answer?.jwtToken) throw new GraphQLRequestError(body.errors?.[0]?.message ?? "sign-in failed", body.errors?.[0]?.extensions?.code);
+    keepGrant(answer);
     form.reset();
     await start();
   } catch (error) {
@@ -251,7 +328,7 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-signOutButton.addEventListener("click", () => signOut(""));
+signOutButton.addEventListener("click", () => signOut("", { endSession: true }));
 
 if (token) start();
 else showSignIn();
