@@ -102,6 +102,26 @@ export function requestLogger(log: Logger): RequestHandler {
   };
 }
 
+/** What every route answered before Express shares (server/rest/route.ts, server/graphql/edge.ts). */
+export interface EdgeHttp {
+  log: Logger;
+  metrics: { track(method: string | undefined, res: ServerResponse, route: string): void };
+  securityHeaders(res: ServerResponse): void;
+  origins: ReadonlySet<string>;
+}
+
+/**
+ * What a request answered before Express gets first, as Express's middleware gave it: its request id and log line,
+ * the latency histogram under `route`, helmet's headers, CORS. Returns the tracked request, or undefined for a
+ * CORS preflight, which it has answered.
+ */
+export function startEdgeRequest(edge: EdgeHttp, req: IncomingMessage, res: ServerResponse, route: string): TrackedRequest | undefined {
+  const tracked = trackRequest(edge.log, req, res);
+  edge.metrics.track(req.method, res, route);
+  edge.securityHeaders(res);
+  return applyCors(edge.origins, req, res) ? undefined : tracked;
+}
+
 /**
  * Security headers: helmet's, with the CSP set per page (Ruru at /graphiql and the /ops page load their own inline
  * scripts). Helmet's headers do not depend on the request, so helmet runs once, here, and each response gets the

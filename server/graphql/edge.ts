@@ -14,7 +14,7 @@ import { authenticateOrRefuse, edgeAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { applyCors, clientAddressOf, requestPath, trackRequest, writeJson } from "../http.ts";
+import { clientAddressOf, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -33,7 +33,7 @@ export interface GraphqlEdgeOptions {
 
 /** The edge as a node request handler: answers (and returns true for) /graphql and below, false for anything else. */
 export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fallback }: GraphqlEdgeOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const origins = new Set(config.corsOrigins);
+  const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins) };
   const edge = edgeAuth(config);
   const clientAddress = clientAddressOf(config.trustProxy);
 
@@ -48,10 +48,8 @@ export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fa
   return (req, res) => {
     const path = requestPath(req);
     if (path !== GRAPHQL_PATH && !path.startsWith(`${GRAPHQL_PATH}/`)) return false;
-    const tracked = trackRequest(log, req, res);
-    metrics.track(req.method, res, GRAPHQL_PATH);
-    securityHeaders(res);
-    if (applyCors(origins, req, res)) return true;
+    const tracked = startEdgeRequest(http, req, res, GRAPHQL_PATH);
+    if (!tracked) return true;
     answer(req, res).catch((error) => {
       // grafserv answers its own errors; only a fault outside it (or in writing the answer) gets here.
       tracked.log.error({ err: error }, "GraphQL request failed");

@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { applyCors, requestPath, trackRequest, writeError, writeJson } from "../http.ts";
+import { requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -130,10 +130,10 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
   const key = (path: string) => (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path).toLowerCase();
   const byPath = new Map(routes.map((route) => [key(`${PREFIX}/${route.name}`), route]));
   const skipped = new Set(except.map(key));
-  const origins = new Set(config.corsOrigins);
+  const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins) };
   const edge = edgeAuth(config);
 
-  const answer = async (req: IncomingMessage, res: ServerResponse, path: string, route: RestRoute | undefined, requestLog: () => Logger) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse, path: string, route: RestRoute | undefined, tracked: TrackedRequest) => {
     try {
       let body: unknown = {};
       // Like Express's body parser: a body is read for any method that sends one.
@@ -155,7 +155,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
     } catch (error) {
       if (error instanceof BodyError) return writeError(res, new ApiError("BAD_REQUEST", error.message));
       const apiError = toApiError(error);
-      if (apiError.status >= 500) requestLog().error({ err: error, route: route?.name }, "REST route failed");
+      if (apiError.status >= 500) tracked.log.error({ err: error, route: route?.name }, "REST route failed");
       writeError(res, apiError);
     }
   };
@@ -167,11 +167,9 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
     // The webhook alias is Express's (POST only; anything else on it is answered here, as an unknown route).
     if (req.method === "POST" && skipped.has(lower)) return false;
     const route = byPath.get(lower);
-    const tracked = trackRequest(log, req, res);
-    metrics.track(req.method, res, route ? `${PREFIX}/${route.name}` : "unmatched");
-    securityHeaders(res);
-    if (applyCors(origins, req, res)) return true;
-    answer(req, res, path, route, () => tracked.log).catch((error) => {
+    const tracked = startEdgeRequest(http, req, res, route ? `${PREFIX}/${route.name}` : "unmatched");
+    if (!tracked) return true;
+    answer(req, res, path, route, tracked).catch((error) => {
       // Only a fault in writing the answer itself gets here.
       tracked.log.error({ err: error }, "REST request failed");
       if (!res.headersSent) writeError(res, toApiError(error));
