@@ -1,21 +1,17 @@
 /**
- * A bare GraphQL baseline for bench/voice-token.ts: the same work as voice-baseline.ts (one pg query for the
- * member, one LiveKit signature) behind grafserv's node handler and grafast, with a hand-written one-field schema:
- * no PostGraphile, no JWT check, no RLS, no rules, no middleware of ours. It prices what grafserv and grafast cost
- * per request on their own, so the gap between issueVoiceToken and the bare node:http baseline can be split into
- * the GraphQL machinery's share and ours. The member comes from `Authorization: Bearer <user id>`, unverified,
- * as the node:http baseline takes it from the body; the document is the same as the real bench's.
+ * A bare GraphQL baseline for bench/voice-token.ts: the same work as voice-baseline.ts (bench/support/
+ * baseline-token.ts: one pg query for the member, one LiveKit signature) behind grafserv's node handler and grafast,
+ * with a hand-written one-field schema: no PostGraphile, no JWT check, no RLS, no rules, no middleware of ours. It
+ * prices what grafserv and grafast cost per request on their own, so the gap between issueVoiceToken and the bare
+ * node:http baseline can be split into the GraphQL machinery's share and ours. The member comes from
+ * `Authorization: Bearer <user id>`, unverified, as the node:http baseline takes it from the body; the document is
+ * the same as the real bench's.
  * Run as its own process: `node bench/support/graphql-baseline.ts` with DATABASE_URL, PORT and LIVEKIT_* set.
  */
 import http from "node:http";
-import { AccessToken } from "livekit-server-sdk";
-import pg from "pg";
 import { context, lambda, makeGrafastSchema, sideEffect, type Step } from "postgraphile/grafast";
 import { grafserv } from "postgraphile/grafserv/node";
-
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
-const apiKey = process.env.LIVEKIT_API_KEY!;
-const apiSecret = process.env.LIVEKIT_API_SECRET!;
+import { BASELINE_TOKEN_TTL_SECONDS, baselineToken, endBaselinePool } from "./baseline-token.ts";
 
 interface Minted {
   token: string;
@@ -24,16 +20,8 @@ interface Minted {
 }
 
 async function mint(userId: string, roomName: string): Promise<Minted> {
-  const { rows } = await pool.query<{ id: string; callsign: string; rank: string }>("select id, callsign, rank::text from public.profiles where id = $1", [userId]);
-  const member = rows[0]!;
-  const at = new AccessToken(apiKey, apiSecret, {
-    identity: member.id,
-    name: member.callsign,
-    metadata: JSON.stringify({ userId: member.id, rank: member.rank, callsign: member.callsign }),
-    ttl: 600,
-  });
-  at.addGrant({ room: roomName, roomJoin: true, canSubscribe: true, canPublish: true, canPublishData: true });
-  return { token: await at.toJwt(), canPublish: true, expiresAt: new Date(Date.now() + 600_000).toISOString() };
+  const token = await baselineToken(userId, roomName);
+  return { token, canPublish: true, expiresAt: new Date(Date.now() + BASELINE_TOKEN_TTL_SECONDS * 1000).toISOString() };
 }
 
 const schema = makeGrafastSchema({
@@ -89,5 +77,5 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), "127.0.0.1", () => process.stdout.write("ready\n"));
 process.on("SIGTERM", () => {
   server.close();
-  void Promise.all([serv.release(), pool.end()]).then(() => process.exit(0));
+  void Promise.all([serv.release(), endBaselinePool()]).then(() => process.exit(0));
 });
