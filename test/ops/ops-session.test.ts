@@ -39,7 +39,10 @@ async function signIn(): Promise<Page> {
 }
 
 const stored = (page: Page) =>
-  page.evaluate(() => ({ jwt: sessionStorage.getItem("nexus.ops.jwt"), session: JSON.parse(sessionStorage.getItem("nexus.ops.session") ?? "null") }));
+  page.evaluate(() => {
+    const session = JSON.parse(sessionStorage.getItem("nexus.ops.session") ?? "null");
+    return { jwt: session?.jwtToken ?? null, session };
+  });
 
 async function graphql(query: string, variables: Record<string, unknown>, jwt?: string) {
   const res = await fetch(`${t.baseUrl}/graphql`, {

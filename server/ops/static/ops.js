@@ -15,8 +15,7 @@ import { panels } from "/ops/panels.js";
 
 const POLL_MS = 1500;
 const FULL_REDRAW_MS = 5000;
-const TOKEN_KEY = "nexus.ops.jwt";
-const SESSION_KEY = "nexus.ops.session"; // { refreshToken, expiresAt }
+const SESSION_KEY = "nexus.ops.session"; // { jwtToken, refreshToken, expiresAt, issuedAt }
 /* Refresh when less than this share of the access token's life is left (or a minute, whichever is less). */
 const REFRESH_SHARE = 0.5;
 const REFRESH_LEAD_MS = 60_000;
@@ -29,8 +28,7 @@ const panelsRoot = $("panels");
 const statusLine = $("status");
 const signOutButton = $("sign-out");
 
-let token = sessionStorage.getItem(TOKEN_KEY);
-let grant = readGrant();
+let grant = readGrant(); // the signed-in session, or null
 let refreshing; // the refresh in flight, shared by every caller
 let session = 0; // bumped on sign-out so a poll in flight from the old session is ignored
 let pollTimer;
@@ -45,7 +43,7 @@ class GraphQLRequestError extends Error {
 function readGrant() {
   try {
     const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
-    return stored && typeof stored.refreshToken === "string" ? stored : null;
+    return stored && typeof stored.jwtToken === "string" && typeof stored.refreshToken === "string" ? stored : null;
   } catch {
     return null;
   }
@@ -53,10 +51,7 @@ function readGrant() {
 
 /* A session's answer (authenticate or refreshSession): keep its access token and what renews it. */
 function keepGrant(answer) {
-  const issuedAt = Date.now();
-  token = answer.jwtToken;
-  grant = { refreshToken: answer.refreshToken, expiresAt: answer.expiresAt, issuedAt };
-  sessionStorage.setItem(TOKEN_KEY, token);
+  grant = { jwtToken: answer.jwtToken, refreshToken: answer.refreshToken, expiresAt: answer.expiresAt, issuedAt: Date.now() };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(grant));
 }
 
@@ -89,7 +84,7 @@ function refresh() {
 }
 
 async function graphql(query, variables = {}, { auth = true, renew = true } = {}) {
-  if (auth && renew && token && refreshDue()) await refresh();
+  if (auth && renew && grant && refreshDue()) await refresh();
   const response = await send(query, variables, auth);
   // An access token refused (expired while the page slept, say): one refresh, then the request once more.
   if (response.status === 401 && auth && renew && grant) {
@@ -101,7 +96,7 @@ async function graphql(query, variables = {}, { auth = true, renew = true } = {}
 
 function send(query, variables, auth) {
   const headers = { "content-type": "application/json", accept: "application/json" };
-  if (auth && token) headers.authorization = `Bearer ${token}`;
+  if (auth && grant) headers.authorization = `Bearer ${grant.jwtToken}`;
   return fetch("/graphql", {
     method: "POST",
     headers,
@@ -209,14 +204,12 @@ function showSignIn(message = "") {
 
 function signOut(message, { endSession = false } = {}) {
   // Pressing "Sign out" ends the session on the server as well (best effort: the page forgets it either way).
-  if (endSession && token) {
+  if (endSession && grant) {
     void send(`mutation SignOut { signOut(input: { scope: "local" }) { revoked } }`, {}, true).catch(() => {});
   }
   session++;
   clearTimeout(pollTimer);
-  token = null;
   grant = null;
-  sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(SESSION_KEY);
   showSignIn(message);
 }
@@ -259,7 +252,7 @@ async function poll() {
   const mySession = session;
   const seq = ++pollSeq;
   clearTimeout(pollTimer);
-  if (!token || active.length === 0) return;
+  if (!grant || active.length === 0) return;
   const queryText = `query OpsPage { ${active.map((p) => p.selection).join("\n")} }`;
   try {
     const body = await graphql(queryText);
@@ -330,5 +323,5 @@ form.addEventListener("submit", async (event) => {
 
 signOutButton.addEventListener("click", () => signOut("", { endSession: true }));
 
-if (token) start();
+if (grant) start();
 else showSignIn();
