@@ -25,13 +25,15 @@
  * functions leave alone.
  */
 create or replace function nexus_private.change_actor_role() returns text
-language sql stable set search_path = pg_catalog, public as $$
-  select case
+language plpgsql stable set search_path = pg_catalog, public as $$
+begin
+  return case
     when auth.is_service() then 'service_role'
     when auth.uid() is not null then auth.role()
     when coalesce(current_setting('role', true), 'none') <> 'none' then current_setting('role', true)
     else 'sql:' || session_user
-  end
+  end;
+end
 $$;
 
 /*
@@ -40,7 +42,10 @@ $$;
  * subscriptions of the subjects to check their subscribers again (NOTIFY, delivered at commit).
  */
 create or replace function nexus_private.enqueue_voice_rights(change_ids bigint[]) returns integer
-language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+language plpgsql volatile security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
 declare
   jobs integer;
   subject record;
@@ -79,18 +84,28 @@ $$;
  * the rules as they are then, and a join with rights that no longer match is caught at the join (below).
  */
 create or replace function nexus_private.member_connected(member uuid) returns boolean
-language sql stable security definer set search_path = pg_catalog, public as $$
-  select exists (select 1 from public.voice_presence p where p.left_at is null and p.user_id = member)
+language plpgsql stable security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+begin
+  return exists (select 1 from public.voice_presence p where p.left_at is null and p.user_id = member)
       or exists (select 1 from public.voice_presence p
                   where p.left_at is null and p.user_id is null and p.participant_identity = member::text)
       or exists (select 1 from public.voice_presence p
-                  where p.left_at is null and p.user_id is null and p.participant_metadata ->> 'userId' = member::text)
+                  where p.left_at is null and p.user_id is null and p.participant_metadata ->> 'userId' = member::text);
+end
 $$;
 
 create or replace function nexus_private.net_connected(net uuid) returns boolean
-language sql stable security definer set search_path = pg_catalog, public as $$
-  select exists (select 1 from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name
-                  where n.id = net and p.left_at is null)
+language plpgsql stable security definer
+set search_path = pg_catalog, public
+set plan_cache_mode = force_generic_plan
+as $$
+begin
+  return exists (select 1 from public.voice_nets n join public.voice_presence p on p.room_name = n.room_name
+                  where n.id = net and p.left_at is null);
+end
 $$;
 
 /* Rank changes and deleted members: the member's participants. */
@@ -537,13 +552,22 @@ set search_path = pg_catalog, public
 set plan_cache_mode = force_generic_plan
 as $$
 declare
+  presences uuid[];
+  first_change timestamptz;
   logged integer;
 begin
+  -- Every table below is reached through the ids at hand (`= any (…)`, by primary key). Joined to the answers
+  -- alone, the planner guessed a hundred of them (what it assumes of any jsonb_to_recordset) and hash-joined them
+  -- to whole scans of voice_presence, presence_rights and voice_rights_changes: every job read every connected
+  -- participant and the whole retained history (≈ 2 ms a job with 2,300 connected, growing with them).
+  select array_agg(a.presence) into presences from jsonb_to_recordset(answers) as a (presence uuid);
+  -- `offset 0` keeps min() from being answered by walking the changed_at index from the oldest change until one
+  -- of the job's turns up: they are the newest.
+  select min(c.changed_at) into first_change
+    from (select c.changed_at from nexus_private.voice_rights_changes c where c.id = any (change_ids) offset 0) c;
   with answer as (
     select * from jsonb_to_recordset(answers) as a (
       presence uuid, action text, outcome text, "canSubscribe" boolean, "canPublish" boolean, "canPublishData" boolean, error text)
-  ), first_change as (
-    select min(c.changed_at) as at from nexus_private.voice_rights_changes c where c.id = any (change_ids)
   ), held as (
     update nexus_private.presence_rights r
        set can_subscribe = case when a.outcome = 'updated' then a."canSubscribe" else r.can_subscribe end,
@@ -552,7 +576,7 @@ begin
            removed_at = case when a.outcome in ('removed', 'not_present') then clock_timestamp() else r.removed_at end,
            updated_at = clock_timestamp()
       from answer a
-     where r.presence_id = a.presence and a.outcome <> 'failed'
+     where r.presence_id = any (presences) and r.presence_id = a.presence and a.outcome <> 'failed'
   ), audit as (
     insert into nexus_private.voice_rights_log
       (presence_id, room_name, participant_identity, user_id, net_id, sim_pod_id, action, outcome,
@@ -561,14 +585,13 @@ begin
            coalesce(p.user_id, nexus_private.participant_member(p.participant_identity, p.participant_metadata)),
            coalesce(n.id, g.net_id), s.id, a.action, a.outcome, r.can_subscribe, r.can_publish,
            coalesce(a."canSubscribe", false), coalesce(a."canPublish", false),
-           coalesce(change_ids, '{}'), f.at, clock_timestamp(), left(a.error, 500)
+           coalesce(change_ids, '{}'), first_change, clock_timestamp(), left(a.error, 500)
       from answer a
-      join public.voice_presence p on p.id = a.presence
-      left join nexus_private.presence_rights r on r.presence_id = a.presence
+      join public.voice_presence p on p.id = a.presence and p.id = any (presences)
+      left join nexus_private.presence_rights r on r.presence_id = a.presence and r.presence_id = any (presences)
       left join public.voice_nets n on n.room_name = p.room_name
       left join public.sim_pods s on s.room_name = p.room_name
       left join nexus_private.retired_net_rooms g on g.room_name = p.room_name
-     cross join first_change f
     returning 1
   )
   select count(*) into logged from audit;
