@@ -47,13 +47,15 @@ set search_path = pg_catalog, public
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  jobs integer;
+  specs graphile_worker.job_spec[];
+  added text[];
+  jobs integer := 0;
   subject record;
 begin
   if change_ids is null or cardinality(change_ids) = 0 then
     return 0;
   end if;
-  select count(*) into jobs from graphile_worker.add_jobs(array(
+  specs := array(
     select row(
         'voice_rights__apply',
         json_agg(json_strip_nulls(json_build_object('change', c.id, 'member', c.member_id, 'net', c.net_id, 'simPod', c.sim_pod_id)) order by c.id),
@@ -62,7 +64,20 @@ begin
       from nexus_private.voice_rights_changes c
       cross join lateral (select coalesce('member:' || c.member_id, 'net:' || c.net_id, 'sim_pod:' || c.sim_pod_id) as subject) k
      where c.id = any (change_ids)
-     group by k.subject));
+     group by k.subject);
+  -- add_jobs() skips a spec whose key belongs to a job a worker locked after add_jobs() looked for locked jobs
+  -- and before its insert (ON CONFLICT … WHERE locked_at IS NULL then neither updates nor inserts), and the
+  -- change would be lost. A spec add_jobs() did not return is added again: by then the job is locked, so its
+  -- key is moved to a new job. Three tries, then fail the change rather than lose its job.
+  for attempt in 1 .. 3 loop
+    select array_agg(j.key) into added from graphile_worker.add_jobs(specs) j;
+    jobs := jobs + coalesce(cardinality(added), 0);
+    specs := array(select x from unnest(specs) x where x.job_key <> all (coalesce(added, '{}')));
+    exit when cardinality(specs) = 0;
+  end loop;
+  if cardinality(specs) > 0 then
+    raise exception 'live voice rights: graphile-worker did not take the job for %', specs[1].job_key;
+  end if;
   for subject in
     select distinct c.member_id, c.net_id from nexus_private.voice_rights_changes c
      where c.id = any (change_ids) and c.sim_pod_id is null
