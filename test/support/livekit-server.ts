@@ -39,6 +39,8 @@ export interface FakeRoomService {
   requests: RoomServiceRequest[];
   /** When set, every call fails with this Twirp error (an outage), after authentication. */
   outage?: { status: number; code: string; msg: string };
+  /** When set, every call waits for it (after authentication) before it is answered: a call still in flight. */
+  hold?: Promise<void>;
   /** Called on every request as it arrives (benchmarks time the calls with it). */
   onRequest?: (request: RoomServiceRequest) => void;
   join(room: string, identity: string, sid: string, permission: Permission): void;
@@ -87,6 +89,7 @@ export async function startRoomService(): Promise<FakeRoomService> {
       reply(status, json);
     };
     if (!authorized) return answer(401, { code: "unauthenticated", msg: "invalid token" });
+    while (service.hold) await service.hold;
     if (service.outage) return answer(service.outage.status, { code: service.outage.code, msg: service.outage.msg });
 
     if (method === "ListParticipants") {

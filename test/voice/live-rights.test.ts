@@ -322,6 +322,43 @@ describe("live voice rights", () => {
     for (const p of present) expect(calls(p, "UpdateParticipant").filter((r) => r.status === 200)).toHaveLength(1);
   });
 
+  it("a change enqueued while a failing job runs does not cost that job its retry (members share job keys)", async () => {
+    await createNet("lane-net", "AFFILIATE", "AFFILIATE", "SCOUT");
+    // Two members whose changes go under the same job key.
+    const keyOf = async (m: Member) =>
+      (await t.pool.query("select nexus_private.voice_rights_job_key($1, null, null) as key", [m.id])).rows[0].key as string;
+    const first = await createMember(t.pool, "SCOUT");
+    let second = await createMember(t.pool, "SCOUT");
+    while ((await keyOf(second)) !== (await keyOf(first))) second = await createMember(t.pool, "SCOUT");
+    const [p1, p2] = [await join(first, "lane-net"), await join(second, "lane-net")];
+    let release!: () => void;
+    livekit.hold = new Promise((resolve) => (release = resolve));
+    livekit.outage = { status: 503, code: "unavailable", msg: "LiveKit is restarting" };
+    try {
+      // The first member's job is running, its call in flight, when the second member's change comes: it takes
+      // the key to a job of its own, which runs beside the first.
+      await setRank(first, "AFFILIATE");
+      await eventually("the first member's call in flight", async () => (calls(p1, "UpdateParticipant").length > 0 ? true : undefined));
+      await setRank(second, "AFFILIATE");
+      await eventually("the second member's call in flight", async () => (calls(p2, "UpdateParticipant").length > 0 ? true : undefined));
+      const { rows } = await t.pool.query(
+        "select count(*)::int as n from graphile_worker.jobs where task_identifier = 'voice_rights__apply' and locked_at is not null and key is null",
+      );
+      expect(rows[0].n, "the first job, running, lost its key to the second").toBe(1);
+      livekit.hold = undefined;
+      release();
+      await eventually("both calls refused", async () => ([p1, p2].every((p) => calls(p, "UpdateParticipant").some((r) => r.status === 503)) ? true : undefined));
+    } finally {
+      livekit.hold = undefined;
+      release();
+      livekit.outage = undefined;
+    }
+    await holds(p1, { canPublish: false, canSubscribe: true });
+    await holds(p2, { canPublish: false, canSubscribe: true });
+    await settled();
+    for (const p of [p1, p2]) expect(calls(p, "UpdateParticipant").filter((r) => r.status === 200), p.identity).toHaveLength(1);
+  });
+
   it("a net deleted: whoever is still in its room is removed; a room that was never a net's is left alone", async () => {
     const net = await createNet("doomed-live", "SCOUT", "SCOUT", "SCOUT");
     const scout = await createMember(t.pool, "SCOUT");

@@ -1,15 +1,20 @@
 /**
  * Live voice rights: apply the database's decision to the participants connected on the nets (or sim pods) a
- * change touched, through LiveKit's RoomService. Enqueued by the triggers in db/functions/63_voice_rights_live.sql,
- * one job per member, net or sim pod (job key), its payload the changes it answers for (a waiting job takes
- * later changes of the same subject into its payload).
+ * change touched, through LiveKit's RoomService. Enqueued by the triggers in db/functions/63_voice_rights_live.sql
+ * under a job key (nexus_private.voice_rights_job_key(): four shared by members, one per net or sim pod), its
+ * payload the changes it answers for (a waiting job takes later changes under the same key into its payload).
  *
  * The SQL decides everything: voice_rights_claim() locks the participants in the job's scope who need an update or
  * a removal and says what to send; voice_rights_record() stores LiveKit's answers in the same transaction, so
  * concurrent jobs never apply to one participant at once and a retry skips what was applied. This task only
  * sends: updateParticipant with the decided canSubscribe/canPublish/canPublishData, or removeParticipant, each
- * with the LIVEKIT_TIMEOUT_MS deadline. Where LiveKit did not answer, the answers that came are still recorded
- * and the job fails, so graphile-worker retries the rest with exponential backoff.
+ * with the LIVEKIT_TIMEOUT_MS deadline.
+ *
+ * Where LiveKit did not answer, the answers that came are still recorded, and the rest is retried with
+ * graphile-worker's exponential backoff, by a job without a key: a keyed job hands its changes to one
+ * (RETRY_AFTER_MS later) and ends, a keyless one fails. A keyed job cannot be the one retried: a change enqueued
+ * under its key while it runs takes the key to a new job, and graphile-worker then never retries the running one
+ * (it gives it its last attempt), while the new job covers only its own members.
  */
 import type { Task } from "graphile-worker";
 import { z } from "zod";
@@ -62,6 +67,9 @@ function roomsFor(config: Config): RoomService | null {
 
 /** RoomService calls in flight at once for one job (a gate raised on a full net is one job). */
 const PARALLEL = 16;
+
+/** When a keyed job's unanswered calls are first tried again (graphile-worker's own backoff starts near 3 s). */
+export const RETRY_AFTER_MS = 3000;
 
 /** Send one decision; LiveKit's 404 means the participant is no longer there, anything else is a failure. */
 async function send(rooms: RoomService, claim: ClaimRow): Promise<Answer> {
@@ -122,7 +130,13 @@ const task: Task = async (payload, helpers) => {
 
   const failed = answers.filter((a) => a.outcome === "failed");
   if (failed.length > 0) {
-    log.warn({ failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error }, "live voice rights: LiveKit did not answer; retried");
+    const detail = { failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error };
+    if (helpers.job.key !== null) {
+      await helpers.addJob("voice_rights__apply", changes, { runAt: new Date(Date.now() + RETRY_AFTER_MS) });
+      log.warn({ ...detail, retryInMs: RETRY_AFTER_MS }, "live voice rights: LiveKit did not answer; handed to a retry job");
+      return;
+    }
+    log.warn(detail, "live voice rights: LiveKit did not answer; retried");
     throw new Error(`LiveKit did not answer for ${failed.length} of ${answers.length} participants: ${failed[0]!.error}`);
   }
   if (answers.length > 0) log.debug({ applied: answers.length, changes: changeIds }, "live voice rights applied");

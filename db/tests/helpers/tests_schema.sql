@@ -240,10 +240,18 @@ grant execute on function tests.error_detail(text) to public;
 /* Live voice rights (issue #13) ----------------------------------------------------------------------------- */
 
 /* The voice_rights__apply jobs waiting: their key, how many changes each answers for, when, and the payload. */
+/*
+ * The voice_rights__apply jobs waiting, one row per subject in each: its key, the subject its changes name
+ * (member:<id>, net:<id> or sim_pod:<id>), how many of the job's changes name it, and when the job runs.
+ */
 create or replace view tests.voice_rights_jobs as
-  select j.key, json_array_length(j.payload) as changes, j.run_at, j.payload
-    from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-   where t.identifier = 'voice_rights__apply';
+  select j.key, s.subject, count(*)::int as changes, j.run_at
+    from graphile_worker._private_jobs j
+    join graphile_worker._private_tasks t on t.id = j.task_id
+   cross join lateral json_array_elements(j.payload) e
+   cross join lateral (select coalesce('member:' || (e ->> 'member'), 'net:' || (e ->> 'net'), 'sim_pod:' || (e ->> 'simPod')) as subject) s
+   where t.identifier = 'voice_rights__apply'
+   group by j.id, j.key, s.subject, j.run_at;
 grant select on tests.voice_rights_jobs to public;
 
 /* Forget the voice_rights__apply jobs so far, so the next assertion sees only what the next change enqueues. */

@@ -42,7 +42,7 @@ reset role;
 select set_config('request.jwt.claims', '', true);
 select results_eq($$ select room_name, net_id from nexus_private.retired_net_rooms $$,
   $$ select room, id from net where room = 'rooms-doomed' $$, 'its room is retired, naming the net it was');
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ select 'voice_rights:net:' || id from net where room = 'rooms-doomed' $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ select 'net:' || id from net where room = 'rooms-doomed' $$,
   'the deletion enqueues the deleted net''s job');
 select results_eq(
   $$ select kind, details, actor_id from nexus_private.voice_rights_changes where net_id = (select id from net where room = 'rooms-doomed') $$,
@@ -77,7 +77,7 @@ select is_empty($$ select * from pg_temp.due((select id from net where room = 'r
 -- A net's room renamed (operator SQL) -----------------------------------------------------------------------------
 select tests.reset_voice_rights_jobs();
 update public.voice_nets set room_name = 'rooms-new' where room_name = 'rooms-old';
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ select 'voice_rights:net:' || id from net where room = 'rooms-old' $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ select 'net:' || id from net where room = 'rooms-old' $$,
   'renaming a net''s room enqueues that net''s job only');
 select is((select details from nexus_private.voice_rights_changes where kind = 'net_room_renamed'),
   '{"room_name": "rooms-old", "new_room_name": "rooms-new"}'::jsonb, 'the change names the old room and the new one');
@@ -94,8 +94,9 @@ update public.voice_nets set room_name = 'rooms-quiet-2' where room_name = 'room
 select is_empty($$ select * from tests.voice_rights_jobs $$, 'a room renamed with nobody in it enqueues nothing');
 select ok(exists (select 1 from nexus_private.retired_net_rooms where room_name = 'rooms-quiet'), 'but the room is retired all the same');
 select tests.join_room('rooms-quiet', tests.member('rooms-scout')::text, 'PA_late');
-select results_eq($$ select key, details ->> 'action' from tests.voice_rights_jobs j join nexus_private.voice_rights_changes c on c.id = (j.payload -> 0 ->> 'change')::bigint $$,
-  $$ values ('voice_rights:member:' || tests.member('rooms-scout'), 'remove') $$,
+select results_eq($$ select j.subject, c.details ->> 'action' from tests.voice_rights_jobs j
+                       join nexus_private.voice_rights_changes c on j.subject = 'member:' || c.member_id and c.kind = 'joined_out_of_date' $$,
+  $$ values ('member:' || tests.member('rooms-scout'), 'remove') $$,
   'a join on a token signed for the old name (before the rename) is removed at the join');
 
 -- A net takes a retired name again -------------------------------------------------------------------------------

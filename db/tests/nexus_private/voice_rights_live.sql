@@ -1,9 +1,10 @@
 begin;
-select plan(42);
+select plan(43);
 
 /*
  * Live voice rights (db/functions/63_voice_rights_live.sql): every kind of change that can move a member's
- * clearance on a net enqueues exactly the affected members, nets and sim pods, one coalescing job per subject;
+ * clearance on a net enqueues exactly the affected members, nets and sim pods, in coalescing jobs (members under
+ * four shared keys, a net or a sim pod under its own);
  * changes that move nobody's clearance enqueue nothing; the decisions follow the token rules; the worker's
  * functions are for service_role only.
  */
@@ -21,7 +22,7 @@ select tests.join_room('live-lobby', tests.member(m)::text, 'PA_lobby_' || m) fr
 select tests.join_room('live-ops', tests.member('live-voyager')::text, 'PA_ops_voyager');
 select is_empty($$ select * from tests.voice_rights_jobs $$, 'joining with the rights the rules give enqueues nothing');
 select tests.join_room('live-ops', tests.member('live-scout')::text, 'PA_ops_scout_stale', '{}', true);
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('member:' || tests.member('live-scout')) $$,
   'joining with rights that no longer match (a SCOUT speaking where tx is VOYAGER: an old token) enqueues that member''s job');
 select is((select details ->> 'action' from nexus_private.voice_rights_changes where kind = 'joined_out_of_date'), 'update',
   'and the change says what the join needs');
@@ -35,8 +36,8 @@ select is_empty($$ select * from tests.voice_rights_jobs $$, 'a member with nobo
 
 -- Ranks ------------------------------------------------------------------------------------------------------
 update public.profiles set rank = 'AFFILIATE' where id = tests.member('live-scout');
-select results_eq($$ select key, changes from tests.voice_rights_jobs $$,
-  $$ values ('voice_rights:member:' || tests.member('live-scout'), 1) $$,
+select results_eq($$ select subject, changes from tests.voice_rights_jobs $$,
+  $$ values ('member:' || tests.member('live-scout'), 1) $$,
   'a rank change enqueues one job for that member and nobody else');
 select is((select kind || ' ' || (details ->> 'from') || '->' || (details ->> 'to') || ' by ' || actor_role
              from nexus_private.voice_rights_changes where member_id = tests.member('live-scout') and kind = 'rank_changed'),
@@ -45,15 +46,24 @@ select is((select kind || ' ' || (details ->> 'from') || '->' || (details ->> 't
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
 update public.profiles set rank = 'VOYAGER' where id = tests.member('live-scout');
 update public.profiles set rank = 'SCOUT' where id = tests.member('live-scout');
-select results_eq($$ select key, changes from tests.voice_rights_jobs $$,
-  $$ values ('voice_rights:member:' || tests.member('live-scout'), 4) $$,
+select results_eq($$ select subject, changes from tests.voice_rights_jobs $$,
+  $$ values ('member:' || tests.member('live-scout'), 4) $$,
   'further rank edits of the same member join the waiting job instead of adding jobs');
 
 select tests.reset_voice_rights_jobs();
 update public.profiles set rank = 'VOYAGER' where id in (tests.member('live-scout'), tests.member('live-other'));
-select results_eq($$ select key from tests.voice_rights_jobs order by key $$,
-  $$ select 'voice_rights:member:' || m from unnest(array[tests.member('live-scout'), tests.member('live-other')]) m order by 1 $$,
-  'one statement changing two ranks enqueues one job per member');
+select results_eq($$ select subject from tests.voice_rights_jobs order by subject $$,
+  $$ select 'member:' || m from unnest(array[tests.member('live-scout'), tests.member('live-other')]) m order by 1 $$,
+  'one statement changing two ranks enqueues both members');
+
+select tests.reset_voice_rights_jobs();
+select tests.create_user('live-many-' || i, 'SCOUT') from generate_series(1, 40) i;
+select tests.join_room('live-lobby', tests.member('live-many-' || i)::text, 'PA_many_' || i) from generate_series(1, 40) i;
+update public.profiles set rank = 'VOYAGER' where callsign like 'live-many-%';
+select results_eq(
+  $$ select count(distinct subject)::int, count(distinct key) <= 4, bool_and(key ~ '^voice_rights:members:[0-3]$') from tests.voice_rights_jobs $$,
+  $$ values (40, true, true) $$,
+  'forty members'' rank changes are forty subjects in at most four jobs: members share four keys, so a burst is a few jobs');
 
 select tests.reset_voice_rights_jobs();
 update public.profiles set callsign = 'live-scout-2' where id = tests.member('live-scout');
@@ -68,16 +78,16 @@ select public.set_member_rank(tests.member('live-voyager'), 'SCOUT');
 reset role;
 select is((select actor_id from nexus_private.voice_rights_changes where member_id = tests.member('live-voyager') and kind = 'rank_changed'),
   tests.member('live-pioneer'), 'a rank change through set_member_rank names the member who made it');
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-voyager')) $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('member:' || tests.member('live-voyager')) $$,
   'a rank change through set_member_rank enqueues that member''s job');
 
 -- Nets ------------------------------------------------------------------------------------------------------
 select tests.reset_voice_rights_jobs();
 update public.voice_nets set min_rank_to_tx = 'FOUNDER' where id = tests.net('live-ops');
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops')) $$,
-  'a net''s tx gate edited enqueues that net''s job only');
+select results_eq($$ select key, subject from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops'), 'net:' || tests.net('live-ops')) $$,
+  'a net''s tx gate edited enqueues that net only, under a key of its own');
 update public.voice_nets set min_rank_to_join = 'VOYAGER', min_rank_to_rx = 'VOYAGER' where id = tests.net('live-ops');
-select results_eq($$ select key, changes from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-ops'), 2) $$,
+select results_eq($$ select subject, changes from tests.voice_rights_jobs $$, $$ values ('net:' || tests.net('live-ops'), 2) $$,
   'a second gate edit of the same net joins the waiting job');
 
 select tests.reset_voice_rights_jobs();
@@ -87,7 +97,7 @@ select is_empty($$ select * from tests.voice_rights_jobs $$, 'renaming a net enq
 select tests.create_squad('live-wing', array[tests.member('live-other')]);
 select tests.reset_voice_rights_jobs();
 update public.voice_nets set linked_squad_id = (select id from public.squads where name = 'live-wing') where id = tests.net('live-lobby');
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:net:' || tests.net('live-lobby')) $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('net:' || tests.net('live-lobby')) $$,
   'tying a net to a squad enqueues that net''s job');
 select is((select kind from nexus_private.voice_rights_changes where net_id = tests.net('live-lobby') order by id desc limit 1),
   'net_squad_changed', 'and the change says the squad changed');
@@ -95,11 +105,11 @@ select is((select kind from nexus_private.voice_rights_changes where net_id = te
 -- Squads ----------------------------------------------------------------------------------------------------
 select tests.reset_voice_rights_jobs();
 insert into public.squad_members (squad_id, user_id) select id, tests.member('live-scout') from public.squads where name = 'live-wing';
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('member:' || tests.member('live-scout')) $$,
   'joining a squad that gates a net enqueues that member''s job');
 select tests.reset_voice_rights_jobs();
 delete from public.squad_members where user_id = tests.member('live-scout');
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('member:' || tests.member('live-scout')) $$,
   'leaving it enqueues that member''s job');
 select tests.create_squad('live-idle', '{}');
 select tests.reset_voice_rights_jobs();
@@ -111,7 +121,7 @@ insert into public.squad_members (squad_id, user_id) select id, tests.member('li
 select tests.reset_voice_rights_jobs();
 update public.squad_members set squad_id = (select id from public.squads where name = 'live-wing')
  where user_id = tests.member('live-scout');
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ values ('voice_rights:member:' || tests.member('live-scout')) $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('member:' || tests.member('live-scout')) $$,
   'moving a membership into a squad that gates a net enqueues that member''s job');
 select results_eq(
   $$ select kind, details ->> 'squad_id' from nexus_private.voice_rights_changes
@@ -133,15 +143,15 @@ delete from public.squad_members where user_id = tests.member('live-scout');
 -- Bridges ---------------------------------------------------------------------------------------------------
 select tests.reset_voice_rights_jobs();
 insert into public.voice_net_bridges (source_net_id, target_net_id) values (tests.net('live-ops'), tests.net('live-lobby'));
-select results_eq($$ select key from tests.voice_rights_jobs order by key $$,
-  $$ select 'voice_rights:net:' || n from unnest(array[tests.net('live-ops'), tests.net('live-lobby')]) n order by 1 $$,
+select results_eq($$ select subject from tests.voice_rights_jobs order by subject $$,
+  $$ select 'net:' || n from unnest(array[tests.net('live-ops'), tests.net('live-lobby')]) n order by 1 $$,
   'linking a bridge enqueues both nets');
 select tests.reset_voice_rights_jobs();
 select tests.authenticate_as_service();
 select public.unlink_voice_nets(tests.net('live-lobby'), tests.net('live-ops'));
 reset role;
-select results_eq($$ select key from tests.voice_rights_jobs order by key $$,
-  $$ select 'voice_rights:net:' || n from unnest(array[tests.net('live-ops'), tests.net('live-lobby')]) n order by 1 $$,
+select results_eq($$ select subject from tests.voice_rights_jobs order by subject $$,
+  $$ select 'net:' || n from unnest(array[tests.net('live-ops'), tests.net('live-lobby')]) n order by 1 $$,
   'unlinking a bridge enqueues both nets');
 select is((select count(*)::int from nexus_private.voice_rights_changes where kind = 'bridge_unlinked' and actor_role = 'service_role'), 2,
   'one unlink change per net, made as service_role');
@@ -150,7 +160,7 @@ select is((select count(*)::int from nexus_private.voice_rights_changes where ki
 select tests.reset_voice_rights_jobs();
 create temp table doomed as select tests.member('live-doomed') as id;
 delete from auth.users where id = (select id from doomed);
-select results_eq($$ select key from tests.voice_rights_jobs $$, $$ select 'voice_rights:member:' || id from doomed $$,
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ select 'member:' || id from doomed $$,
   'deleting a member enqueues their job');
 
 -- Sim pods --------------------------------------------------------------------------------------------------
@@ -163,10 +173,10 @@ create temp table pod as
     cross join lateral (select set_config('request.jwt.claims', json_build_object('sub', tests.member('live-voyager'), 'role', 'authenticated')::text, true)) s
     cross join lateral public.accept_training(r.request) a;
 select set_config('request.jwt.claims', '', true);
-select results_eq($$ select key, run_at from tests.voice_rights_jobs $$, $$ select 'voice_rights:sim_pod:' || sim_pod, expires from pod $$,
+select results_eq($$ select subject, run_at from tests.voice_rights_jobs $$, $$ select 'sim_pod:' || sim_pod, expires from pod $$,
   'a new sim pod enqueues its job for the moment it expires');
 update public.sim_pods set expires_at = now() where id = (select sim_pod from pod);
-select results_eq($$ select key, run_at from tests.voice_rights_jobs $$, $$ select 'voice_rights:sim_pod:' || sim_pod, now() from pod $$,
+select results_eq($$ select subject, run_at from tests.voice_rights_jobs $$, $$ select 'sim_pod:' || sim_pod, now() from pod $$,
   'moving the expiry earlier (training over) moves the same job');
 
 -- Decisions -------------------------------------------------------------------------------------------------
