@@ -98,9 +98,6 @@ async function main() {
     await connect("wide-net", wideMembers);
     await connect("base-net", baseMembers);
     await connect("warm-net", warmMembers);
-    // A database in service has statistics on these tables (autovacuum analyzes them as they fill); one filled a
-    // second ago has none, and the plans the worker's connections keep for the whole run would be made blind.
-    await db.query("analyze");
 
     const arrivals = new Map<string, number>();
     const answered = new Map<string, number>();
@@ -136,6 +133,9 @@ async function main() {
       "delete from graphile_worker._private_jobs j using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = 'voice_rights__apply'",
     );
     arrivals.clear();
+    // A database in service has statistics on these tables (autovacuum analyzes them as they fill); one filled a
+    // second ago has none, and the plans the worker's connections keep for the whole run would be made blind.
+    await db.query("analyze");
 
     const env = {
       NODE_ENV: "production",
