@@ -11,12 +11,12 @@
  * with the LIVEKIT_TIMEOUT_MS deadline.
  *
  * Where LiveKit did not answer, the answers that came are still recorded, and the rest is retried with
- * graphile-worker's exponential backoff, by a job without a key: a keyed job hands its changes to one
- * (RETRY_AFTER_MS later) and ends, a keyless one fails. A keyed job cannot be the one retried: a change enqueued
- * under its key while it runs takes the key to a new job, and graphile-worker then never retries the running one
- * (it gives it its last attempt), while the new job covers only its own members.
+ * graphile-worker's exponential backoff, by a job without a key: a keyed job that fails for any reason hands its
+ * changes to one (RETRY_AFTER_MS later) and ends, a keyless one fails. A keyed job cannot be the one retried: a
+ * change enqueued under its key while it runs takes the key to a new job, and graphile-worker then never retries
+ * the running one (it gives it its last attempt), while the new job covers only its own members.
  */
-import type { Task } from "graphile-worker";
+import type { JobHelpers, Task } from "graphile-worker";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { isNotFound, roomService, type RoomService } from "../../core/livekit/room-service.ts";
@@ -88,14 +88,9 @@ async function send(rooms: RoomService, claim: ClaimRow): Promise<Answer> {
   }
 }
 
-const task: Task = async (payload, helpers) => {
-  const changes = await parsePayload(Payload, payload, helpers);
-  const { config, log } = workerContext();
-  const rooms = roomsFor(config);
-  if (!rooms) {
-    log.debug("live voice rights skipped: LiveKit is not configured");
-    return;
-  }
+/** Claim, send and record in one transaction; throws when LiveKit did not answer every call (or on any error). */
+async function apply(rooms: RoomService, changes: VoiceRightsChange[], helpers: JobHelpers): Promise<void> {
+  const { log } = workerContext();
   const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
   const changeIds = unique(changes.map((c) => c.change));
   const members = unique(changes.map((c) => c.member));
@@ -130,16 +125,29 @@ const task: Task = async (payload, helpers) => {
 
   const failed = answers.filter((a) => a.outcome === "failed");
   if (failed.length > 0) {
-    const detail = { failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error };
-    if (helpers.job.key !== null) {
-      await helpers.addJob("voice_rights__apply", changes, { runAt: new Date(Date.now() + RETRY_AFTER_MS) });
-      log.warn({ ...detail, retryInMs: RETRY_AFTER_MS }, "live voice rights: LiveKit did not answer; handed to a retry job");
-      return;
-    }
-    log.warn(detail, "live voice rights: LiveKit did not answer; retried");
+    log.warn({ failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error }, "live voice rights: LiveKit did not answer");
     throw new Error(`LiveKit did not answer for ${failed.length} of ${answers.length} participants: ${failed[0]!.error}`);
   }
   if (answers.length > 0) log.debug({ applied: answers.length, changes: changeIds }, "live voice rights applied");
+}
+
+const task: Task = async (payload, helpers) => {
+  const changes = await parsePayload(Payload, payload, helpers);
+  const { config, log } = workerContext();
+  const rooms = roomsFor(config);
+  if (!rooms) {
+    log.debug("live voice rights skipped: LiveKit is not configured");
+    return;
+  }
+  try {
+    await apply(rooms, changes, helpers);
+  } catch (error) {
+    // A keyless job is retried by graphile-worker, with backoff. A keyed one is not reliably (see the top of this
+    // file): its changes go to a keyless job, whatever stopped it.
+    if (helpers.job.key === null) throw error;
+    await helpers.addJob("voice_rights__apply", changes, { runAt: new Date(Date.now() + RETRY_AFTER_MS) });
+    log.warn({ err: error, job: helpers.job.id, key: helpers.job.key, retryInMs: RETRY_AFTER_MS }, "live voice rights not applied: handed to a retry job");
+  }
 };
 
 export default task;
