@@ -39,7 +39,10 @@ export interface FakeRoomService {
   requests: RoomServiceRequest[];
   /** When set, every call fails with this Twirp error (an outage), after authentication. */
   outage?: { status: number; code: string; msg: string };
-  /** When set, every call waits for it (after authentication) before it is answered: a call still in flight. */
+  /**
+   * When set, every call waits for it (after authentication) before it is answered: a call still in flight. A call
+   * its client gave up on meanwhile (its deadline) is then dropped, not applied, and keeps status 0.
+   */
   hold?: Promise<void>;
   /** Called on every request as it arrives (benchmarks time the calls with it). */
   onRequest?: (request: RoomServiceRequest) => void;
@@ -90,6 +93,7 @@ export async function startRoomService(): Promise<FakeRoomService> {
     };
     if (!authorized) return answer(401, { code: "unauthenticated", msg: "invalid token" });
     while (service.hold) await service.hold;
+    if (req.socket.destroyed) return;
     if (service.outage) return answer(service.outage.status, { code: service.outage.code, msg: service.outage.msg });
 
     if (method === "ListParticipants") {

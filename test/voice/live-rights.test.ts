@@ -120,7 +120,7 @@ async function settled() {
 beforeAll(async () => {
   livekit = await startRoomService();
   t = await startTestServer({
-    env: { LIVEKIT_URL: livekit.url.replace("http", "ws"), LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET },
+    env: { LIVEKIT_URL: livekit.url.replace("http", "ws"), LIVEKIT_API_KEY: LIVEKIT_KEY, LIVEKIT_API_SECRET: LIVEKIT_SECRET, LIVEKIT_TIMEOUT_MS: "2000" },
     worker: true,
   });
   pioneer = await createMember(t.pool, "PIONEER");
@@ -357,6 +357,34 @@ describe("live voice rights", () => {
     await holds(p2, { canPublish: false, canSubscribe: true });
     await settled();
     for (const p of [p1, p2]) expect(calls(p, "UpdateParticipant").filter((r) => r.status === 200), p.identity).toHaveLength(1);
+  });
+
+  it("LiveKit not answering: a job sends one call per lane (16), not one per participant, and the rest follow once it answers", async () => {
+    const net = await createNet("stall-net", "SCOUT", "SCOUT", "SCOUT");
+    const present: Presence[] = [];
+    for (let i = 0; i < 40; i++) present.push(await join(await createMember(t.pool, "VOYAGER"), "stall-net"));
+    let release!: () => void;
+    livekit.hold = new Promise((resolve) => (release = resolve));
+    const sent = () => livekit.requests.filter((r) => r.room === "stall-net" && r.method === "UpdateParticipant").length;
+    try {
+      await t.pool.query("update public.voice_nets set min_rank_to_tx = 'FOUNDER' where id = $1", [net]);
+      // The job's first 16 calls wait out their deadline (LIVEKIT_TIMEOUT_MS, 2 s here); it records all 40 failed.
+      await eventually("the job's 40 participants recorded failed", async () => {
+        const { rows } = await t.pool.query("select count(*)::int as n from nexus_private.voice_rights_log where room_name = 'stall-net' and outcome = 'failed'");
+        return rows[0].n >= 40 ? rows[0].n : undefined;
+      });
+      expect(sent(), "calls sent while LiveKit gave no answer").toBe(16);
+      const { rows } = await t.pool.query(
+        "select count(*)::int as n from nexus_private.voice_rights_log where room_name = 'stall-net' and error = 'not sent: LiveKit answered none of the calls before it'",
+      );
+      expect(rows[0].n).toBe(24);
+    } finally {
+      livekit.hold = undefined;
+      release();
+    }
+    for (const p of present) await holds(p, { canPublish: false, canSubscribe: true });
+    await settled();
+    for (const p of present) expect(calls(p, "UpdateParticipant").filter((r) => r.status === 200), p.identity).toHaveLength(1);
   });
 
   it("a net deleted: whoever is still in its room is removed; a room that was never a net's is left alone", async () => {

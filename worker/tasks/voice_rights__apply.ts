@@ -55,6 +55,8 @@ interface Answer {
   canPublish: boolean;
   canPublishData: boolean;
   error?: string;
+  /** False for a participant the job did not send (LiveKit was not answering). */
+  sent?: false;
 }
 
 /** One RoomService per worker process: its per-room tokens are shared by every job. */
@@ -65,16 +67,32 @@ function roomsFor(config: Config): RoomService | null {
   return shared.rooms;
 }
 
-/** RoomService calls in flight at once for one job (a gate raised on a full net is one job). */
+/**
+ * RoomService calls in flight at once for one job (a gate raised on a full net is one job). When they all fail,
+ * LiveKit is taken to be down and the job's other participants are not sent (they are recorded failed, and
+ * retried with the rest): a job over a thousand participants would otherwise wait out the deadline sixty times
+ * over, its transaction open, before its retry.
+ */
 const PARALLEL = 16;
 
 /** When a keyed job's unanswered calls are first tried again (graphile-worker's own backoff starts near 3 s). */
 export const RETRY_AFTER_MS = 3000;
 
+/** What was decided for one participant, as its answer will record it. */
+function decided(claim: ClaimRow): Omit<Answer, "outcome" | "error" | "sent"> {
+  return {
+    presence: claim.presence_id,
+    action: claim.action,
+    canSubscribe: claim.can_subscribe,
+    canPublish: claim.can_publish,
+    canPublishData: claim.can_publish_data,
+  };
+}
+
 /** Send one decision; LiveKit's 404 means the participant is no longer there, anything else is a failure. */
 async function send(rooms: RoomService, claim: ClaimRow): Promise<Answer> {
-  const rights = { canSubscribe: claim.can_subscribe, canPublish: claim.can_publish, canPublishData: claim.can_publish_data };
-  const answer = { presence: claim.presence_id, action: claim.action, ...rights };
+  const answer = decided(claim);
+  const rights = { canSubscribe: answer.canSubscribe, canPublish: answer.canPublish, canPublishData: answer.canPublishData };
   try {
     if (claim.action === "remove") {
       await rooms.room(claim.room_name).removeParticipant(claim.room_name, claim.participant_identity);
@@ -103,20 +121,30 @@ async function apply(rooms: RoomService, changes: VoiceRightsChange[], helpers: 
     await client.query("begin");
     try {
       const { rows: claims } = await client.query<ClaimRow>("select * from nexus_private.voice_rights_claim($1, $2, $3)", [members, nets, simPods]);
-      const answers: Answer[] = new Array(claims.length);
+      const answers: (Answer | undefined)[] = new Array(claims.length);
       let next = 0;
+      let succeeded = 0;
+      // A lane whose call failed with no other call getting through meanwhile stops: with LiveKit down, the job
+      // sends one call per lane and waits out one deadline, not one per participant.
       const lane = async () => {
         while (next < claims.length) {
           const i = next++;
-          answers[i] = await send(rooms, claims[i]!);
+          const before = succeeded;
+          const answer = await send(rooms, claims[i]!);
+          answers[i] = answer;
+          if (answer.outcome !== "failed") succeeded++;
+          else if (succeeded === before) return;
         }
       };
       await Promise.all(Array.from({ length: Math.min(PARALLEL, claims.length) }, lane));
+      for (const [i, claim] of claims.entries()) {
+        answers[i] ??= { ...decided(claim), outcome: "failed", error: "not sent: LiveKit answered none of the calls before it", sent: false };
+      }
       if (answers.length > 0) {
         await client.query("select nexus_private.voice_rights_record($1::jsonb, $2)", [JSON.stringify(answers), changeIds]);
       }
       await client.query("commit");
-      return answers;
+      return answers as Answer[];
     } catch (error) {
       await client.query("rollback").catch(() => {});
       throw error;
@@ -125,8 +153,10 @@ async function apply(rooms: RoomService, changes: VoiceRightsChange[], helpers: 
 
   const failed = answers.filter((a) => a.outcome === "failed");
   if (failed.length > 0) {
-    log.warn({ failed: failed.length, sent: answers.length, changes: changeIds, error: failed[0]!.error }, "live voice rights: LiveKit did not answer");
-    throw new Error(`LiveKit did not answer for ${failed.length} of ${answers.length} participants: ${failed[0]!.error}`);
+    // The first failure of a call that was sent says why; "not sent" ones only follow from it.
+    const error = (failed.find((a) => a.sent !== false) ?? failed[0]!).error;
+    log.warn({ failed: failed.length, participants: answers.length, changes: changeIds, error }, "live voice rights: LiveKit did not answer");
+    throw new Error(`LiveKit did not answer for ${failed.length} of ${answers.length} participants: ${error}`);
   }
   if (answers.length > 0) log.debug({ applied: answers.length, changes: changeIds }, "live voice rights applied");
 }
