@@ -6,6 +6,8 @@
  *     RoomService (a Twirp endpoint on 127.0.0.1 that checks the SDK's JWT as LiveKit does). p50 and p99.
  *  B. wide: 1,000 members connected to one net whose tx gate is raised in one UPDATE; the time from its commit
  *     until every one of them has been updated (LiveKit answered).
+ *  C. worker down: as many rank changes committed with no worker running (what each costs as the waiting jobs
+ *     grow), then a new worker started: the time until it has applied them all.
  *
  * The worker is a separate process with production settings (`main.ts --worker`, WORKER_CONCURRENCY default).
  * Baseline in the same run: the bench process itself calls RoomServiceClient.updateParticipant right after each
@@ -190,6 +192,31 @@ async function main() {
     for (const id of wideMembers) answered.set(id, arrivals.get(`wide-net/${id}`)!);
     const firstCall = Math.min(...answered.values()) - committedB;
 
+    // C: the worker down while changes keep coming (a deploy, a crash), then a new one catching up. The baseline's
+    // members lose base-net (VAGRANT is below its join gate): a removal each.
+    worker.kill("SIGTERM");
+    await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once("exit", resolve)));
+    const downMembers = baseMembers.slice(0, CHANGES);
+    let downSeconds = 0;
+    const cpuDown = await measureCpu(url, "bench", [], async () => {
+      const start = performance.now();
+      for (const id of downMembers) await db.query("update public.profiles set rank = 'VAGRANT' where id = $1", [id]);
+      downSeconds = (performance.now() - start) / 1000;
+    });
+    const catchUp = startChild("main.ts", ["--worker"], env);
+    children.push(catchUp);
+    const catchUpStart = performance.now();
+    const cpuCatchUp = await measureCpu(url, "bench", [catchUp.pid!], () =>
+      until(() => downMembers.every((id) => !livekit.participants.get("base-net")?.has(id)), 120, "every change made while the worker was down applied"),
+    );
+    // Answers are recorded when a job's calls are all back: wait for the last audit rows too.
+    await until(
+      async () => (await db.query("select count(*)::int as n from nexus_private.voice_rights_log where room_name = 'base-net' and outcome = 'removed'")).rows[0].n >= CHANGES,
+      60,
+      "every removal recorded",
+    );
+    const catchUpSeconds = (performance.now() - catchUpStart) / 1000;
+
     const updates = livekit.requests.filter((r) => r.method === "UpdateParticipant" && r.room !== "base-net" && r.status === 200);
     const duplicates = updates.length - new Set(updates.map((r) => `${r.room}/${r.identity}`)).size;
     const audit = (await db.query("select outcome, count(*)::int as n from nexus_private.voice_rights_log group by 1 order by 1")).rows;
@@ -205,6 +232,10 @@ async function main() {
     console.log(`| B: ${WIDE} members updated after one gate change | ${baseWideSeconds.toFixed(2)} s | ${wideSeconds.toFixed(2)} s (first call after ${firstCall.toFixed(0)} ms) | ${(wideSeconds / baseWideSeconds).toFixed(1)} x |`);
     console.log(`cold start: the first of ${WARMUP} warm-up changes reached LiveKit after ${warmFirst.toFixed(0)} ms (not in the figures above)`);
     console.log(`A's ${CHANGES} changes were committed in ${issueSecondsA.toFixed(2)} s (${(CHANGES / issueSecondsA).toFixed(0)} changes/s), answered by ${jobsA} jobs`);
+    console.log(
+      `C: ${CHANGES} changes with the worker down, committed at ${(CHANGES / downSeconds).toFixed(0)}/s, Postgres ${((cpuDown.postgresCpu * 1e6) / CHANGES).toFixed(0)} µs per change; ` +
+        `a new worker applied them ${catchUpSeconds.toFixed(2)} s after starting (Postgres ${((cpuCatchUp.postgresCpu * 1e6) / CHANGES).toFixed(0)} µs, worker ${((cpuCatchUp.processCpu * 1e6) / CHANGES).toFixed(0)} µs per change, its start included)`,
+    );
     console.log(`A's CPU per change, commit to LiveKit's answer: Postgres ${((cpuA.postgresCpu * 1e6) / CHANGES).toFixed(0)} µs, worker ${((cpuA.processCpu * 1e6) / CHANGES).toFixed(0)} µs`);
     console.log(`UpdateParticipant calls applied twice: ${duplicates}; audit: ${audit.map((r) => `${r.outcome} ${r.n}`).join(", ")}`);
     const goal = quantile(lags, 0.99) <= 1000 && wideSeconds <= 5;

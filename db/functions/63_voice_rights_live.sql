@@ -5,9 +5,9 @@
  *   1. Triggers on profiles, voice_nets, squad_members, voice_net_bridges and sim_pods write one
  *      voice_rights_changes row per member, net or sim pod whose connected participants may be affected, and
  *      enqueue `voice_rights__apply` jobs keyed by voice_rights_job_key(): one of four keys for members (by a hash
- *      of the member's id), one per net, one per sim pod. A job still waiting takes later changes into its
- *      payload (graphile-worker appends array payloads under the same key), so a burst of edits is a few jobs, not
- *      one per edit, and a worker that falls behind catches up in batches.
+ *      of the member's id, renewed every 256 changes), one per net, one per sim pod. A job still waiting takes
+ *      later changes into its payload (graphile-worker appends array payloads under the same key), so a burst of
+ *      edits is a few jobs, not one per edit, and a worker that falls behind catches up in batches.
  *   2. The job's scope is the open presence rows of its members, or in its nets' and sim pods' rooms (a net's
  *      rooms include those it gave up: deleted or renamed, retired_net_rooms); each is decided by
  *      presence_decision(): presence_clearance() (the token rules, db/functions/31_voice_access.sql),
@@ -39,21 +39,25 @@ $$;
 
 /*
  * The job key a change is enqueued under. Members share four keys, chosen by their id, so changes that wait for
- * the worker pile up in at most four jobs: a job's cost is mostly fixed (fetch, claim, record, complete: a dozen
+ * the worker pile up in a few jobs: a job's cost is mostly fixed (fetch, claim, record, complete: a dozen
  * statements), so a burst applied one member per job fell ever further behind the commits making it
- * (bench/live-permissions.ts: 1,000 rank changes committed at 300 a second, answered by 1,000 jobs at about 200 a
- * second). One member is always under one key, so their edits still coalesce. Nets and sim pods keep a key each: a net's job covers its
- * whole room, and a sim pod's runs at the pod's expiry, which a shared key would move for every other pod.
+ * (bench/live-permissions.ts: 1,000 rank changes committed at 300 a second were answered by 1,000 jobs at about 200
+ * a second). The keys start again every 256 changes (by change id): graphile-worker rewrites a waiting job's whole
+ * payload to append to it, so a job that took every change while the worker was down would make each change cost
+ * more than the one before (2.2 ms a change after 1,000 waiting, 6.5 ms after 5,000). One member's edits within
+ * those 256 coalesce. Nets and sim pods keep a key each: a net's job covers its whole room, and a sim pod's runs
+ * at the pod's expiry, which a shared key would move for every other pod.
  */
-create or replace function nexus_private.voice_rights_job_key(member uuid, net uuid, sim_pod text) returns text
+drop function if exists nexus_private.voice_rights_job_key(uuid, uuid, text);
+create or replace function nexus_private.voice_rights_job_key(change bigint, member uuid, net uuid, sim_pod text) returns text
 language sql immutable parallel safe as $$
   select case
-    when member is not null then 'voice_rights:members:' || (pg_catalog.hashtext(member::text) & 3)
+    when member is not null then 'voice_rights:members:' || (pg_catalog.hashtext(member::text) & 3) || ':' || (change / 256)
     when net is not null then 'voice_rights:net:' || net
     else 'voice_rights:sim_pod:' || sim_pod
   end
 $$;
-revoke execute on function nexus_private.voice_rights_job_key(uuid, uuid, text) from public;
+revoke execute on function nexus_private.voice_rights_job_key(bigint, uuid, uuid, text) from public;
 
 /*
  * Enqueue the jobs for some changes, one per job key, its payload the list of changes ({change, member|net|simPod}),
@@ -81,7 +85,7 @@ begin
         null, max((c.details ->> 'runAt')::timestamptz), null, k.job_key, null, null
       )::graphile_worker.job_spec
       from nexus_private.voice_rights_changes c
-      cross join lateral (select nexus_private.voice_rights_job_key(c.member_id, c.net_id, c.sim_pod_id) as job_key) k
+      cross join lateral (select nexus_private.voice_rights_job_key(c.id, c.member_id, c.net_id, c.sim_pod_id) as job_key) k
      where c.id = any (change_ids)
      group by k.job_key);
   -- add_jobs() skips a spec whose key belongs to a job a worker locked after add_jobs() looked for locked jobs

@@ -324,13 +324,18 @@ describe("live voice rights", () => {
 
   it("a change enqueued while a failing job runs does not cost that job its retry (members share job keys)", async () => {
     await createNet("lane-net", "AFFILIATE", "AFFILIATE", "SCOUT");
-    // Two members whose changes go under the same job key.
+    // Two members whose changes go under the same job key (the same of the members' four, and the same 256 changes).
     const keyOf = async (m: Member) =>
-      (await t.pool.query("select nexus_private.voice_rights_job_key($1, null, null) as key", [m.id])).rows[0].key as string;
+      (await t.pool.query("select nexus_private.voice_rights_job_key(0, $1, null, null) as key", [m.id])).rows[0].key as string;
     const first = await createMember(t.pool, "SCOUT");
     let second = await createMember(t.pool, "SCOUT");
     while ((await keyOf(second)) !== (await keyOf(first))) second = await createMember(t.pool, "SCOUT");
     const [p1, p2] = [await join(first, "lane-net"), await join(second, "lane-net")];
+    // The next change starts a run of 256, so the two changes below fall in the same one.
+    await t.pool.query(
+      `select setval(pg_get_serial_sequence('nexus_private.voice_rights_changes', 'id'),
+                     (nextval(pg_get_serial_sequence('nexus_private.voice_rights_changes', 'id')) / 256 + 1) * 256 - 1)`,
+    );
     let release!: () => void;
     livekit.hold = new Promise((resolve) => (release = resolve));
     livekit.outage = { status: 503, code: "unavailable", msg: "LiveKit is restarting" };

@@ -254,11 +254,17 @@ create or replace view tests.voice_rights_jobs as
    group by j.id, j.key, s.subject, j.run_at;
 grant select on tests.voice_rights_jobs to public;
 
-/* Forget the voice_rights__apply jobs so far, so the next assertion sees only what the next change enqueues. */
+/*
+ * Forget the voice_rights__apply jobs so far, so the next assertion sees only what the next change enqueues; and
+ * start the next 256 changes (nexus_private.voice_rights_job_key renews members' keys every 256), so the changes of
+ * an assertion about coalescing are not split by a renewal.
+ */
 create or replace function tests.reset_voice_rights_jobs() returns void
 language sql as $$
   delete from graphile_worker._private_jobs j
-   using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = 'voice_rights__apply'
+   using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = 'voice_rights__apply';
+  select setval(pg_catalog.pg_get_serial_sequence('nexus_private.voice_rights_changes', 'id'),
+                (nextval(pg_catalog.pg_get_serial_sequence('nexus_private.voice_rights_changes', 'id')) / 256 + 1) * 256 - 1);
 $$;
 
 /*

@@ -55,14 +55,16 @@ select results_eq(
   $$ select c.details ->> 'action', j.key from nexus_private.voice_rights_changes c
        join graphile_worker._private_jobs j on j.payload::jsonb @> jsonb_build_array(jsonb_build_object('change', c.id, 'member', c.member_id))
       where c.kind = 'joined_out_of_date' and c.member_id = (select scout from fixture) $$,
-  $$ select 'remove', nexus_private.voice_rights_job_key(scout, null, null) from fixture $$,
+  $$ select 'remove', nexus_private.voice_rights_job_key(c.id, c.member_id, null, null) from nexus_private.voice_rights_changes c
+      where c.kind = 'joined_out_of_date' and c.member_id = (select scout from fixture) $$,
   'and then finds the room retired: the join itself enqueues their removal');
 
 -- Remove what was committed for the race.
 select tests.dblink_exec('setup', format($$
   delete from public.voice_presence where room_name like 'race-rooms-%%';
   delete from public.voice_nets n where n.id = %1$L;
-  delete from graphile_worker._private_jobs j where j.key in ('voice_rights:net:' || %1$L, 'voice_rights:net:' || %2$L, nexus_private.voice_rights_job_key(%3$L, null, null));
+  delete from graphile_worker._private_jobs j where j.key in ('voice_rights:net:' || %1$L, 'voice_rights:net:' || %2$L)
+     or j.payload::jsonb @> jsonb_build_array(jsonb_build_object('member', %3$L::text));
   delete from nexus_private.voice_rights_changes c where c.net_id in (%1$L, %2$L) or c.member_id = %3$L;
   delete from nexus_private.retired_net_rooms r where r.room_name like 'race-rooms-%%';
   delete from auth.users u where u.id = %3$L

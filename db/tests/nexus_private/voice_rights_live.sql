@@ -1,5 +1,5 @@
 begin;
-select plan(43);
+select plan(44);
 
 /*
  * Live voice rights (db/functions/63_voice_rights_live.sql): every kind of change that can move a member's
@@ -61,9 +61,13 @@ select tests.create_user('live-many-' || i, 'SCOUT') from generate_series(1, 40)
 select tests.join_room('live-lobby', tests.member('live-many-' || i)::text, 'PA_many_' || i) from generate_series(1, 40) i;
 update public.profiles set rank = 'VOYAGER' where callsign like 'live-many-%';
 select results_eq(
-  $$ select count(distinct subject)::int, count(distinct key) <= 4, bool_and(key ~ '^voice_rights:members:[0-3]$') from tests.voice_rights_jobs $$,
+  $$ select count(distinct subject)::int, count(distinct key) <= 4, bool_and(key ~ '^voice_rights:members:[0-3]:[0-9]+$') from tests.voice_rights_jobs $$,
   $$ values (40, true, true) $$,
   'forty members'' rank changes are forty subjects in at most four jobs: members share four keys, so a burst is a few jobs');
+select results_eq(
+  $$ select nexus_private.voice_rights_job_key(c, tests.member('live-scout'), null, null) from unnest(array[0, 255, 256, 511, 512]::bigint[]) c $$,
+  $$ select 'voice_rights:members:' || (hashtext(tests.member('live-scout')::text) & 3) || ':' || g from unnest(array[0, 0, 1, 1, 2]) g $$,
+  'a member''s key starts again every 256 changes (by change id), so no waiting job takes changes without end');
 
 select tests.reset_voice_rights_jobs();
 update public.profiles set callsign = 'live-scout-2' where id = tests.member('live-scout');
