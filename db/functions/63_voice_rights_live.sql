@@ -3,8 +3,8 @@
  * participants already connected get the new decision through LiveKit's RoomService, not only their next token.
  *
  *   1. Triggers on profiles, voice_nets, squad_members, voice_net_bridges and sim_pods write one
- *      voice_rights_changes row per member, net or sim pod whose connected participants may be affected, and
- *      enqueue `voice_rights__apply` jobs keyed by voice_rights_job_key(): one of four keys for members (by a hash
+ *      voice_rights_changes row per member, net or sim pod whose connected participants may be affected; each
+ *      statement writing changes enqueues `voice_rights__apply` jobs for them, keyed by voice_rights_job_key(): one of four keys for members (by a hash
  *      of the member's id, renewed every 256 changes), one per net, one per sim pod. A job still waiting takes
  *      later changes into its payload (graphile-worker appends array payloads under the same key), so a burst of
  *      edits is a few jobs, not one per edit, and a worker that falls behind catches up in batches.
@@ -62,7 +62,8 @@ revoke execute on function nexus_private.voice_rights_job_key(bigint, uuid, uuid
 /*
  * Enqueue the jobs for some changes, one per job key, its payload the list of changes ({change, member|net|simPod}),
  * run at once, or at the sim pod's expiry. Also tells the voicePresenceChanged subscriptions of the subjects to
- * check their subscribers again (NOTIFY, delivered at commit).
+ * check their subscribers again (NOTIFY, delivered at commit). Called for every statement that writes changes
+ * (voice_rights_changes_enqueue, below), so whatever records a change has it applied.
  */
 create or replace function nexus_private.enqueue_voice_rights(change_ids bigint[]) returns integer
 language plpgsql volatile security definer
@@ -115,6 +116,17 @@ begin
 end
 $$;
 
+create or replace function nexus_private.voice_rights_on_changes() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  perform nexus_private.enqueue_voice_rights(array(select n.id from new_rows n));
+  return null;
+end
+$$;
+create or replace trigger voice_rights_changes_enqueue after insert on nexus_private.voice_rights_changes
+  referencing new table as new_rows
+  for each statement execute function nexus_private.voice_rights_on_changes();
+
 /*
  * Whether a change can touch anyone now: a member with a participant connected (matched as the webhook matches,
  * or by the id their identity or metadata claims, so a deleted member's sessions count), or a net whose room has
@@ -149,27 +161,18 @@ $$;
 /* Rank changes and deleted members: the member's participants. */
 create or replace function nexus_private.voice_rights_on_profiles() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
-declare
-  ids bigint[];
 begin
   if tg_op = 'UPDATE' then
-    with c as (
-      insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
-      select 'rank_changed', n.id, jsonb_build_object('from', o.rank, 'to', n.rank), auth.uid(), nexus_private.change_actor_role()
-        from new_rows n join old_rows o on o.id = n.id
-       where o.rank is distinct from n.rank and nexus_private.member_connected(n.id)
-      returning id)
-    select array_agg(id) into ids from c;
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select 'rank_changed', n.id, jsonb_build_object('from', o.rank, 'to', n.rank), auth.uid(), nexus_private.change_actor_role()
+      from new_rows n join old_rows o on o.id = n.id
+     where o.rank is distinct from n.rank and nexus_private.member_connected(n.id);
   else
-    with c as (
-      insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
-      select 'member_deleted', o.id, jsonb_build_object('callsign', o.callsign, 'rank', o.rank), auth.uid(), nexus_private.change_actor_role()
-        from old_rows o
-       where nexus_private.member_connected(o.id)
-      returning id)
-    select array_agg(id) into ids from c;
+    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+    select 'member_deleted', o.id, jsonb_build_object('callsign', o.callsign, 'rank', o.rank), auth.uid(), nexus_private.change_actor_role()
+      from old_rows o
+     where nexus_private.member_connected(o.id);
   end if;
-  perform nexus_private.enqueue_voice_rights(ids);
   return null;
 end
 $$;
@@ -183,24 +186,18 @@ create or replace trigger profiles_voice_rights_delete after delete on public.pr
 /* A net's gates or linked squad edited: the participants in its room. */
 create or replace function nexus_private.voice_rights_on_voice_nets() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
-declare
-  ids bigint[];
 begin
-  with c as (
-    insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
-    select case when o.linked_squad_id is distinct from n.linked_squad_id then 'net_squad_changed' else 'net_gates_changed' end,
-           n.id,
-           jsonb_build_object(
-             'from', jsonb_build_object('join', o.min_rank_to_join, 'rx', o.min_rank_to_rx, 'tx', o.min_rank_to_tx, 'squad', o.linked_squad_id),
-             'to', jsonb_build_object('join', n.min_rank_to_join, 'rx', n.min_rank_to_rx, 'tx', n.min_rank_to_tx, 'squad', n.linked_squad_id)),
-           auth.uid(), nexus_private.change_actor_role()
-      from new_rows n join old_rows o on o.id = n.id
-     where (o.min_rank_to_join, o.min_rank_to_rx, o.min_rank_to_tx, o.linked_squad_id)
-           is distinct from (n.min_rank_to_join, n.min_rank_to_rx, n.min_rank_to_tx, n.linked_squad_id)
-       and nexus_private.net_connected(n.id)
-    returning id)
-  select array_agg(id) into ids from c;
-  perform nexus_private.enqueue_voice_rights(ids);
+  insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+  select case when o.linked_squad_id is distinct from n.linked_squad_id then 'net_squad_changed' else 'net_gates_changed' end,
+         n.id,
+         jsonb_build_object(
+           'from', jsonb_build_object('join', o.min_rank_to_join, 'rx', o.min_rank_to_rx, 'tx', o.min_rank_to_tx, 'squad', o.linked_squad_id),
+           'to', jsonb_build_object('join', n.min_rank_to_join, 'rx', n.min_rank_to_rx, 'tx', n.min_rank_to_tx, 'squad', n.linked_squad_id)),
+         auth.uid(), nexus_private.change_actor_role()
+    from new_rows n join old_rows o on o.id = n.id
+   where (o.min_rank_to_join, o.min_rank_to_rx, o.min_rank_to_tx, o.linked_squad_id)
+         is distinct from (n.min_rank_to_join, n.min_rank_to_rx, n.min_rank_to_tx, n.linked_squad_id)
+     and nexus_private.net_connected(n.id);
   return null;
 end
 $$;
@@ -220,7 +217,6 @@ declare
   kinds text[];
   squads uuid[];
   members uuid[];
-  ids bigint[];
 begin
   if tg_op = 'INSERT' then
     select array_agg('squad_member_added'::text), array_agg(n.squad_id), array_agg(n.user_id) into kinds, squads, members from new_rows n;
@@ -234,15 +230,11 @@ begin
             select 'squad_member_removed', o.squad_id, o.user_id from old_rows o
              where not exists (select 1 from new_rows n where n.squad_id = o.squad_id and n.user_id = o.user_id)) m;
   end if;
-  with c as (
-    insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
-    select m.kind, m.user_id, jsonb_build_object('squad_id', m.squad_id), auth.uid(), nexus_private.change_actor_role()
-      from unnest(kinds, squads, members) m (kind, squad_id, user_id)
-     where exists (select 1 from public.voice_nets v where v.linked_squad_id = m.squad_id)
-       and nexus_private.member_connected(m.user_id)
-    returning id)
-  select array_agg(id) into ids from c;
-  perform nexus_private.enqueue_voice_rights(ids);
+  insert into nexus_private.voice_rights_changes (kind, member_id, details, actor_id, actor_role)
+  select m.kind, m.user_id, jsonb_build_object('squad_id', m.squad_id), auth.uid(), nexus_private.change_actor_role()
+    from unnest(kinds, squads, members) m (kind, squad_id, user_id)
+   where exists (select 1 from public.voice_nets v where v.linked_squad_id = m.squad_id)
+     and nexus_private.member_connected(m.user_id);
   return null;
 end
 $$;
@@ -263,29 +255,20 @@ drop function if exists nexus_private.voice_rights_on_squad_members_update();
 /* A bridge linked or unlinked: the participants in both nets' rooms (a bridged token's rights rest on it). */
 create or replace function nexus_private.voice_rights_on_bridges() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
-declare
-  ids bigint[];
 begin
   if tg_op = 'INSERT' then
-    with c as (
-      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
-      select 'bridge_linked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
-        from new_rows b
-        cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
-       where nexus_private.net_connected(x.net_id)
-      returning id)
-    select array_agg(id) into ids from c;
+    insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+    select 'bridge_linked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
+      from new_rows b
+      cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+     where nexus_private.net_connected(x.net_id);
   else
-    with c as (
-      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
-      select 'bridge_unlinked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
-        from old_rows b
-        cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
-       where nexus_private.net_connected(x.net_id)
-      returning id)
-    select array_agg(id) into ids from c;
+    insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+    select 'bridge_unlinked', x.net_id, jsonb_build_object('bridge_id', b.id, 'other_net_id', x.other_id), auth.uid(), nexus_private.change_actor_role()
+      from old_rows b
+      cross join lateral (values (b.source_net_id, b.target_net_id), (b.target_net_id, b.source_net_id)) x (net_id, other_id)
+     where nexus_private.net_connected(x.net_id);
   end if;
-  perform nexus_private.enqueue_voice_rights(ids);
   return null;
 end
 $$;
@@ -302,16 +285,12 @@ create or replace trigger voice_net_bridges_voice_rights_delete after delete on 
  */
 create or replace function nexus_private.voice_rights_on_sim_pods() returns trigger
 language plpgsql security definer set search_path = pg_catalog, public as $$
-declare
-  id bigint;
 begin
   if tg_op = 'UPDATE' and old.expires_at = new.expires_at then
     return null;
   end if;
   insert into nexus_private.voice_rights_changes (kind, sim_pod_id, details, actor_id, actor_role)
-  values ('sim_pod_expiry', new.id, jsonb_build_object('runAt', new.expires_at), auth.uid(), nexus_private.change_actor_role())
-  returning voice_rights_changes.id into id;
-  perform nexus_private.enqueue_voice_rights(array[id]);
+  values ('sim_pod_expiry', new.id, jsonb_build_object('runAt', new.expires_at), auth.uid(), nexus_private.change_actor_role());
   return null;
 end
 $$;
@@ -351,17 +330,13 @@ begin
     select g.room, g.net from unnest(nets, rooms) g (net, room)
      where not exists (select 1 from public.voice_nets v where v.room_name = g.room)
     on conflict (room_name) do update set net_id = excluded.net_id, retired_at = excluded.retired_at;
-    with c as (
-      insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
-      select case when tg_op = 'DELETE' then 'net_deleted' else 'net_room_renamed' end, g.net,
-             jsonb_strip_nulls(jsonb_build_object('room_name', g.room, 'new_room_name', g.renamed_to)),
-             auth.uid(), nexus_private.change_actor_role()
-        from unnest(nets, rooms, renamed_to) g (net, room, renamed_to)
-       where exists (select 1 from nexus_private.retired_net_rooms r where r.room_name = g.room and r.net_id = g.net)
-         and exists (select 1 from public.voice_presence p where p.room_name = g.room and p.left_at is null)
-      returning id)
-    select array_agg(id) into ids from c;
-    perform nexus_private.enqueue_voice_rights(ids);
+    insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_id, actor_role)
+    select case when tg_op = 'DELETE' then 'net_deleted' else 'net_room_renamed' end, g.net,
+           jsonb_strip_nulls(jsonb_build_object('room_name', g.room, 'new_room_name', g.renamed_to)),
+           auth.uid(), nexus_private.change_actor_role()
+      from unnest(nets, rooms, renamed_to) g (net, room, renamed_to)
+     where exists (select 1 from nexus_private.retired_net_rooms r where r.room_name = g.room and r.net_id = g.net)
+       and exists (select 1 from public.voice_presence p where p.room_name = g.room and p.left_at is null);
   end if;
   if tg_op <> 'DELETE' then
     delete from nexus_private.retired_net_rooms r using new_rows n where r.room_name = n.room_name;
@@ -661,7 +636,6 @@ create or replace function nexus_private.voice_rights_on_join(presence uuid) ret
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   decided record;
-  change bigint;
 begin
   select d.user_id, d.net_id, d.sim_pod_id, d.action, d.had_subscribe, d.had_publish, d.can_subscribe, d.can_publish into decided
     from nexus_private.presence_decision(presence) d
@@ -676,9 +650,7 @@ begin
           jsonb_build_object('presence_id', presence, 'action', decided.action,
             'joined_with', jsonb_build_object('rx', decided.had_subscribe, 'tx', decided.had_publish),
             'rules_give', jsonb_build_object('rx', decided.can_subscribe, 'tx', decided.can_publish)),
-          null, 'livekit')
-  returning id into change;
-  perform nexus_private.enqueue_voice_rights(array[change]);
+          null, 'livekit');
 end
 $$;
 

@@ -1,5 +1,5 @@
 begin;
-select plan(44);
+select plan(45);
 
 /*
  * Live voice rights (db/functions/63_voice_rights_live.sql): every kind of change that can move a member's
@@ -84,6 +84,12 @@ select is((select actor_id from nexus_private.voice_rights_changes where member_
   tests.member('live-pioneer'), 'a rank change through set_member_rank names the member who made it');
 select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('member:' || tests.member('live-voyager')) $$,
   'a rank change through set_member_rank enqueues that member''s job');
+
+select tests.reset_voice_rights_jobs();
+insert into nexus_private.voice_rights_changes (kind, net_id, details, actor_role)
+values ('net_gates_changed', tests.net('live-ops'), '{}', 'sql:postgres');
+select results_eq($$ select subject from tests.voice_rights_jobs $$, $$ values ('net:' || tests.net('live-ops')) $$,
+  'a change written by any statement (here operator SQL, no trigger of ours) enqueues its job');
 
 -- Nets ------------------------------------------------------------------------------------------------------
 select tests.reset_voice_rights_jobs();
