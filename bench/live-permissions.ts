@@ -23,7 +23,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { startCluster } from "../test/support/cluster.ts";
 import { LIVEKIT_KEY, LIVEKIT_SECRET } from "../test/support/livekit.ts";
 import { startRoomService, type RoomServiceRequest } from "../test/support/livekit-server.ts";
-import { benchDatabase, measureCpu, startChild } from "./support/setup.ts";
+import { benchDatabase, measureCpu, startChild, stopChildren } from "./support/setup.ts";
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 1000);
 const WIDE = Number(process.env.BENCH_WIDE ?? 1000);
@@ -194,8 +194,7 @@ async function main() {
 
     // C: the worker down while changes keep coming (a deploy, a crash), then a new one catching up. The baseline's
     // members lose base-net (VAGRANT is below its join gate): a removal each.
-    worker.kill("SIGTERM");
-    await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once("exit", resolve)));
+    await stopChildren([worker]);
     const downMembers = baseMembers.slice(0, CHANGES);
     let downSeconds = 0;
     const cpuDown = await measureCpu(url, "bench", [], async () => {
@@ -242,8 +241,7 @@ async function main() {
     console.log(`goal (p99 <= 1 s, ${WIDE} members <= 5 s): ${goal ? "met" : "NOT met"}`);
     if (duplicates > 0) process.exitCode = 1;
   } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
+    await stopChildren(children);
     await livekit.close();
     cluster.stop();
   }

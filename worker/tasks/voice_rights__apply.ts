@@ -76,7 +76,7 @@ function roomsFor(config: Config): RoomService | null {
 const PARALLEL = 16;
 
 /** When a keyed job's unanswered calls are first tried again (graphile-worker's own backoff starts near 3 s). */
-export const RETRY_AFTER_MS = 3000;
+const RETRY_AFTER_MS = 3000;
 
 /** What was decided for one participant, as its answer will record it. */
 function decided(claim: ClaimRow): Omit<Answer, "outcome" | "error" | "sent"> {
