@@ -9,6 +9,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 
 COPY package.json package-lock.json ./
+# npm ci runs the postinstall script: it applies the reviewed dependency patches (docs/upstream.md).
+COPY scripts/postinstall.mjs scripts/dependency-patches.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY cli ./cli

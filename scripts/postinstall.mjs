@@ -1,4 +1,13 @@
-// After `npm install`: one line saying which Node runs what. Plain JavaScript: it runs on whatever Node npm has.
+// After `npm install`: the dependency patches (scripts/dependency-patches.mjs), then one line saying which Node runs
+// what. Plain JavaScript: it runs on whatever Node npm has.
+import { fileURLToPath } from "node:url";
+import { applyPatches } from "./dependency-patches.mjs";
+
+for (const { ok, line } of applyPatches(fileURLToPath(new URL("..", import.meta.url)))) {
+  // A patch not applied leaves the dependency as it was released: correct, only slower. The install goes on.
+  if (!ok) console.log(`nomadnexus: dependency patch ${line}`);
+}
+
 const npmNode = /\bnode\/(v[\d.]+)/.exec(process.env.npm_config_user_agent ?? "")?.[1] ?? "the system's Node";
 const major = Number(process.version.slice(1).split(".")[0]);
 if (major < 22) {
