@@ -10,7 +10,9 @@
  *
  * Goal (issue #14): both >= 0.6 x the baseline's throughput and p99 <= 2 x the baseline's p99 at concurrency 32.
  * Not a goal, measured beside them: the same work behind bare grafserv + grafast (bench/support/graphql-baseline.ts),
- * which splits GraphQL's gap into the GraphQL machinery's share and ours.
+ * which splits GraphQL's gap into the GraphQL machinery's share and ours, and behind grafast alone (its
+ * `--grafast-only`: node:http, a document cache and grafast's execute()), which splits that machinery's share
+ * into grafserv's and grafast's.
  *
  * On a shared 2-core machine one step's rate moves by ±20 % from one step to the next (other tenants, steal), so
  * at concurrency 32 the baseline and the targets are measured in rounds, each round every target once, the order
@@ -104,16 +106,18 @@ async function main() {
       LIVEKIT_TOKENS_PER_MINUTE: "1000000",
       ...LIVEKIT,
     };
-    const [portA, portB, basePort, gqlBasePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [portA, portB, basePort, gqlBasePort, grafastPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const serverA = startChild("main.ts", ["--server"], { ...serverEnv, PORT: String(portA) });
     const serverB = startChild("main.ts", ["--server"], { ...serverEnv, PORT: String(portB) });
     const baseline = startChild("bench/support/voice-baseline.ts", [], { DATABASE_URL: url, PORT: String(basePort), ...LIVEKIT });
     const graphqlBaseline = startChild("bench/support/graphql-baseline.ts", [], { DATABASE_URL: url, PORT: String(gqlBasePort), ...LIVEKIT });
-    children.push(serverA, serverB, baseline, graphqlBaseline);
+    const grafastBaseline = startChild("bench/support/graphql-baseline.ts", ["--grafast-only"], { DATABASE_URL: url, PORT: String(grafastPort), ...LIVEKIT });
+    children.push(serverA, serverB, baseline, graphqlBaseline, grafastBaseline);
     await waitFor(`http://127.0.0.1:${portA}/readyz`, {}, (res) => res.ok, serverA, "server A");
     await waitFor(`http://127.0.0.1:${portB}/readyz`, {}, (res) => res.ok, serverB, "server B");
     await waitFor(`http://127.0.0.1:${basePort}/`, { method: "POST", body: "{}" }, () => true, baseline, "baseline");
     await waitFor(`http://127.0.0.1:${gqlBasePort}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"query":"{ok}"}' }, (res) => res.ok, graphqlBaseline, "GraphQL baseline");
+    await waitFor(`http://127.0.0.1:${grafastPort}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"query":"{ok}"}' }, (res) => res.ok, grafastBaseline, "grafast-only baseline");
 
     const graphql: WrkRequest[] = members.map((m) => ({
       authorization: `Bearer ${m.jwt}`,
@@ -138,9 +142,12 @@ async function main() {
       requests: members.map((m) => ({ authorization: `Bearer ${m.id}`, body: graphql[0]!.body })),
       ok: graphqlOk,
     };
+    // Not a goal: the same again with grafast and no grafserv, to price grafserv's share of that machinery.
+    const grafastBaselineTarget: Target = { ...graphqlBaselineTarget, name: "grafast-only baseline", urls: [on(grafastPort, "/graphql")], pids: [grafastBaseline.pid!] };
     const one: Target[] = [
       baselineTarget,
       graphqlBaselineTarget,
+      grafastBaselineTarget,
       { name: "GraphQL issueVoiceToken", urls: [on(portA, "/graphql")], pids: [serverA.pid!], requests: graphql, ok: graphqlOk },
       { name: "REST livekit-token", urls: [on(portA, "/functions/v1/livekit-token")], pids: [serverA.pid!], requests: rest, ok: tokenOk },
     ];
@@ -220,6 +227,9 @@ async function main() {
     const bare = rounds32.map((round) => find("GraphQL baseline", 1, 32, round).perSecond / baselineOf(32, round).perSecond);
     console.log(`c=32 GraphQL baseline (grafserv + grafast, same work): ${median(bare).toFixed(2)} x baseline throughput (rounds ${list(bare)})`);
     console.log(`c=32 GraphQL issueVoiceToken against the GraphQL baseline: ${median(ours).toFixed(2)} x its throughput (rounds ${list(ours)})`);
+    const grafastOnly = rounds32.map((round) => find("grafast-only baseline", 1, 32, round).perSecond / baselineOf(32, round).perSecond);
+    const servShare = rounds32.map((round) => find("GraphQL baseline", 1, 32, round).perSecond / find("grafast-only baseline", 1, 32, round).perSecond);
+    console.log(`c=32 grafast-only baseline (no grafserv, same work): ${median(grafastOnly).toFixed(2)} x baseline throughput (rounds ${list(grafastOnly)}); grafserv + grafast at ${median(servShare).toFixed(2)} x of it (rounds ${list(servShare)})`);
     console.log(`token buckets charged: ${charged} of ${MEMBERS} members`);
     const failed = results.reduce((n, r) => n + r.result.errors, 0);
     if (failed > 0 || charged < MEMBERS) {
