@@ -51,6 +51,12 @@ export const PATCHES = [
   },
 ];
 
+// A replacement that found nothing to replace would make `to` the released text, and every released file would then
+// count as patched: refuse to load instead.
+for (const patch of PATCHES) {
+  if (patch.to === patch.from || !patch.to.includes("nomadnexus patch " + patch.id)) throw new Error(`dependency patch ${patch.id}: its replacement text is not built`);
+}
+
 /** Where a patch's file is, in the package installed at the top of node_modules (the copy grafast and grafserv load). */
 export function patchTarget(root, patch) {
   const dir = path.join(root, "node_modules", patch.package);
@@ -84,7 +90,11 @@ export function applyPatches(root) {
       case "applied":
         return { patch, ok: true, line: `${patch.id}: applied` };
       case "unpatched":
-        writeFileSync(patchTarget(root, patch).file, found.text.replace(patch.from, patch.to));
+        try {
+          writeFileSync(patchTarget(root, patch).file, found.text.replace(patch.from, patch.to));
+        } catch (error) {
+          return { patch, ok: false, line: `${patch.id} NOT applied: cannot write ${patch.package}/${patch.file} (${error instanceof Error ? error.message : error})` };
+        }
         return { patch, ok: true, line: `${patch.id}: applied to ${patch.package} ${found.version}` };
       case "other-version":
         return { patch, ok: false, line: `${patch.id} NOT applied: ${patch.package} is ${found.version}, the fix was reviewed for ${patch.version}; re-check it against this release (docs/upstream.md)` };

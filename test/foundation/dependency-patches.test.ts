@@ -8,12 +8,14 @@
  * child process, released text against installed text: a count of bytes, not a time.
  */
 import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
-import { PATCHES, patchState, patchTarget } from "../../scripts/dependency-patches.mjs";
+import { applyPatches, PATCHES, patchState, patchTarget } from "../../scripts/dependency-patches.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
@@ -23,6 +25,37 @@ const makeNext = (PATCHES as Patch[]).find((p) => p.id === "graphile-config-make
 describe("dependency patches", () => {
   it.each((PATCHES as Patch[]).map((p) => [p.id, p] as const))("%s is applied by npm install", (_id, patch) => {
     expect(patchState(ROOT, patch).state).toBe("applied");
+  });
+
+  it("applies to the reviewed version and text only, once, and says why not otherwise", () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "nexus-patches-"));
+    try {
+      const { manifest, file } = patchTarget(root, makeNext);
+      mkdirSync(path.dirname(file), { recursive: true });
+      const install = (version: string, text: string) => {
+        writeFileSync(manifest, JSON.stringify({ name: makeNext.package, version }));
+        writeFileSync(file, `"use strict";\n${text}\nexports.x = 1;\n`);
+      };
+      const lineOf = () => (applyPatches(root) as { patch: Patch; ok: boolean; line: string }[]).find((r) => r.patch.id === makeNext.id)!;
+
+      install(makeNext.version, makeNext.from);
+      expect(lineOf()).toMatchObject({ ok: true, line: `${makeNext.id}: applied to ${makeNext.package} ${makeNext.version}` });
+      expect(readFileSync(file, "utf8")).toBe(`"use strict";\n${makeNext.to}\nexports.x = 1;\n`);
+      expect(lineOf()).toMatchObject({ ok: true, line: `${makeNext.id}: applied` });
+      expect(readFileSync(file, "utf8").split(makeNext.to)).toHaveLength(2);
+
+      install("9.9.9", makeNext.from);
+      expect(lineOf()).toMatchObject({ ok: false, line: expect.stringContaining("NOT applied: graphile-config is 9.9.9, the fix was reviewed for 1.1.1") });
+      expect(readFileSync(file, "utf8")).toContain(makeNext.from);
+
+      install(makeNext.version, makeNext.from.replace("let called = false;", "let called = 0;"));
+      expect(lineOf()).toMatchObject({ ok: false, line: expect.stringContaining("is not the text reviewed") });
+
+      rmSync(file);
+      expect(lineOf()).toMatchObject({ ok: false, line: expect.stringContaining("is not installed") });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("patches the graphile-config that grafast, grafserv and postgraphile load", () => {
