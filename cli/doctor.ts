@@ -4,7 +4,8 @@
  * http://127.0.0.1:$PORT), and prints one PASS or FAIL line per check:
  *
  *   environment   the configuration loads as the server loads it (core/config validates it), and what a
- *                 deployment needs beyond that: LiveKit and Web Push configured, keys well formed, TLS, origins
+ *                 deployment needs beyond that: LiveKit and Web Push configured, keys well formed, TLS, origins,
+ *                 and the dependency patches npm install applies (docs/upstream.md)
  *   credentials   LiveKit key/secret sign a token that verifies; the VAPID public key is the private key's
  *   database      every table (row level security on), every migration (the runbook's four by name), every
  *                 function of db/functions, the job queue schema, a worker's heartbeat
@@ -25,6 +26,8 @@ import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.t
 import { ROOT } from "../core/database/migrate.ts";
 import { resolveDatabase } from "../core/database/resolve.ts";
 import { createLogger } from "../core/log.ts";
+// @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
+import { PATCHES, patchState } from "../scripts/dependency-patches.mjs";
 
 /** The runbook's 2.3 list, then the rest of DESIGN.md §2. */
 export const TABLES = [
@@ -164,6 +167,17 @@ export function environmentChecks(env: Env, generated: ReadonlySet<string>): { c
 }
 
 /* ---------------------------------------------------------------- credentials */
+
+/** The reviewed dependency patches npm install applies (docs/upstream.md): without them, correct but slower. */
+export function dependencyPatchesCheck(root = ROOT): Outcome {
+  const states = (PATCHES as { id: string; package: string; version: string }[]).map((patch) => ({ patch, ...(patchState(root, patch) as { state: string; version?: string }) }));
+  const missing = states.filter((s) => s.state !== "applied");
+  if (missing.length === 0) return pass(`${states.map((s) => s.patch.id).join(", ")} in place`);
+  return fail(
+    missing.map((s) => `${s.patch.id} not applied (${s.patch.package} ${s.version ?? "not installed"}, ${s.state}; reviewed for ${s.patch.version})`).join("; ") +
+      ": run npm install without --ignore-scripts, or re-check the patch against this release (docs/upstream.md)",
+  );
+}
 
 async function liveKitCheck(env: Env): Promise<Outcome> {
   const key = value(env, "LIVEKIT_API_KEY");
@@ -427,6 +441,8 @@ export async function runDoctor(env: Env, print: (line: string) => void): Promis
   try {
     heading("Environment (runbook 1.1)");
     for (const [name, outcome] of environment.checks) add(name, outcome);
+
+    add("dependency patches", dependencyPatchesCheck());
 
     heading("Credentials");
     add("LiveKit key and secret", await liveKitCheck(effective));

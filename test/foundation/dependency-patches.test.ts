@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { dependencyPatchesCheck } from "../../cli/doctor.ts";
 // @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
 import { applyPatches, PATCHES, patchState, patchTarget } from "../../scripts/dependency-patches.mjs";
 
@@ -51,8 +52,15 @@ describe("dependency patches", () => {
       install(makeNext.version, makeNext.from.replace("let called = false;", "let called = 0;"));
       expect(lineOf()).toMatchObject({ ok: false, line: expect.stringContaining("is not the text reviewed") });
 
+      // npm run doctor says the same.
+      expect(dependencyPatchesCheck(root)).toEqual({ ok: false, detail: expect.stringContaining(`${makeNext.id} not applied (graphile-config 1.1.1, changed; reviewed for 1.1.1)`) });
+      install(makeNext.version, makeNext.from);
+      applyPatches(root);
+      expect(dependencyPatchesCheck(root)).toEqual({ ok: true, detail: `${makeNext.id} in place` });
+
       rmSync(file);
       expect(lineOf()).toMatchObject({ ok: false, line: expect.stringContaining("is not installed") });
+      expect(dependencyPatchesCheck(root)).toMatchObject({ ok: false, detail: expect.stringContaining("not installed, missing") });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
