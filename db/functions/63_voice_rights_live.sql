@@ -311,7 +311,6 @@ declare
   nets uuid[];
   rooms text[];
   renamed_to text[];
-  ids bigint[];
 begin
   if tg_op = 'DELETE' then
     select array_agg(o.id), array_agg(o.room_name), array_agg(null::text) into nets, rooms, renamed_to from old_rows o;

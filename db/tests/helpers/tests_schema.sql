@@ -239,7 +239,6 @@ grant execute on function tests.error_detail(text) to public;
 
 /* Live voice rights (issue #13) ----------------------------------------------------------------------------- */
 
-/* The voice_rights__apply jobs waiting: their key, how many changes each answers for, when, and the payload. */
 /*
  * The voice_rights__apply jobs waiting, one row per subject in each: its key, the subject its changes name
  * (member:<id>, net:<id> or sim_pod:<id>), how many of the job's changes name it, and when the job runs.
