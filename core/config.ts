@@ -33,6 +33,7 @@ export const DEFAULTS = {
   WORKER_DEAD_AFTER_SECONDS: 60,
   STATEMENT_TIMEOUT_MS: 5000,
   DATABASE_POOL_SIZE: 10,
+  SHUTDOWN_TIMEOUT_MS: 8000,
   /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
   DEV_CORS_ORIGIN: "http://localhost:5173",
   DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
@@ -112,6 +113,7 @@ const schema = z.object({
   }),
   STATEMENT_TIMEOUT_MS: positiveInt(DEFAULTS.STATEMENT_TIMEOUT_MS),
   DATABASE_POOL_SIZE: positiveInt(DEFAULTS.DATABASE_POOL_SIZE),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: "must be at least 16 characters",
   }),
@@ -190,6 +192,11 @@ export interface Config {
   statementTimeoutMs: number;
   /** Connections the API server keeps to Postgres (DATABASE_POOL_SIZE). */
   databasePoolSize: number;
+  /**
+   * On SIGTERM or Ctrl-C, how long requests already being answered may take to finish before their connections
+   * are cut (SHUTDOWN_TIMEOUT_MS). Below the 10 s a container runtime waits before SIGKILL.
+   */
+  shutdownTimeoutMs: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** Ruru at /graphiql: on outside production, off in production unless GRAPHIQL=true. */
@@ -269,6 +276,7 @@ export function loadConfig(
     databaseOwnerUrl: env.DATABASE_OWNER_URL ?? env.DATABASE_URL,
     statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,

@@ -19,6 +19,12 @@ import { modules } from "./modules.ts";
 import { WEBHOOK_PATHS } from "./presence/rest.ts";
 import { restEdge } from "./rest/route.ts";
 
+/** A WebSocket close frame from the server (unmasked): 1012 service restart. */
+const SERVICE_RESTART_FRAME = (() => {
+  const reason = Buffer.from("server shutting down");
+  return Buffer.concat([Buffer.from([0x88, 2 + reason.length, 1012 >> 8, 1012 & 0xff]), reason]);
+})();
+
 export interface NexusServer {
   app: Express;
   server: http.Server;
@@ -50,7 +56,14 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const rest = restEdge({ config, pool, log, routes, metrics: requestMetrics, securityHeaders: applySecurityHeaders, except: WEBHOOK_PATHS });
   // Set once PostGraphile is built, below; no request is taken before createServer returns.
   let graphql: (req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false;
+  // Requests being answered, so that close() lets them finish (SHUTDOWN_TIMEOUT_MS) instead of cutting them off.
+  const answering = new Set<http.ServerResponse>();
+  let draining = false;
   const server = http.createServer((req, res) => {
+    answering.add(res);
+    res.once("close", () => answering.delete(res));
+    // Shutting down: answer, then close the connection, so the client's next request goes to another server.
+    if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
   });
   // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
@@ -74,6 +87,10 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
+    if (draining) {
+      res.status(503).json({ status: "draining", error: "UNAVAILABLE", message: "the server is shutting down" });
+      return;
+    }
     try {
       await Promise.race([
         databaseReady(pool),
@@ -121,16 +138,47 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     sendError(res, apiError);
   });
 
+  /**
+   * Stop taking connections and let the requests being answered finish: idle keep-alive connections are closed
+   * at once, each answer from now on closes its connection, and subscriptions get a WebSocket close 1012 (service
+   * restart), on which graphql-ws clients reconnect. What is still unanswered after SHUTDOWN_TIMEOUT_MS is cut
+   * off, with a warning that names it.
+   */
+  async function drain(): Promise<void> {
+    draining = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const res of answering) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const socket of upgraded) socket.end(SERVICE_RESTART_FRAME);
+    // An answer whose headers went out before the drain began keeps its connection: close it once it is idle.
+    server.closeIdleConnections();
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    let deadline: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      closed.then(() => "drained" as const),
+      new Promise<"deadline">((resolve) => (deadline = setTimeout(() => resolve("deadline"), config.shutdownTimeoutMs))),
+    ]);
+    clearInterval(idle);
+    clearTimeout(deadline);
+    if (outcome === "deadline") {
+      const cut = [...answering].map((res) => `${res.req.method} ${res.req.url?.split("?")[0]}`);
+      if (cut.length > 0 || upgraded.size > 0) {
+        log.warn(
+          { requests: cut.slice(0, 20), unanswered: cut.length, subscriptions: upgraded.size, shutdownTimeoutMs: config.shutdownTimeoutMs },
+          `shutdown: ${cut.length} request(s) and ${upgraded.size} subscription connection(s) still open after SHUTDOWN_TIMEOUT_MS; cutting them off`,
+        );
+      }
+      server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
+      await closed;
+    }
+  }
+
   return {
     app,
     server,
     pgl,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const socket of upgraded) socket.destroy();
-      });
+      await drain();
       await pgl.release();
       // The pool is ours, but the LISTEN client of the subscriptions' PgSubscriber is the service's to give back.
       for (const service of preset.pgServices ?? []) await service.release?.();

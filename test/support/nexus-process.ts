@@ -11,6 +11,8 @@ export interface NexusProcess {
   port: number;
   baseUrl: string;
   output(): string;
+  /** Resolves once the output contains `text` (see NodeChild.waitFor). */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startNexusProcess(env: Record<string, string>, args: strin
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     output: nexus.output,
+    waitFor: nexus.waitFor,
     async stop() {
       await nexus.stop("SIGTERM");
     },
