@@ -119,15 +119,26 @@ export function checkHs256(token: string, secret: string, clockToleranceSeconds 
   return payload;
 }
 
-/** An API token: checkHs256, then a role we know (and a user id as the subject of `authenticated`). */
+/**
+ * An API token: checkHs256, then a role we know; `authenticated` with a user id as its subject and `aud`
+ * "authenticated"; anon and service_role with no subject.
+ */
 function checkJwt(token: string, secret: string): Claims {
   const payload = checkHs256(token, secret);
   const role = payload.role;
   if (typeof role !== "string" || !(API_ROLES as readonly string[]).includes(role)) {
     throw new ApiError("UNAUTHENTICATED", `token role ${JSON.stringify(role ?? null)} is not one of ${API_ROLES.join(", ")}`);
   }
-  if (role === "authenticated" && (typeof payload.sub !== "string" || !UUID.test(payload.sub))) {
-    throw new ApiError("UNAUTHENTICATED", "token subject must be a user id (uuid)");
+  if (role === "authenticated") {
+    if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) throw new ApiError("UNAUTHENTICATED", "token subject must be a user id (uuid)");
+    // A member's token is for this API (Supabase's and ours say so); one minted for another audience is not.
+    const aud = payload.aud;
+    if (!(aud === "authenticated" || (Array.isArray(aud) && aud.includes("authenticated")))) {
+      throw new ApiError("UNAUTHENTICATED", 'token audience (aud) must be "authenticated"');
+    }
+  } else if (payload.sub !== undefined && payload.sub !== "") {
+    // anon and service_role name no one: a subject on them is a token made to be misread.
+    throw new ApiError("UNAUTHENTICATED", `a ${role} token has no subject`);
   }
   return Object.freeze(payload) as Claims;
 }

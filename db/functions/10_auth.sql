@@ -11,11 +11,39 @@ $$;
  * The user id the JWT claims (its `sub`), read in this one place: null without one. Not an identity on its own
  * (see auth.uid() below): only SQL that then looks the member up uses it, as auth.uid() and auth.rank() do, and as
  * the voice token decision does to read the caller's profile in the same lookup (public.issue_voice_grants).
- * Plain SQL so it is inlined into the query that uses it; not executable by the API roles.
+ *
+ * A sub counts only on a member's token, and only while that token is in force, so every rule that asks who the
+ * caller is sees anon otherwise:
+ *   - the role is `authenticated` (an anon or service_role JWT that carries a sub names no one);
+ *   - its `exp`, when the claims have one, has not passed (the HTTP edge checks it per request; this holds for
+ *     what outlives the request, such as a subscription's check before each event), and one that is not a number
+ *     is taken as passed;
+ *   - the session it names (`session_id`) has not been revoked: sign-out, password change, refresh token reuse or
+ *     an operator ends its access tokens at once, not at their `exp`. A session_id with no row is a token of a
+ *     session pruned long after its tokens expired (nexus_private.prune_sign_in_state keeps ended sessions for
+ *     nexus.session_idle_days) or one Supabase signed with the same secret: only its signature and exp count.
+ * PL/pgSQL keeps the session lookup's plan. Security definer: it reads nexus_private.sessions; not executable by
+ * the API roles.
  */
 create or replace function auth.claimed_sub() returns uuid
-language sql stable parallel safe as $$
-  select coalesce(nullif(auth.jwt() ->> 'sub', ''), nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''))::uuid
+language plpgsql stable security definer parallel safe set search_path = pg_catalog as $$
+declare
+  claims jsonb := auth.jwt();
+  expires text := claims ->> 'exp';
+  session uuid;
+begin
+  if coalesce(nullif(claims ->> 'role', ''), nullif(current_setting('request.jwt.claim.role', true), '')) is distinct from 'authenticated' then
+    return null;
+  end if;
+  if expires is not null and (expires !~ '^[0-9]{1,15}(\.[0-9]+)?$' or expires::numeric <= extract(epoch from now())) then
+    return null;
+  end if;
+  session := nexus_private.as_uuid(claims ->> 'session_id');
+  if session is not null and exists (select 1 from nexus_private.sessions s where s.id = session and s.revoked_at is not null) then
+    return null;
+  end if;
+  return nexus_private.as_uuid(coalesce(nullif(claims ->> 'sub', ''), nullif(current_setting('request.jwt.claim.sub', true), '')));
+end
 $$;
 revoke execute on function auth.claimed_sub() from public;
 comment on function auth.claimed_sub() is 'The JWT''s sub as claimed, without looking the member up; see auth.uid().';

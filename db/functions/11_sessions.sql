@@ -232,6 +232,18 @@ $$;
 grant execute on function auth.session_id() to anon, authenticated, service_role;
 
 /*
+ * Whether the caller's access JWT names a session that has ended (signed out, password changed, refresh token
+ * reused, revoked by an operator): what /auth/v1/user answers as GoTrue's session_not_found, after which
+ * supabase-js drops the session it holds. Such a token is anon everywhere (auth.claimed_sub()).
+ */
+create or replace function auth.session_ended() returns boolean
+language sql stable security definer set search_path = pg_catalog, public as $$
+  select exists (select 1 from nexus_private.sessions s
+                  where s.id = nexus_private.as_uuid(auth.jwt() ->> 'session_id') and s.revoked_at is not null)
+$$;
+grant execute on function auth.session_ended() to anon, authenticated;
+
+/*
  * Sign out the signed-in member: `local` ends the session of the JWT in hand, `global` every session of theirs,
  * `others` every one but this. Only the member's own sessions; returns how many ended.
  */
@@ -260,27 +272,53 @@ grant execute on function auth.sign_out(text) to authenticated;
 /*
  * Change the signed-in member's password. Every other session of theirs ends (a password change is how a member
  * throws out whoever else holds their account); the session of the JWT in hand carries on. When the caller also
- * sends the current password it must match (GoTrue's secure password change); returns the sessions ended.
+ * sends the current password it must match (GoTrue's secure password change), and guessing it counts as a wrong
+ * sign-in for the account: the same nexus.auth_max_failed_logins per 15 minutes, so neither path gives more
+ * guesses, and a refusal is returned as a row (not raised) so the count is kept. Returns the member and the
+ * session that carries on, or a refusal (error, reason, detail, retry_after) as auth.sign_in does.
  */
-create or replace function auth.change_password(new_password text, current_password text default null) returns integer
+do $$
+begin
+  -- Until 2026-12-02 it returned the number of sessions it ended.
+  if (select p.prorettype = 'integer'::regtype from pg_catalog.pg_proc p where p.oid = to_regprocedure('auth.change_password(text, text)')) then
+    drop function auth.change_password(text, text);
+  end if;
+end
+$$;
+create or replace function auth.change_password(new_password text, current_password text default null)
+returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   member uuid := nexus_private.require_member('change your password');
+  account_email text := (select lower(btrim(u.email)) from auth.users u where u.id = member);
+  wait integer;
   ended integer;
+  result auth.session_outcome;
 begin
   if new_password is null or length(new_password) < 8 or length(new_password) > 72 then
     perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
-  if current_password is not null
-     and not nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member)) then
-    perform nexus_private.fail('UNAUTHENTICATED', 'the current password is wrong');
+  if current_password is not null then
+    wait := nexus_private.auth_limit_wait('sign_in_failure', account_email,
+      nexus_private.rate_limit_setting('auth_max_failed_logins', 10), interval '15 minutes');
+    if wait is not null then
+      return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+        format('too many wrong passwords for this account; try again in %s seconds', wait), wait);
+    end if;
+    if not nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member)) then
+      insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_failure', account_email);
+      return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'the current password is wrong');
+    end if;
+    delete from nexus_private.auth_limit_events e where e.kind = 'sign_in_failure' and e.subject = account_email;
   end if;
   update auth.users u set password_hash = crypt(new_password, gen_salt('bf', 10)) where u.id = member;
   update nexus_private.sessions s set revoked_at = now(), revoked_reason = 'password_changed'
    where s.user_id = member and s.revoked_at is null and s.id is distinct from auth.session_id();
   get diagnostics ended = row_count;
   perform nexus_private.audit('member.password_changed', jsonb_build_object('member_id', member, 'sessions_ended', ended));
-  return ended;
+  result.user_id := member;
+  result.session_id := auth.session_id();
+  return result;
 end
 $$;
 grant execute on function auth.change_password(text, text) to authenticated;

@@ -189,12 +189,16 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
       requireMemberToken(auth);
       const account = await accounts.currentAccount(auth.pgSettings);
       if (!account) {
-        // GoTrue's answer for a JWT whose user is gone.
-        res.status(403).set("X-Supabase-Api-Version", API_VERSION).json({
-          code: "user_not_found",
-          error_code: "user_not_found",
-          msg: "User from sub claim in JWT does not exist",
-        });
+        // GoTrue's answers for a JWT whose session has ended (supabase-js then drops it) or whose user is gone.
+        const ended = await accounts.sessionEnded(auth.pgSettings);
+        res
+          .status(403)
+          .set("X-Supabase-Api-Version", API_VERSION)
+          .json(
+            ended
+              ? { code: "session_not_found", error_code: "session_not_found", msg: "Session from session_id claim in JWT does not exist" }
+              : { code: "user_not_found", error_code: "user_not_found", msg: "User from sub claim in JWT does not exist" },
+          );
         return;
       }
       res.json(gotrueUser(account));

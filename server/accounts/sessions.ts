@@ -83,8 +83,9 @@ export function makeAccounts(config: Config, pool: Pool) {
     return account;
   }
 
-  async function grant(outcome: Outcome | undefined): Promise<SessionGrant> {
-    if (!outcome) throw new ApiError("INTERNAL", "sign-in returned nothing");
+  /** A refusal SQL answered as a row (auth.session_outcome), thrown as the ApiError it names. */
+  function refuseIfRefused(outcome: Outcome | undefined, what: string): asserts outcome is Outcome {
+    if (!outcome) throw new ApiError("INTERNAL", `${what} returned nothing`);
     if (outcome.error) {
       // Only the codes SQL answers as rows are passed on as they are; anything else is a fault.
       const code = (REFUSAL_CODES as readonly string[]).includes(outcome.error) ? (outcome.error as ErrorCode) : "INTERNAL";
@@ -93,6 +94,10 @@ export function makeAccounts(config: Config, pool: Pool) {
         retryAfterSeconds: outcome.retry_after ?? undefined,
       });
     }
+  }
+
+  async function grant(outcome: Outcome | undefined): Promise<SessionGrant> {
+    refuseIfRefused(outcome, "sign-in");
     if (!outcome.user_id || !outcome.session_id || !outcome.refresh_token) throw new ApiError("INTERNAL", "sign-in returned no session");
     const account = await accountOf(outcome.user_id, outcome.session_id);
     const ttl = config.jwt.ttlSeconds;
@@ -158,14 +163,17 @@ export function makeAccounts(config: Config, pool: Pool) {
       pgSettings: PgSettings,
       input: { password?: string; currentPassword?: string; callsign?: string },
     ): Promise<Account> {
-      const statements: CallerStatement[] = [];
       if (input.password !== undefined) {
-        statements.push({
+        // On its own: a wrong current password is a refusal row that keeps the failure counted, and nothing else
+        // in the request may be applied after it.
+        const [outcome] = await run<Outcome>(pgSettings, {
           name: "nexus_change_password",
-          text: "select auth.change_password($1, $2)",
+          text: `select ${OUTCOME_COLUMNS} from auth.change_password($1, $2) o`,
           values: [input.password, input.currentPassword ?? null],
         });
+        refuseIfRefused(outcome, "the password change");
       }
+      const statements: CallerStatement[] = [];
       if (input.callsign !== undefined) {
         statements.push({
           name: "nexus_change_callsign",
@@ -182,6 +190,12 @@ export function makeAccounts(config: Config, pool: Pool) {
       const account = results.at(-1)!.rows[0] as Account | undefined;
       if (!account) throw new ApiError("UNAUTHENTICATED", "sign in first");
       return account;
+    },
+
+    /** Whether the caller's JWT names a session that has ended (auth.session_ended()). */
+    async sessionEnded(pgSettings: PgSettings): Promise<boolean> {
+      const [row] = await run<{ ended: boolean }>(pgSettings, { name: "nexus_session_ended", text: "select auth.session_ended() as ended", values: [] });
+      return row?.ended === true;
     },
 
     /** The caller's own account, or null when the caller is no member (anon, or a deleted member's JWT). */

@@ -7,14 +7,15 @@
  * Clearance can change while subscribed (live rights, docs/live-permissions.md): before each event, and when the
  * database announces a change that may move it (RIGHTS on the net's channel, or on `nexus:voice-rights:<member>`
  * for the subscriber), the same question is asked again; once the answer is no, the subscription ends with
- * INSUFFICIENT_CLEARANCE and sends nothing more.
+ * INSUFFICIENT_CLEARANCE and sends nothing more. A subscriber whose token is no longer in force by then (its session
+ * ended, its exp passed) is anon to that question, and the subscription ends with UNAUTHENTICATED.
  */
 import { loadOneWithPgClient, type WithPgClient } from "postgraphile/@dataplan/pg";
 import { jsonParse } from "postgraphile/@dataplan/json";
 import { context, lambda, listen, SafeError, type GrafastSubscriber } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 
-const CAN_JOIN = "select public.can_join_net($1::uuid) as allowed";
+const CAN_JOIN = "select public.can_join_net($1::uuid) as allowed, auth.uid() is not null as signed_in";
 
 /** The subscriber's member id, from the verified claims the request runs with. */
 function memberOf(pgSettings: Record<string, string> | null | undefined): string | undefined {
@@ -36,12 +37,16 @@ function guardedSubscriber(
   pgSettings: Record<string, string> | null,
   netId: string,
 ): GrafastSubscriber {
+  const member = memberOf(pgSettings);
   const stillAllowed = async () =>
     withPgClient(pgSettings, async (client) => {
-      const { rows } = await client.query<{ allowed: boolean }>({ text: CAN_JOIN, values: [netId] });
+      const { rows } = await client.query<{ allowed: boolean; signed_in: boolean }>({ text: CAN_JOIN, values: [netId] });
+      // A member's token that is no longer in force (session ended, exp passed: auth.claimed_sub()) is anon.
+      if (member && rows[0]?.signed_in !== true) {
+        throw new SafeError("your session has ended or its token has expired: sign in again", { code: "UNAUTHENTICATED" });
+      }
       return rows[0]?.allowed === true;
     });
-  const member = memberOf(pgSettings);
   return {
     async *subscribe(topic: string) {
       const topics = member ? [topic, `nexus:voice-rights:${member}`] : [topic];

@@ -3,6 +3,7 @@
  * @supabase/supabase-js client against the running server in production mode.
  */
 import { createClient, isAuthApiError, type SupabaseClient } from "@supabase/supabase-js";
+import { SignJWT } from "jose";
 import { TokenVerifier } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../core/jwt.ts";
@@ -215,6 +216,106 @@ describe("a member is a profile", () => {
     const gql = await t.graphql("{ currentProfile { id } profiles { nodes { id } } voiceNets { nodes { id } } }", {}, token);
     expect(gql.body.data).toEqual({ currentProfile: null, profiles: { nodes: [] }, voiceNets: { nodes: [] } });
     expect((await client().auth.refreshSession({ refresh_token: session.refresh_token })).error).toMatchObject({ status: 400 });
+  });
+});
+
+describe("a session that has ended", () => {
+  /** PUT /auth/v1/user as a client would send it, with this access token. */
+  const putUser = (token: string, body: Record<string, unknown>) =>
+    fetch(`${t.baseUrl}/auth/v1/user`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", apikey: anonKey, ...bearer(token) },
+      body: JSON.stringify(body),
+    });
+
+  it("ends its access tokens at once: no password change (no takeover), no voice token, anon to GraphQL", async () => {
+    const { email, password } = await signedUp();
+    const thief = client();
+    const stolen = (await thief.auth.signInWithPassword({ email, password })).data.session!.access_token;
+    // The owner notices and signs every session out.
+    const owner = client();
+    await owner.auth.signInWithPassword({ email, password });
+    expect((await owner.auth.signOut({ scope: "global" })).error).toBeNull();
+
+    // The stolen token's exp is an hour away; it is refused all the same.
+    const takeover = await putUser(stolen, { password: "the-thief-owns-it-now" });
+    expect(takeover.status).toBe(401);
+    expect((await client().auth.signInWithPassword({ email, password })).error).toBeNull();
+    expect((await client().auth.signInWithPassword({ email, password: "the-thief-owns-it-now" })).error).toMatchObject({ code: "invalid_credentials" });
+    expect((await t.rest("livekit-token", { roomName: "main-net" }, stolen)).status).toBe(401);
+    const gql = await t.graphql("{ currentProfile { id } voiceNets { nodes { id } } }", {}, stolen);
+    expect(gql.body.data).toEqual({ currentProfile: null, voiceNets: { nodes: [] } });
+    // GoTrue's answer, on which supabase-js drops the session it holds.
+    const me = await thief.auth.getUser();
+    expect(me.error?.name).toBe("AuthSessionMissingError");
+    expect((await thief.auth.getSession()).data.session).toBeNull();
+  });
+
+  it("ends at once when an operator revokes the member's sessions, or a refresh token is reused", async () => {
+    const { email, password } = await signedUp();
+    const a = client();
+    const token = (await a.auth.signInWithPassword({ email, password })).data.session!.access_token;
+    expect((await t.rest("livekit-token", { roomName: "main-net" }, token)).status).toBe(200);
+    // What `npm run nexus -- user revoke --email` runs (test/accounts/cli.test.ts runs the command itself).
+    const operator = await t.pool.connect();
+    try {
+      await operator.query("begin");
+      await operator.query(`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`);
+      await operator.query("select nexus_private.revoke_member_sessions($1)", [email]);
+      await operator.query("commit");
+    } catch (error) {
+      await operator.query("rollback");
+      throw error;
+    } finally {
+      operator.release();
+    }
+    expect((await t.rest("livekit-token", { roomName: "main-net" }, token)).status).toBe(401);
+
+    // A refresh token presented again after the 10 s reuse window ends the session, and with it the access token
+    // the thief's or the owner's last refresh handed out.
+    const b = client();
+    const first = (await b.auth.signInWithPassword({ email, password })).data.session!;
+    const next = (await b.auth.refreshSession()).data.session!;
+    await t.pool.query("update nexus_private.refresh_tokens set rotated_at = now() - interval '11 seconds' where rotated_at is not null");
+    expect((await client().auth.refreshSession({ refresh_token: first.refresh_token })).error).toMatchObject({ status: 400 });
+    expect((await t.rest("livekit-token", { roomName: "main-net" }, next.access_token)).status).toBe(401);
+  });
+
+  it("guessing the current password on PUT /auth/v1/user counts as wrong sign-ins: 429 after AUTH_MAX_FAILED_LOGINS", async () => {
+    const { email, password, session } = await signedUp();
+    for (let i = 0; i < 4; i++) {
+      const guess = await putUser(session.access_token, { password: `guess-${i}-password`, current_password: `guess-${i}-password` });
+      expect(guess.status).toBe(401);
+    }
+    const limited = await putUser(session.access_token, { password, current_password: password });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ error_code: "over_request_rate_limit" });
+    // One count for the account, whichever path guesses.
+    expect((await client().auth.signInWithPassword({ email, password })).error).toMatchObject({ status: 429 });
+  });
+});
+
+describe("tokens the edge refuses before any SQL", () => {
+  it("a member token for another audience, and an anon or service_role token that names a member", async () => {
+    const { user } = await signedUp();
+    const forOther = await new SignJWT({ role: "authenticated", aud: "other-service" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(user.id)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    const anonNamingMember = await new SignJWT({ role: "anon" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(user.id)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    for (const token of [forOther, anonNamingMember]) {
+      expect((await t.graphql("{ currentProfile { id } }", {}, token)).status).toBe(401);
+      expect((await t.rest("livekit-token", { roomName: "main-net" }, token)).status).toBe(401);
+      expect((await client(token).auth.getUser(token)).error).toMatchObject({ status: 401 });
+    }
   });
 });
 

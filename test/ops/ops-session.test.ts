@@ -76,7 +76,7 @@ describe("/ops session", () => {
     await page.context().close();
   });
 
-  it("signs out when the server ends the session, at the next refresh", { timeout: 60_000 }, async () => {
+  it("signs out when the server ends the session, at the next poll", { timeout: 60_000 }, async () => {
     const page = await signIn();
     const { jwt } = await stored(page);
     const ended = await graphql(`mutation { signOut(input: { scope: "local" }) { revoked } }`, {}, jwt!);

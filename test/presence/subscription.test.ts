@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/eventually.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
+import { signJwt } from "../../core/jwt.ts";
 
 let t: TestServer;
 let scout: Member;
@@ -96,6 +97,41 @@ describe("voicePresenceChanged subscription", () => {
     // The subscription ends with the error (graphql-ws `error`, a list of GraphQL errors).
     expect(lost.errors.flat()[0]).toMatchObject({ message: "you may no longer join this net", extensions: { code: "INSUFFICIENT_CLEARANCE" } });
     expect(lost.events.map((e) => e.event)).toEqual(["JOINED"]);
+    expect(kept.errors).toEqual([]);
+  });
+
+  it("sends nothing more once the subscriber's session ends or their token expires, and says so (UNAUTHENTICATED)", async () => {
+    const member = await createMember(t.pool, "VOYAGER");
+    const witness = await createMember(t.pool, "VOYAGER");
+    const session = async (ttlSeconds: number) => {
+      const { rows } = await t.pool.query("select (nexus_private.open_session($1, null, null)).session_id as id", [member.id]);
+      const id = rows[0].id as string;
+      return { id, token: await signJwt(TEST_JWT_SECRET, { sub: member.id, role: "authenticated", sessionId: id }, ttlSeconds) };
+    };
+    const signedOut = await session(3600);
+    const expiring = await session(3);
+    const ended = subscribe(signedOut.token);
+    const expired = subscribe(expiring.token);
+    const kept = subscribe(witness.token);
+    await Promise.all([ended.live(), expired.live(), kept.live()]);
+    const now = Math.floor(Date.now() / 1000);
+    const join = async (sid: string, at: number) => {
+      const body = liveKitBody("participant_joined", "wing-net", at, { identity: witness.id, sid });
+      expect((await postWebhook(t.baseUrl, body, await signWebhook(body))).status).toBe(200);
+    };
+    await join("PA_session_before", now);
+    await until("the first join, to all three", () => ended.events.length >= 1 && expired.events.length >= 1 && kept.events.length >= 1);
+
+    // The member signs that session out; the other token's exp passes. Both were accepted when they subscribed.
+    await t.pool.query("update nexus_private.sessions set revoked_at = now(), revoked_reason = 'sign_out_local' where id = $1", [signedOut.id]);
+    await until("the short token's exp", () => Date.now() / 1000 > now + 4, { timeoutMs: 10_000 });
+    await join("PA_session_after", now + 5);
+    await until("the second join, to the witness", () => kept.events.length >= 2);
+    await until("both subscriptions to end", () => ended.errors.length > 0 && expired.errors.length > 0);
+    for (const sub of [ended, expired]) {
+      expect(sub.errors.flat()[0]).toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
+      expect(sub.events.map((e) => e.event)).toEqual(["JOINED"]);
+    }
     expect(kept.errors).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 begin;
-select plan(14);
+select plan(23);
 
 select tests.clear_authentication();
 select is(auth.uid(), null, 'auth.uid() is null without JWT claims');
@@ -15,8 +15,34 @@ select is(auth.rank(), 'SCOUT'::public.rank, 'auth.rank() reads the caller''s ra
 reset role;
 select set_config('request.jwt.claims', '', true);
 select set_config('request.jwt.claim.sub', tests.user_of_rank('VOYAGER')::text, true);
-select is(auth.uid(), tests.user_of_rank('VOYAGER'), 'auth.uid() falls back to request.jwt.claim.sub');
+select set_config('request.jwt.claim.role', 'authenticated', true);
+select is(auth.uid(), tests.user_of_rank('VOYAGER'), 'auth.uid() falls back to request.jwt.claim.sub and .role');
+select set_config('request.jwt.claim.role', 'anon', true);
+select is(auth.uid(), null, 'but not under another role');
 select set_config('request.jwt.claim.sub', '', true);
+select set_config('request.jwt.claim.role', '', true);
+
+-- A sub names a member only on a member's token that is in force.
+create function pg_temp.as_claims(claims jsonb) returns void language plpgsql as $$
+begin
+  perform set_config('request.jwt.claims', claims::text, true);
+end $$;
+select pg_temp.as_claims(jsonb_build_object('sub', tests.user_of_rank('PIONEER'), 'role', 'anon'));
+select is(auth.uid(), null, 'an anon JWT that carries a sub names no one');
+select is(auth.rank(), null, 'and has no rank');
+select pg_temp.as_claims(jsonb_build_object('sub', tests.user_of_rank('PIONEER'), 'role', 'service_role'));
+select is(auth.uid(), null, 'nor does a service_role JWT with a sub');
+select pg_temp.as_claims(jsonb_build_object('sub', tests.user_of_rank('PIONEER'), 'role', 'authenticated', 'exp', extract(epoch from now())::bigint - 1));
+select is(auth.uid(), null, 'a member''s JWT whose exp has passed is anon (a subscription''s later checks)');
+select pg_temp.as_claims(jsonb_build_object('sub', tests.user_of_rank('PIONEER'), 'role', 'authenticated', 'exp', 'tomorrow'));
+select is(auth.uid(), null, 'an exp that is not a number counts as passed');
+select pg_temp.as_claims(jsonb_build_object('sub', tests.user_of_rank('PIONEER'), 'role', 'authenticated', 'exp', extract(epoch from now())::bigint + 60));
+select is(auth.uid(), tests.user_of_rank('PIONEER'), 'one whose exp is ahead names its member');
+select pg_temp.as_claims(jsonb_build_object('sub', 'not-a-uuid', 'role', 'authenticated'));
+select is(auth.uid(), null, 'a sub that is not a uuid names no one');
+select pg_temp.as_claims(jsonb_build_object('sub', tests.user_of_rank('PIONEER'), 'role', 'authenticated', 'session_id', gen_random_uuid()));
+select is(auth.uid(), tests.user_of_rank('PIONEER'), 'a session_id with no row (a Supabase token, a long-pruned session) leaves the token to its exp');
+select set_config('request.jwt.claims', '', true);
 
 -- register / authenticate
 select tests.clear_authentication();

@@ -117,6 +117,7 @@ select set_eq($$
 $$, array[
   -- identity helpers, checked above and below
   'auth.jwt()', 'auth.uid()', 'auth.role()', 'auth.rank()', 'auth.is_service()', 'auth.session_id()',
+  'auth.session_ended()', -- reads the session_id claim only, never the sub
   'nexus_private.require_member(text)', 'nexus_private.require_rank(rank,text)',
   -- anon may call these too: the ghost gets what anon gets
   'auth.sign_in(text,text,text,text)', 'auth.register(text,text,text,text,text)', 'auth.refresh_session(text)',
@@ -146,7 +147,7 @@ $$, array[
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname in ('public', 'auth', 'nexus_private')
-     and p.oid::regprocedure::text not in ('auth.jwt()', 'auth.claimed_sub()', 'auth.uid()', 'auth.rank()', 'auth.role()', 'auth.session_id()')
+     and p.oid::regprocedure::text not in ('auth.jwt()', 'auth.claimed_sub()', 'auth.uid()', 'auth.rank()', 'auth.role()', 'auth.session_id()', 'auth.session_ended()')
      and (p.prosrc ~ 'request\.jwt' or p.prosrc ~ 'auth\.jwt\(\)')
 $$, 'no function but the identity helpers reads the JWT claims, so none can see a ghost''s sub');
 

@@ -1,5 +1,5 @@
 begin;
-select plan(67);
+select plan(82);
 
 -- Outcomes kept by name so later steps can present the tokens they handed out.
 create temp table got (name text primary key, o auth.session_outcome) on commit drop;
@@ -120,6 +120,15 @@ select throws_ok($$ select auth.sign_out('everything') $$, 'NX400', 'BAD_REQUEST
 select is(auth.sign_out('local'), 1, 'scope local ends the session of the JWT in hand');
 select tests.clear_authentication();
 select is((auth.refresh_session(pg_temp.tok('ada-a'))).error, 'UNAUTHENTICATED', 'a signed-out session cannot refresh');
+select pg_temp.as_session((select id from ada), pg_temp.sid('ada-a'));
+select is(auth.uid(), null, 'the access token of a signed-out session is anon at once, not at its exp');
+select is(auth.rank(), null, 'and has no rank');
+select ok(auth.session_ended(), 'auth.session_ended() says so (/auth/v1/user answers session_not_found)');
+select throws_ok($$ select auth.change_password('taken-over-1') $$, 'NX401', 'UNAUTHENTICATED', 'it cannot change the password');
+select throws_ok($$ select * from public.issue_voice_grants(array['any-net']) $$, 'NX401', 'UNAUTHENTICATED', 'nor get a voice token');
+select pg_temp.as_session((select id from ada), pg_temp.sid('ada-b'));
+select ok(not auth.session_ended(), 'a live session has not ended');
+select is(auth.uid(), (select id from ada), 'and its token names its member');
 select pg_temp.as_session((select id from ada), pg_temp.sid('ada-b'));
 select ok(auth.sign_out('others') >= 2, 'scope others ends the member''s other sessions');
 reset role;
@@ -137,9 +146,32 @@ select tests.clear_authentication();
 select throws_ok($$ select auth.change_password('new-password-1') $$, '42501', null, 'anon cannot change a password');
 select pg_temp.as_session((select id from ada), pg_temp.sid('pw-keep'));
 select throws_ok($$ select auth.change_password('short') $$, 'NX400', 'BAD_REQUEST', 'a short new password is refused');
-select throws_ok($$ select auth.change_password('new-password-1', 'wrong-current') $$, 'NX401', 'UNAUTHENTICATED',
-  'a wrong current password, when given, is refused');
-select is(auth.change_password('new-password-1', 'first-password'), 1, 'a password change ends the member''s other sessions');
+insert into got select 'pw-wrong', auth.change_password('new-password-1', 'wrong-current');
+select is((select (o).error from got where name = 'pw-wrong'), 'UNAUTHENTICATED', 'a wrong current password, when given, is refused');
+select is((select (o).reason from got where name = 'pw-wrong'), 'invalid_credentials', 'as a wrong sign-in is');
+reset role;
+select is((select count(*)::int from nexus_private.auth_limit_events where kind = 'sign_in_failure' and subject = 'ada@example.org'), 1,
+  'and counted with the account''s wrong sign-ins (the refusal is a row, so the count is kept)');
+select set_config('nexus.auth_max_failed_logins', '2', true);
+select pg_temp.as_session((select id from ada), pg_temp.sid('pw-keep'));
+select is((auth.change_password('new-password-1', 'wrong-again')).error, 'UNAUTHENTICATED', 'a second wrong guess');
+insert into got select 'pw-limited', auth.change_password('new-password-1', 'first-password');
+select is((select (o).error from got where name = 'pw-limited'), 'RATE_LIMITED',
+  'past AUTH_MAX_FAILED_LOGINS even the right current password is RATE_LIMITED: no guessing oracle');
+select ok((select (o).retry_after from got where name = 'pw-limited') between 1 and 900, 'and says how long to wait');
+select tests.clear_authentication();
+select is((auth.sign_in('ada@example.org', 'first-password')).error, 'RATE_LIMITED', 'the guesses count against sign-in too');
+reset role;
+select is((select count(*)::int from auth.users where email = 'ada@example.org' and password_hash = crypt('first-password', password_hash)), 1,
+  'no refused change touched the password');
+delete from nexus_private.auth_limit_events where subject = 'ada@example.org';
+select set_config('nexus.auth_max_failed_logins', '', true);
+select pg_temp.as_session((select id from ada), pg_temp.sid('pw-keep'));
+select is((auth.change_password('new-password-1', 'first-password')).session_id, pg_temp.sid('pw-keep'),
+  'the right current password changes it; the session in hand carries on');
+reset role;
+select is((select revoked_reason from nexus_private.sessions where id = pg_temp.sid('pw-other')), 'password_changed',
+  'a password change ends the member''s other sessions');
 select tests.clear_authentication();
 select is((auth.refresh_session(pg_temp.tok('pw-other'))).error, 'UNAUTHENTICATED', 'the other session cannot refresh');
 select is((auth.refresh_session(pg_temp.tok('pw-keep'))).session_id, pg_temp.sid('pw-keep'), 'the session that changed it carries on');

@@ -8,7 +8,8 @@
  *
  * The access JWT is short (JWT_TTL); the page exchanges its refresh token (`refreshSession`) for the next one
  * before it runs out, so a dashboard left open stays signed in. The session itself still ends as the server
- * decides: a revoked or expired session fails its refresh and the page signs out. Signing out ends the session
+ * decides: a revoked session's access token is anon at once, so the next poll (or refresh) is refused and the
+ * page signs out; an expired one fails its refresh. Signing out ends the session
  * on the server too (`signOut`).
  */
 import { panels } from "/ops/panels.js";
@@ -260,8 +261,13 @@ async function poll() {
     if (mySession !== session || seq < drawnSeq) return;
     drawnSeq = seq;
     const errors = body.errors ?? [];
-    const refusal = errors.find((e) => e.extensions?.code === "INSUFFICIENT_CLEARANCE");
-    if (refusal) return signOut(`Refused: ${refusal.message}.`);
+    const refusal = errors.find((e) => e.extensions?.code === "INSUFFICIENT_CLEARANCE" || e.extensions?.code === "UNAUTHENTICATED");
+    if (refusal) {
+      // A session ended on the server (signed out elsewhere, revoked) makes its access token anon at once, which
+      // is refused like a rank below FOUNDER: its refresh then fails (caught below: "Signed out").
+      await refresh();
+      return signOut(`Refused: ${refusal.message}.`);
+    }
     if (errors.length && !body.data) throw new GraphQLRequestError(errors[0].message, errors[0].extensions?.code);
     panelsRoot.hidden = false;
     for (const panel of active) draw(panel, body.data?.[panel.field], errors.find((e) => e.path?.[0] === panel.field));

@@ -29,12 +29,12 @@ select tests.authenticate_as_service();
 select throws_ok($$ select nexus_private.require_member('bridge nets') $$, 'NX401', 'UNAUTHENTICATED',
   'service_role is not a member either: functions that let operators through say so themselves (require_rank)');
 
--- A service_role JWT that also names a member is that member.
+-- A sub names a member only on a member's (authenticated) token: a service_role JWT that carries one names no one.
 reset role;
 select set_config('request.jwt.claims', json_build_object('sub', tests.user_of_rank('SCOUT'), 'role', 'service_role')::text, true);
 set local role service_role;
-select is(nexus_private.require_member('bridge nets'), tests.user_of_rank('SCOUT'),
-  'a service_role JWT naming a member answers that member''s id');
+select throws_ok($$ select nexus_private.require_member('bridge nets') $$, 'NX401', 'UNAUTHENTICATED',
+  'a service_role JWT naming a member is not that member');
 
 select * from finish();
 rollback;
