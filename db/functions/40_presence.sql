@@ -255,3 +255,33 @@ $$;
 drop trigger if exists voice_presence_notify on public.voice_presence;
 create trigger voice_presence_notify after insert or update on public.voice_presence
   for each row execute function nexus_private.notify_presence_change();
+
+/*
+ * A net's room must be ours. A LiveKit room that members or others are in, and that is no net's, no sim pod's and
+ * no retired net's, belongs to someone else on the same LiveKit project (another app, a SIP bridge): a FOUNDER who
+ * names a net after it would hand tokens for it to the net's ranks, and live rights would then remove its own
+ * participants. So a net may take a room name only while nobody is in that room, or when the room was a net's
+ * before (retired_net_rooms). Sim pods' rooms are refused by voice_nets_room_name_not_sim_pod. Operators
+ * (service_role) may adopt an occupied room on purpose, e.g. while importing from Supabase.
+ */
+create or replace function nexus_private.voice_net_room_is_ours() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  if tg_op = 'UPDATE' and new.room_name = old.room_name then
+    return new;
+  end if;
+  -- Who may: operators (a service_role request or session) and the schema's own logins, which never SET ROLE
+  -- (migrations, seeds). Every API role is checked.
+  if auth.is_service() or coalesce(current_setting('role', true), 'none') in ('service_role', 'none') then
+    return new;
+  end if;
+  if exists (select 1 from public.voice_presence p where p.room_name = new.room_name and p.left_at is null)
+     and not exists (select 1 from nexus_private.retired_net_rooms r where r.room_name = new.room_name) then
+    perform nexus_private.fail('CONFLICT',
+      format('the LiveKit room %s has participants this backend did not admit to a net; choose another room name', new.room_name));
+  end if;
+  return new;
+end
+$$;
+create or replace trigger voice_nets_room_is_ours before insert or update of room_name on public.voice_nets
+  for each row execute function nexus_private.voice_net_room_is_ours();

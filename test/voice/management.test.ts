@@ -87,6 +87,27 @@ describe("voice net management over GraphQL (production mode)", () => {
     expect(await netRow("mid-net")).toMatchObject({ min_rank_to_join: "VAGRANT" });
   });
 
+  it("a FOUNDER cannot take a room that is not ours: a sim pod's, or one another app's participants are in", async () => {
+    const founder = members.FOUNDER;
+    // What the webhook mirrors of a room on the same LiveKit project that no net or sim pod of ours has.
+    await t.pool.query(
+      "insert into public.voice_presence (room_name, participant_identity, participant_sid, joined_at) values ('other-app-room', 'sip_+15551234', 'PA_foreign', now())",
+    );
+    const hijack = await t.graphql(CREATE, { v: { name: "Hijack", roomName: "other-app-room" } }, founder.token);
+    expect(hijack.body.errors?.[0].extensions.code).toBe("CONFLICT");
+    expect(await netRow("other-app-room")).toBeUndefined();
+    const pod = await t.graphql(CREATE, { v: { name: "Pod", roomName: "sim-pod-0123456789abcdef0123456789abcdef" } }, founder.token);
+    expect(pod.body.errors?.[0].extensions.code).toBe("BAD_REQUEST");
+    expect(await netRow("sim-pod-0123456789abcdef0123456789abcdef")).toBeUndefined();
+    const created = await t.graphql(CREATE, { v: { name: "Own", roomName: "own-net" } }, founder.token);
+    const id = created.body.data.createVoiceNet.voiceNet.id;
+    for (const roomName of ["other-app-room", "sim-pod-0123456789abcdef0123456789abcdef"]) {
+      const moved = await t.graphql(UPDATE, { id, p: { roomName } }, founder.token);
+      expect(moved.body.errors?.[0].extensions.code).toMatch(/^(CONFLICT|BAD_REQUEST)$/);
+    }
+    expect(await netRow("own-net")).toMatchObject({ id });
+  });
+
   for (const rank of ["VAGRANT", "AFFILIATE", "SCOUT", "VOYAGER"] as const) {
     it(`a ${rank} can neither create, edit nor delete a net, and the net stays as it was`, async () => {
       const me = members[rank];

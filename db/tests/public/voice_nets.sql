@@ -1,5 +1,5 @@
 begin;
-select plan(31);
+select plan(39);
 
 /*
  * voice_nets: the shape operators rely on, the CHECKs on the gates, who sees which net (only the nets they may
@@ -122,6 +122,35 @@ reset role;
 
 select throws_ok($$ delete from public.squads where name = 'Red Wing' $$, '23503', null,
   'a squad that gates a net cannot be deleted (that would open the net)');
+
+-- A net's room must be ours: never a sim pod's, never a room someone else's participants are in.
+reset role;
+insert into public.voice_presence (room_name, participant_identity, participant_sid, joined_at)
+values ('other-app-room', 'sip_+15551234', 'PA_foreign', now()),
+       ('left-room', 'sip_+15550000', 'PA_gone', now() - interval '1 hour');
+update public.voice_presence set left_at = now() where participant_sid = 'PA_gone';
+insert into nexus_private.retired_net_rooms (room_name, net_id) values ('was-a-net', gen_random_uuid());
+insert into public.voice_presence (room_name, participant_identity, participant_sid, joined_at)
+values ('was-a-net', tests.user_of_rank('SCOUT')::text, 'PA_stays', now());
+select tests.authenticate_as(tests.user_of_rank('FOUNDER'));
+select throws_ok($$ insert into public.voice_nets (name, room_name) values ('Pod', 'sim-pod-0123456789abcdef0123456789abcdef') $$,
+  '23514', null, 'no net may take a sim pod''s room (they are private to cadet and mentor)');
+select throws_ok($$ update public.voice_nets set room_name = 'SIM-POD-x' where room_name = 'wing-net' $$,
+  '23514', null, 'nor be renamed to one, whatever the case');
+select throws_ok($$ insert into public.voice_nets (name, room_name) values ('Hijack', 'other-app-room') $$,
+  'NX409', 'CONFLICT', 'a FOUNDER cannot name a net after a room others are in that was never a net''s');
+select throws_ok($$ update public.voice_nets set room_name = 'other-app-room' where room_name = 'wing-net' $$,
+  'NX409', 'CONFLICT', 'nor move a net into it');
+select lives_ok($$ insert into public.voice_nets (name, room_name) values ('Empty', 'left-room') $$,
+  'a room whose participants have all left is free');
+select lives_ok($$ insert into public.voice_nets (name, room_name) values ('Back', 'was-a-net') $$,
+  'a room that was a net''s may become a net again, people in it or not');
+select lives_ok($$ update public.voice_nets set name = 'Wing II' where room_name = 'wing-net' $$,
+  'an edit that keeps the room is not asked');
+select tests.authenticate_as_service();
+select lives_ok($$ insert into public.voice_nets (name, room_name) values ('Adopted', 'other-app-room') $$,
+  'an operator (service_role) may adopt an occupied room on purpose');
+reset role;
 
 select * from finish();
 rollback;
