@@ -9,6 +9,7 @@
  * bookkeeping (insert, fetch, complete) and per-event transactions than applying the event itself, and on shared
  * cores the worker's share throttled ingest (docs/BENCHMARKS.md). The price: a redelivery in a later batch is no
  * longer deduplicated by job key, only applied again, which the SQL makes harmless (idempotent, order-tolerant).
+ * A batch Postgres refuses for one event's data is queued again event by event, so only that event fails.
  */
 import type { Pool } from "pg";
 import { ApiError, toApiError } from "../../core/errors.ts";
@@ -55,7 +56,10 @@ export class JobBatcher {
     this.timer = undefined;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
+    if (batch.length > 0) this.enqueue(batch);
+  }
+
+  private enqueue(batch: Pending[]): void {
     const byKey = new Map<string, JobSpec>();
     for (const { spec } of batch) byKey.set(spec.jobKey, spec);
     const specs: { identifier: string; payload: unknown; job_key: string | null; max_attempts: number }[] = [];
@@ -75,7 +79,13 @@ export class JobBatcher {
     // The login role may add these jobs through this one function only (db/functions/16_queue_access.sql).
     this.pool.query("select nexus_private.enqueue_livekit_webhooks($1::json)", [JSON.stringify(specs)]).then(
       () => batch.forEach((p) => p.resolve()),
-      (error) => {
+      (error: Error & { code?: string }) => {
+        // One event's data that Postgres refuses (SQLSTATE class 22, data exception, or 23, a constraint) must not
+        // fail the others that shared its batch: each is queued again on its own, and only that one fails.
+        if (batch.length > 1 && typeof error.code === "string" && /^2[23]/.test(error.code)) {
+          for (const pending of batch) this.enqueue([pending]);
+          return;
+        }
         // An event we could not queue is our fault, whatever the database said (a missing grant reads 42501,
         // which would otherwise pass for a client's INSUFFICIENT_CLEARANCE): 5xx, so LiveKit delivers it again.
         const refused = toApiError(error);

@@ -58,6 +58,13 @@ export function verifyWebhookSignature(raw: Buffer, authorization: string | unde
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
+ * JSON's `\u0000` (an odd run of backslashes before it is an escape; an even one is escaped backslashes and text),
+ * which Postgres's jsonb cannot hold (22P05). A participant's name or metadata from a SIP bridge or an agent may
+ * carry one; it becomes U+FFFD instead of failing the event.
+ */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
  * A verified delivery's event. Only called once the signature checked out, so either dialect may be tried:
  * LiveKit's protobuf JSON first, the runbook's hand-made body when that does not fit.
  */
@@ -65,7 +72,7 @@ export function parseWebhookBody(raw: Buffer, receivedAt: number): PresenceEvent
   let text: string;
   let json: unknown;
   try {
-    text = UTF8.decode(raw);
+    text = UTF8.decode(raw).replace(NUL_ESCAPE, "$1\\ufffd");
     json = JSON.parse(text);
   } catch (error) {
     throw new ApiError("BAD_REQUEST", "the body is not JSON", { cause: error });
