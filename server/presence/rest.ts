@@ -8,14 +8,14 @@
  * nothing is written.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import express, { type Express, type Request, type Response } from "express";
+import type { Express, Request, Response } from "express";
 import { WebhookEvent } from "livekit-server-sdk";
 import type { Pool } from "pg";
 import { checkHs256 } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { sendError } from "../http.ts";
+import { BodyError, closeAfterAnswer, readRawBody, sendError } from "../http.ts";
 import { JobBatcher } from "./enqueue.ts";
 import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 
@@ -111,7 +111,9 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       if (!keys) {
         throw new ApiError("LIVEKIT_NOT_CONFIGURED", `LiveKit is not configured: set ${apiKey ? "LIVEKIT_API_SECRET" : "LIVEKIT_API_KEY"}`);
       }
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const coding = req.headers["content-encoding"];
+      if (coding !== undefined && coding.toLowerCase() !== "identity") throw new BodyError(`unsupported content encoding "${coding}"`, true);
+      const raw = await readRawBody(req, WEBHOOK_BODY_LIMIT);
       const event = verifyWebhook(raw, req.headers.authorization, keys);
       if (!PRESENCE_EVENTS.has(event.event)) {
         res.json({ received: true, enqueued: false });
@@ -120,6 +122,10 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       await batcher.add({ identifier: WEBHOOK_TASK, payload: event, jobKey: `livekit:${event.id}`, maxAttempts: 25 });
       res.json({ received: true, enqueued: true, id: event.id });
     } catch (error) {
+      if (error instanceof BodyError) {
+        if (error.unread) closeAfterAnswer(req, res);
+        return sendError(res, new ApiError("BAD_REQUEST", error.message));
+      }
       const apiError = toApiError(error);
       if (apiError.code === "UNAUTHENTICATED") {
         req.log?.warn({ reason: apiError.message }, "webhook rejected");
@@ -130,11 +136,9 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
     }
   };
 
-  // Raw bytes, whatever the content type (LiveKit sends application/webhook+json), at most 1 MiB.
-  const raw = express.raw({ type: () => true, limit: "1mb" });
-  for (const path of WEBHOOK_PATHS) app.post(path, raw, handler);
-  app.use(WEBHOOK_PATHS, (error: Error & { type?: string }, _req: Request, res: Response, next: (e?: unknown) => void) => {
-    if (error.type === "entity.too.large") return sendError(res, new ApiError("BAD_REQUEST", "body larger than 1 MiB"));
-    next(error);
-  });
+  // The raw bytes, whatever the content type (LiveKit sends application/webhook+json), read by the handler itself:
+  // at most 1 MiB, and a larger body is refused as soon as it is, not read to its end.
+  for (const path of WEBHOOK_PATHS) app.post(path, handler);
 }
+
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;

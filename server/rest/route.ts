@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { BodyError, closeAfterAnswer, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -67,7 +67,6 @@ export interface RestOptions {
 const PREFIX = "/functions/v1";
 const BODY_LIMIT = 64 * 1024;
 
-class BodyError extends Error {}
 
 /**
  * How to decode the body, from the Content-Type's charset (UTF-8 when none), as body-parser did: UTF-8 or UTF-16;
@@ -77,35 +76,14 @@ function charsetOf(contentType: string | undefined): BufferEncoding {
   const charset = contentType ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase() : undefined;
   if (charset === undefined || charset === "utf-8" || charset === "utf8") return "utf8";
   if (charset === "utf-16" || charset === "utf-16le") return "utf16le";
-  throw new BodyError(`unsupported charset "${charset.toUpperCase()}"`);
+  throw new BodyError(`unsupported charset "${charset.toUpperCase()}"`, true);
 }
 
 /** The raw body, at most `limit` bytes (BAD_REQUEST beyond), decoded. Compressed bodies are refused. */
-function readBody(req: IncomingMessage, limit: number, encoding: BufferEncoding): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const coding = req.headers["content-encoding"];
-    if (coding !== undefined && coding.toLowerCase() !== "identity") {
-      req.resume();
-      return reject(new BodyError(`unsupported content encoding "${coding}"`));
-    }
-    const declared = Number(req.headers["content-length"]);
-    if (declared > limit) {
-      req.resume();
-      return reject(new BodyError(`body larger than ${limit / 1024} KiB`));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => (size > limit ? reject(new BodyError(`body larger than ${limit / 1024} KiB`)) : resolve(chunks.length === 1 ? chunks[0]!.toString(encoding) : Buffer.concat(chunks).toString(encoding))));
-    req.on("error", reject);
-  });
+async function readBody(req: IncomingMessage, limit: number, encoding: BufferEncoding): Promise<string> {
+  const coding = req.headers["content-encoding"];
+  if (coding !== undefined && coding.toLowerCase() !== "identity") throw new BodyError(`unsupported content encoding "${coding}"`, true);
+  return (await readRawBody(req, limit)).toString(encoding);
 }
 
 /** A JSON object or array, as body-parser's strict mode accepts (empty body: {}); BAD_REQUEST otherwise. */
@@ -153,7 +131,10 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       const result = await route.handler(parsed.data, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
       writeJson(res, result.status ?? 200, result.body);
     } catch (error) {
-      if (error instanceof BodyError) return writeError(res, new ApiError("BAD_REQUEST", error.message));
+      if (error instanceof BodyError) {
+        if (error.unread) closeAfterAnswer(req, res);
+        return writeError(res, new ApiError("BAD_REQUEST", error.message));
+      }
       const apiError = toApiError(error);
       if (apiError.status >= 500) tracked.log.error({ err: error, route: route?.name }, "REST route failed");
       writeError(res, apiError);

@@ -1,0 +1,74 @@
+/**
+ * An oversized request body is refused as soon as it is oversized, and its connection closed: the server does not
+ * read it to its end (an anonymous client used to make it read 4 GiB on a 64 KiB route before the 400). On each
+ * route that reads a body: /functions/v1 (64 KiB), /livekit/webhook (1 MiB), /graphql (grafserv's 100 kB).
+ * Production mode, raw sockets; the sender stops after 64 MiB whatever happens, so the test is bounded.
+ */
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIVEKIT_ENV } from "../support/livekit.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ env: { ...LIVEKIT_ENV, NODE_ENV: "production" } });
+});
+afterAll(async () => t?.close());
+
+const CHUNK = Buffer.alloc(64 * 1024, "a");
+const MAX_SENT = 64 * 1024 * 1024;
+
+/** Stream a chunked body as fast as the socket takes it, until the server closes the connection or MAX_SENT. */
+async function flood(path: string): Promise<{ sent: number; answer: string; closedByServer: boolean }> {
+  const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let answer = "";
+  let closed = false;
+  socket.on("data", (chunk) => (answer += chunk));
+  socket.on("error", () => {});
+  const ended = new Promise<void>((resolve) => socket.once("close", () => ((closed = true), resolve())));
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  let sent = 0;
+  const frame = Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from("\r\n")]);
+  while (!closed && sent < MAX_SENT) {
+    const flushed = socket.write(frame);
+    sent += CHUNK.length;
+    if (!flushed) await Promise.race([new Promise((resolve) => socket.once("drain", resolve)), ended]);
+  }
+  const closedByServer = closed;
+  if (!closed) socket.end("0\r\n\r\n");
+  await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  socket.destroy();
+  return { sent, answer, closedByServer };
+}
+
+describe("an oversized body", () => {
+  for (const [path, status, limit] of [
+    ["/functions/v1/livekit-token", 400, 64 * 1024],
+    ["/livekit/webhook", 400, 1024 * 1024],
+    ["/graphql", 413, 100_000],
+  ] as const) {
+    it(`${path}: ${status} once it passes ${limit} bytes, then the connection closes; the rest is never read`, async () => {
+      const { sent, answer, closedByServer } = await flood(path);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(closedByServer).toBe(true);
+      // What the socket buffers and the half second the answer lingers let through: far below the 64 MiB offered.
+      expect(sent).toBeLessThan(8 * 1024 * 1024);
+    }, 30_000);
+  }
+
+  it("declared too large by Content-Length: answered at once, and the connection closed without waiting for the body", async () => {
+    for (const [path, status] of [["/functions/v1/livekit-token", 400], ["/livekit/webhook", 400], ["/graphql", 413]] as const) {
+      const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
+      let answer = "";
+      socket.on("data", (chunk) => (answer += chunk));
+      const started = Date.now();
+      const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now() - started)));
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{`);
+      expect(await closed).toBeLessThan(3000);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      expect(answer).toMatch(/larger than/);
+    }
+  }, 30_000);
+});
