@@ -39,6 +39,8 @@ export const MAX_ALIASES = 20;
 export const MAX_COST = 20_000;
 /** Rows one connection may be asked for. */
 export const MAX_PAGE_SIZE = 1000;
+/** Bytes of one request: an HTTP body (413 past it) and a WebSocket message (closed with 1009 past it). */
+export const MAX_REQUEST_BYTES = 100_000;
 /** Mutations that check a password or create an account: one per request. */
 export const CREDENTIAL_FIELDS: readonly string[] = ["authenticate", "register"];
 

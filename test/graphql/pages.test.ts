@@ -1,0 +1,107 @@
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
+import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
+import { createMember, type Member } from "../support/members.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+/**
+ * The security review's attacks on the GraphQL limits (issue: page size, cost, introspection, WebSocket size), over
+ * HTTP and graphql-ws against a production-mode server. A connection asked for without `first` returns a default
+ * page instead of every row; page sizes and the cost are judged on the coerced variables, a variable's default
+ * value included; introspection is bounded by count; and a WebSocket message is held to the HTTP body limit. Each
+ * refusal is 400 QUERY_TOO_COMPLEX (BAD_REQUEST for a negative page), and the ordinary request next to it runs.
+ */
+const PRESENCE_ROWS = 1200;
+let t: TestServer;
+let vagrant: Member;
+let wsClients: Client[] = [];
+
+beforeAll(async () => {
+  t = await startTestServer({ env: { NODE_ENV: "production" } });
+  vagrant = await createMember(t.pool, "VAGRANT");
+  // More presence rows on an open net than MAX_PAGE_SIZE, all visible to a VAGRANT (the review's 5,003 rows).
+  await t.pool.query(
+    `with net as (insert into public.voice_nets (name, room_name) values ('Open', 'open-net') returning id)
+     insert into public.voice_presence (room_name, net_id, participant_identity, participant_sid, user_id, joined_at)
+     select 'open-net', net.id, 'p-' || i, 'PA_' || i, $1, now() - i * interval '1 second' from net, generate_series(1, $2) i`,
+    [vagrant.id, PRESENCE_ROWS],
+  );
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(wsClients.map((client) => client.dispose()));
+  await t?.close();
+});
+
+type GraphQLAnswer = HttpAnswer<{ data?: any; errors?: { message: string; extensions?: { code?: string } }[] }>;
+const post = (body: unknown, token?: string): Promise<GraphQLAnswer> => postJson(`${t.baseUrl}/graphql`, JSON.stringify(body), bearer(token));
+
+function expectRefused(answer: GraphQLAnswer, code: string, what = "") {
+  expect(answer.status, what).toBe(400);
+  expect(answer.body.data, what).toBeUndefined();
+  expect(new Set(answer.body.errors?.map((e) => e.extensions?.code)), what).toEqual(new Set([code]));
+}
+
+function expectRan(answer: GraphQLAnswer, what = "") {
+  expect(answer.body.errors, what).toBeUndefined();
+  expect(answer.status, what).toBe(200);
+}
+
+/** graphql-ws's own client (with the `ws` package), as a frontend's subscription link would connect. */
+function wsClient(token?: string): Client {
+  const client = createClient({
+    url: `${t.baseUrl.replace("http", "ws")}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    lazy: true,
+    retryAttempts: 0,
+  });
+  wsClients.push(client);
+  return client;
+}
+
+/** One operation over the socket: its results, or what it failed with (GraphQL errors, or the socket's close). */
+function overWs(client: Client, query: string, variables?: Record<string, unknown>): Promise<{ results: any[]; errors?: any[]; closeCode?: number }> {
+  return new Promise((resolve) => {
+    const results: any[] = [];
+    client.subscribe(
+      { query, variables },
+      {
+        next: (value) => results.push(value),
+        error: (error: any) => resolve(Array.isArray(error) ? { results, errors: error } : { results, closeCode: error?.code }),
+        complete: () => resolve({ results }),
+      },
+    );
+  });
+}
+
+const codesOf = (outcome: { results: any[]; errors?: any[] }) => [
+  ...(outcome.errors ?? []).map((e) => e.extensions?.code),
+  ...outcome.results.flatMap((r) => (r.errors ?? []).map((e: any) => e.extensions?.code)),
+];
+
+const presences = (args = "") => `voicePresences${args} { totalCount nodes { id } pageInfo { hasNextPage } }`;
+
+describe(`request size: ${MAX_REQUEST_BYTES} bytes on HTTP and WebSocket alike`, () => {
+  const documentOf = (bytes: number) => `{ ${"__typename ".repeat(Math.ceil(bytes / 11))}}`;
+
+  it("an anonymous oversize document is 413 over HTTP and closes the socket with 1009 (message too big) before it is parsed", async () => {
+    const big = documentOf(MAX_REQUEST_BYTES + 1000);
+    const http = await postJson(`${t.baseUrl}/graphql`, JSON.stringify({ query: big }));
+    expect(http.status).toBe(413);
+
+    const ws = wsClient();
+    const huge = documentOf(20_000_000);
+    const started = Date.now();
+    // The review's 20 MB document held the event loop for seconds while it was parsed and validated; refused on
+    // its frame header, it is over as soon as the client has sent it.
+    expect(await overWs(ws, huge)).toEqual({ results: [], closeCode: 1009 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+
+    // A message within the limit (mostly a comment here) runs, on a new connection of the same client.
+    const fine = await overWs(ws, `# ${"x".repeat(MAX_REQUEST_BYTES * 0.8)}\n{ __typename }`);
+    expect(fine.results[0].data.__typename).toBe("Query");
+  });
+});
