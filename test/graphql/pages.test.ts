@@ -1,16 +1,16 @@
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
+import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_PAGE_SIZE, MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
 import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 /**
- * The security review's attacks on the GraphQL limits (issue: page size, cost, introspection, WebSocket size), over
+ * The security review's attacks on the GraphQL limits (issue: page size, cost, WebSocket size), over
  * HTTP and graphql-ws against a production-mode server. A connection asked for without `first` returns a default
  * page instead of every row; page sizes and the cost are judged on the coerced variables, a variable's default
- * value included; introspection is bounded by count; and a WebSocket message is held to the HTTP body limit. Each
+ * value included; and a WebSocket message is held to the HTTP body limit. Each
  * refusal is 400 QUERY_TOO_COMPLEX (BAD_REQUEST for a negative page), and the ordinary request next to it runs.
  */
 const PRESENCE_ROWS = 1200;
@@ -82,6 +82,86 @@ const codesOf = (outcome: { results: any[]; errors?: any[] }) => [
 ];
 
 const presences = (args = "") => `voicePresences${args} { totalCount nodes { id } pageInfo { hasNextPage } }`;
+
+describe("page sizes: a default page, and the maximum on literals, variables and variables' defaults", () => {
+  it(`a connection asked for without first or last returns ${DEFAULT_PAGE_SIZE} rows (first: null, or $n null or omitted, too)`, async () => {
+    for (const [query, variables] of [
+      [`{ ${presences()} }`, {}],
+      [`{ ${presences("(first: null)")} }`, {}],
+      [`query($n: Int) { ${presences("(first: $n)")} }`, {}],
+      [`query($n: Int) { ${presences("(first: $n)")} }`, { n: null }],
+    ] as const) {
+      const answer = await post({ query, variables }, vagrant.token);
+      expectRan(answer, query);
+      expect(answer.body.data.voicePresences.nodes, query).toHaveLength(DEFAULT_PAGE_SIZE);
+      expect(answer.body.data.voicePresences.pageInfo.hasNextPage, query).toBe(true);
+      expect(answer.body.data.voicePresences.totalCount, query).toBe(PRESENCE_ROWS);
+    }
+    // Nested connections get the default page too.
+    const nested = await post({ query: `query($id: UUID!) { profiles(first: 1, condition: { id: $id }) { nodes { voicePresencesByUserId { nodes { id } } } } }`, variables: { id: vagrant.id } }, vagrant.token);
+    expectRan(nested);
+    expect(nested.body.data.profiles.nodes[0].voicePresencesByUserId.nodes).toHaveLength(DEFAULT_PAGE_SIZE);
+
+    // Asked for, a page is what was asked, up to the maximum; `last` alone is a page of its own size.
+    const full = await post({ query: `{ ${presences(`(first: ${MAX_PAGE_SIZE})`)} }` }, vagrant.token);
+    expectRan(full);
+    expect(full.body.data.voicePresences.nodes).toHaveLength(MAX_PAGE_SIZE);
+    const last = await post({ query: `query($n: Int = 3) { ${presences("(last: $n)")} }` }, vagrant.token);
+    expectRan(last);
+    expect(last.body.data.voicePresences.nodes).toHaveLength(3);
+  });
+
+  it(`a variable's default above ${MAX_PAGE_SIZE} is QUERY_TOO_COMPLEX (negative: BAD_REQUEST) like the literal, over HTTP and WebSocket`, async () => {
+    const ws = wsClient(vagrant.token);
+    for (const [query, code] of [
+      [`query($n: Int = 5000) { ${presences("(first: $n)")} }`, "QUERY_TOO_COMPLEX"],
+      [`query($n: Int = 1001) { ${presences("(last: $n)")} }`, "QUERY_TOO_COMPLEX"],
+      [`query($n: Int = -1) { ${presences("(first: $n)")} }`, "BAD_REQUEST"],
+      [`query($n: Int = 5000) { profiles { nodes { voicePresencesByUserId(first: $n) { nodes { id } } } } }`, "QUERY_TOO_COMPLEX"],
+    ] as const) {
+      expectRefused(await post({ query }, vagrant.token), code, query);
+      expect(codesOf(await overWs(ws, query)), `${query} over WebSocket`).toEqual([code]);
+    }
+    // A variable given overrides its default: within the limit it runs, on both paths.
+    const query = `query($n: Int = 5000) { ${presences("(first: $n)")} }`;
+    const http = await post({ query, variables: { n: 7 } }, vagrant.token);
+    expectRan(http);
+    expect(http.body.data.voicePresences.nodes).toHaveLength(7);
+    const overSocket = await overWs(ws, query, { n: 7 });
+    expect(overSocket.results[0].data.voicePresences.nodes).toHaveLength(7);
+  });
+});
+
+describe("cost: each page at its real size, whether literal, variable, default or omitted", () => {
+  const bigAliases = (n: number) =>
+    `{ ${Array.from({ length: n }, (_, i) => `a${i}: voicePresences { nodes { id roomName participantIdentity participantSid participantMetadata joinedAt leftAt net { name roomName } } }`).join(" ")} }`;
+
+  it(`${MAX_ALIASES} aliases of a connection without first (the review's 100k rows) are QUERY_TOO_COMPLEX; two run`, async () => {
+    expectRefused(await post({ query: bigAliases(MAX_ALIASES) }, vagrant.token), "QUERY_TOO_COMPLEX");
+    const two = await post({ query: bigAliases(2) }, vagrant.token);
+    expectRan(two);
+    expect(two.body.data.a1.nodes).toHaveLength(DEFAULT_PAGE_SIZE);
+  });
+
+  it("a nested query refused with literal first: 1000 is refused with the same pages as variables or their defaults, over HTTP and WebSocket", async () => {
+    const nested = (a: string, b: string, c: string) =>
+      `profiles(first: ${a}) { nodes { id voicePresencesByUserId(first: ${b}) { nodes { id net { id voiceNetBridgesBySourceNetId(first: ${c}) { nodes { id } } } } } } }`;
+    const ws = wsClient(vagrant.token);
+    for (const [query, variables] of [
+      [`{ ${nested("1000", "1000", "1000")} }`, undefined],
+      [`query($a: Int, $b: Int, $c: Int) { ${nested("$a", "$b", "$c")} }`, { a: 1000, b: 1000, c: 1000 }],
+      [`query($a: Int = 1000, $b: Int = 1000, $c: Int = 1000) { ${nested("$a", "$b", "$c")} }`, undefined],
+      [`query($a: Int, $b: Int, $c: Int) { ${nested("$a", "$b", "$c")} }`, {}],
+    ] as const) {
+      expectRefused(await post({ query, variables }, vagrant.token), "QUERY_TOO_COMPLEX", query);
+      expect(codesOf(await overWs(ws, query, variables)), `${query} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // Small pages of the same shape run.
+    const small = await post({ query: `query($a: Int, $b: Int, $c: Int) { ${nested("$a", "$b", "$c")} }`, variables: { a: 5, b: 5, c: 5 } }, vagrant.token);
+    expectRan(small);
+    expect(small.body.data.profiles.nodes.length).toBeGreaterThan(0);
+  });
+});
 
 describe(`request size: ${MAX_REQUEST_BYTES} bytes on HTTP and WebSocket alike`, () => {
   const documentOf = (bytes: number) => `{ ${"__typename ".repeat(Math.ceil(bytes / 11))}}`;
