@@ -1,7 +1,8 @@
 /**
  * What one GraphQL request may cost, refused before planning or SQL with QUERY_TOO_COMPLEX (HTTP 400) in
- * milliseconds: how deep it nests and how many aliases it has (graphql-armor's maintained validation rules), at
- * most one credential field (authenticate, register) per request, however it is spelt (aliases, fragments and inline fragments all count, so one request is one password guess),
+ * milliseconds: how deep it nests and how many aliases it has (graphql-armor's maintained validation rules), how
+ * many introspection roots it asks for, at most one credential field (authenticate, register) per request,
+ * however it is spelt (aliases, fragments and inline fragments all count, so one request is one password guess),
  * how large a page it asks for (`first`/`last` at most MAX_PAGE_SIZE; a negative one is BAD_REQUEST) and how much
  * it selects in all (the cost, graphql-armor's formula with each page's real size).
  *
@@ -56,6 +57,12 @@ export const MAX_PAGE_SIZE = 1000;
  * are more). Small enough that a few such lists side by side (the /ops page polls five) stay within MAX_COST.
  */
 export const DEFAULT_PAGE_SIZE = 100;
+/**
+ * Introspection roots per operation. Introspection is exempt from the depth rule (the standard introspection
+ * query nests TypeRef a dozen levels deep) and from the cost, so it is bounded by count: one `__schema` (what
+ * GraphiQL, Ruru and codegen send), a few `__type`. graphql-js bounds how deep each nests.
+ */
+export const MAX_INTROSPECTION_FIELDS: Readonly<Record<"__schema" | "__type", number>> = { __schema: 1, __type: 5 };
 /** Bytes of one request: an HTTP body (413 past it) and a WebSocket message (closed with 1009 past it). */
 export const MAX_REQUEST_BYTES = 100_000;
 /** Mutations that check a password or create an account: one per request. */
@@ -110,10 +117,57 @@ const oneCredentialField: ValidationRule = (context): ASTVisitor => ({
   },
 });
 
+type IntrospectionCount = Record<keyof typeof MAX_INTROSPECTION_FIELDS, number>;
+
+/**
+ * `__schema` and `__type` fields in an operation, wherever they are (PostGraphile's `query` field re-enters Query)
+ * and as often as a fragment holding one is spread. Each fragment is counted once and its count reused.
+ */
+const introspectionBounded: ValidationRule = (context): ASTVisitor => {
+  const ofFragment = new Map<string, IntrospectionCount>();
+  const count = (selectionSet: SelectionSetNode, into: IntrospectionCount, visiting: Set<string>): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === "__schema" || name === "__type") into[name] += 1;
+        else if (selection.selectionSet) count(selection.selectionSet, into, visiting);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) count(selection.selectionSet, into, visiting);
+      else {
+        const name = selection.name.value;
+        // A fragment cycle is NoFragmentCyclesRule's to refuse; here it counts nothing more.
+        if (visiting.has(name)) continue;
+        let inFragment = ofFragment.get(name);
+        if (!inFragment) {
+          inFragment = { __schema: 0, __type: 0 };
+          const fragment = context.getFragment(name);
+          if (fragment) count(fragment.selectionSet, inFragment, new Set(visiting).add(name));
+          ofFragment.set(name, inFragment);
+        }
+        into.__schema += inFragment.__schema;
+        into.__type += inFragment.__type;
+      }
+    }
+  };
+  return {
+    OperationDefinition(operation) {
+      const found: IntrospectionCount = { __schema: 0, __type: 0 };
+      count(operation.selectionSet, found, new Set());
+      for (const field of ["__schema", "__type"] as const) {
+        if (found[field] > MAX_INTROSPECTION_FIELDS[field]) {
+          context.reportError(
+            refusal("QUERY_TOO_COMPLEX", `at most ${MAX_INTROSPECTION_FIELDS[field]} ${field} field(s) per operation; this one has ${found[field]}`, operation),
+          );
+        }
+      }
+    },
+  };
+};
+
 export const VALIDATION_RULES: readonly ValidationRule[] = [
   maxDepthRule({ n: MAX_DEPTH, ignoreIntrospection: true, ...armorOptions() }),
   maxAliasesRule({ n: MAX_ALIASES, ...armorOptions() }),
   oneCredentialField,
+  introspectionBounded,
 ];
 
 function pageSizeProblem(name: string, value: number): { code: ErrorCode; message: string } | null {
@@ -186,7 +240,7 @@ function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLN
 
 function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLNamedType | undefined): number {
   if (!field.selectionSet) return LEAF_COST;
-  // Introspection's __schema is not counted, as graphql-armor's rule did not count it (ignoreIntrospection).
+  // Bounded by count instead (introspectionBounded).
   if (field.name.value === "__schema") return 0;
   const definition = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
   const type = definition ? getNamedType(definition.type) : field.name.value === "__type" ? walk.schema.getType("__Type") : undefined;
@@ -322,7 +376,7 @@ export function queryLimitsPlugin(executionTimeoutMs: number): GraphileConfig.Pl
   return {
     name: "NexusQueryLimitsPlugin",
     version: "1.0.0",
-    description: "Depth, alias, cost, page-size and one-credential-per-request limits (QUERY_TOO_COMPLEX), and the default page.",
+    description: "Depth, alias, introspection, cost, page-size and one-credential-per-request limits (QUERY_TOO_COMPLEX), and the default page.",
     after: ["PgFirstLastBeforeAfterArgsPlugin"],
     grafserv: {
       middleware: {

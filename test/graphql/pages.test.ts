@@ -1,16 +1,17 @@
 import { createClient, type Client } from "graphql-ws";
+import { getIntrospectionQuery } from "postgraphile/graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_PAGE_SIZE, MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
+import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
 import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 /**
- * The security review's attacks on the GraphQL limits (issue: page size, cost, WebSocket size), over
+ * The security review's attacks on the GraphQL limits (issue: page size, cost, introspection, WebSocket size), over
  * HTTP and graphql-ws against a production-mode server. A connection asked for without `first` returns a default
  * page instead of every row; page sizes and the cost are judged on the coerced variables, a variable's default
- * value included; and a WebSocket message is held to the HTTP body limit. Each
+ * value included; introspection is bounded by count; and a WebSocket message is held to the HTTP body limit. Each
  * refusal is 400 QUERY_TOO_COMPLEX (BAD_REQUEST for a negative page), and the ordinary request next to it runs.
  */
 const PRESENCE_ROWS = 1200;
@@ -160,6 +161,36 @@ describe("cost: each page at its real size, whether literal, variable, default o
     const small = await post({ query: `query($a: Int, $b: Int, $c: Int) { ${nested("$a", "$b", "$c")} }`, variables: { a: 5, b: 5, c: 5 } }, vagrant.token);
     expectRan(small);
     expect(small.body.data.profiles.nodes.length).toBeGreaterThan(0);
+  });
+});
+
+describe("introspection: bounded by count, ordinary introspection unchanged", () => {
+  const deepSchema = `__schema { types { name description fields { name args { name type { name kind ofType { name kind } } } type { name kind ofType { name kind ofType { name kind } } } } } }`;
+
+  it(`20 aliases of a nested __schema (1.9 s of CPU in the review) are QUERY_TOO_COMPLEX, anonymously, over HTTP and WebSocket`, async () => {
+    const ws = wsClient();
+    for (const query of [
+      `{ ${Array.from({ length: 20 }, (_, i) => `s${i}: ${deepSchema}`).join(" ")} }`,
+      `{ a: __schema { queryType { name } } b: __schema { queryType { name } } }`,
+      // PostGraphile's `query` field re-enters Query; a fragment spread twice is two.
+      `{ __schema { queryType { name } } query { ${deepSchema} } }`,
+      `{ ...S q: query { ...S } } fragment S on Query { ${deepSchema} }`,
+      `{ ${Array.from({ length: MAX_INTROSPECTION_FIELDS.__type + 1 }, (_, i) => `t${i}: __type(name: "Query") { fields { name } }`).join(" ")} }`,
+    ]) {
+      expectRefused(await post({ query }), "QUERY_TOO_COMPLEX", query.slice(0, 80));
+      expect(codesOf(await overWs(ws, query)), `${query.slice(0, 80)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+  });
+
+  it("the introspection query GraphiQL and codegen send runs, as does a __type lookup", async () => {
+    const full = await post({ query: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, inputValueDeprecation: true }) });
+    expectRan(full);
+    expect(full.body.data.__schema.types.map((type: { name: string }) => type.name)).toContain("VoicePresence");
+    const lookup = await post({ query: `{ a: __type(name: "VoiceNet") { fields { name } } b: __type(name: "Profile") { name } }` });
+    expectRan(lookup);
+    expect(lookup.body.data.a.fields.map((field: { name: string }) => field.name)).toContain("roomName");
+    const overSocket = await overWs(wsClient(), getIntrospectionQuery());
+    expect(overSocket.results[0].data.__schema.queryType.name).toBe("Query");
   });
 });
 
