@@ -11,6 +11,7 @@ import { postgraphile, type PostGraphileInstance } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import { makePreset } from "./graphql/preset.ts";
 import { graphqlEdge, GRAPHQL_PATH } from "./graphql/edge.ts";
+import { graphqlWebSocket } from "./graphql/websocket.ts";
 import { recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
@@ -116,10 +117,11 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // Ruru (/graphiql, when on) and its assets: grafserv's handler as Express middleware; it passes on what it
   // does not serve.
   app.use((req, res, next) => void grafservHandler(req, res, next));
-  // Subscriptions: graphql-ws on /graphql (the JWT in connectionParams, preset.ts); any other upgrade is closed.
-  const upgradeHandler = await serv.getUpgradeHandler();
+  // Subscriptions: graphql-ws on /graphql (the JWT in connectionParams, preset.ts; a message at most
+  // MAX_REQUEST_BYTES, websocket.ts); any other upgrade is closed.
+  const webSocket = graphqlWebSocket(serv, log);
   server.on("upgrade", (req, socket, head) => {
-    if (upgradeHandler && serv.shouldHandleUpgrade(req, socket, head)) upgradeHandler(req, socket, head);
+    if (serv.shouldHandleUpgrade(req, socket, head)) webSocket.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
 
@@ -179,6 +181,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     pgl,
     async close() {
       await drain();
+      await webSocket.close();
       await pgl.release();
       // The pool is ours, but the LISTEN client of the subscriptions' PgSubscriber is the service's to give back.
       for (const service of preset.pgServices ?? []) await service.release?.();

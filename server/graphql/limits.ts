@@ -1,30 +1,40 @@
 /**
  * What one GraphQL request may cost, refused before planning or SQL with QUERY_TOO_COMPLEX (HTTP 400) in
- * milliseconds: how deep it nests, how many aliases and how much it selects (graphql-armor's maintained
- * validation rules), how large a page it asks for (`first`/`last` at most MAX_PAGE_SIZE; a negative one is
- * BAD_REQUEST), and at most one credential field (authenticate, register) per request, however it is spelt:
- * aliases, fragments and inline fragments all count, so one request is one password guess.
+ * milliseconds: how deep it nests and how many aliases it has (graphql-armor's maintained validation rules), how
+ * many introspection roots it asks for, at most one credential field (authenticate, register) per request,
+ * however it is spelt (aliases, fragments and inline fragments all count, so one request is one password guess),
+ * how large a page it asks for (`first`/`last` at most MAX_PAGE_SIZE; a negative one is BAD_REQUEST) and how much
+ * it selects in all (the cost, graphql-armor's formula with each page's real size).
  *
- * Validation rules run once per distinct document (grafserv caches the result), so limits on literals cost
- * nothing on repeat requests. `first`/`last` given as variables are checked when the operation executes, against
- * a per-document list of the variables that feed them.
+ * Validation rules run once per distinct document (grafserv caches the result). Page sizes and the cost are
+ * checked when the operation executes, on the coerced variable values (a variable's default included), so
+ * `first: $n` is held to the same limits as `first: 1000`. A connection or list asked for without `first` or
+ * `last` returns DEFAULT_PAGE_SIZE rows (the schema plugin below sets it in the plan), and is costed at that.
  *
  * Behind these: grafast's planning and execution timeouts (preset.ts) and the per-request statement_timeout
  * (STATEMENT_TIMEOUT_MS), which ends any SQL statement that still runs too long.
  */
-import { costLimitRule } from "@escape.tech/graphql-armor-cost-limit";
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import type { Result } from "postgraphile/grafserv";
-import { SafeError } from "postgraphile/grafast";
+import { constant, lambda, SafeError, type FieldArgs, type GrafastFieldConfig, type Step } from "postgraphile/grafast";
 import {
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
+  isInterfaceType,
+  isObjectType,
   Kind,
-  visit,
+  valueFromAST,
+  type ASTNode,
   type ASTVisitor,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -35,16 +45,34 @@ import type { ErrorCode } from "../../core/errors.ts";
 export const MAX_DEPTH = 10;
 /** Aliased fields per operation (`__typename` not counted). */
 export const MAX_ALIASES = 20;
-/** graphql-armor's cost (objects 2, leaves 1, ×1.5 per level, × a literal first/last): a page of 1000 rows is ~7500. */
+/**
+ * graphql-armor's cost formula (objects 2, leaves 1, ×1.5 per level, × the page size of a connection or list): a
+ * page of 1000 rows of six columns is 18 500, a default page of them 1850.
+ */
 export const MAX_COST = 20_000;
-/** Rows one connection may be asked for. */
+/** Rows one connection or list may be asked for. */
 export const MAX_PAGE_SIZE = 1000;
+/**
+ * Rows a connection or list returns when asked for without `first` or `last` (its `pageInfo` says whether there
+ * are more). Small enough that a few such lists side by side (the /ops page polls five) stay within MAX_COST.
+ */
+export const DEFAULT_PAGE_SIZE = 100;
+/**
+ * Introspection roots per operation. Introspection is exempt from the depth rule (the standard introspection
+ * query nests TypeRef a dozen levels deep) and from the cost, so it is bounded by count: one `__schema` (what
+ * GraphiQL, Ruru and codegen send), a few `__type`. graphql-js bounds how deep each nests.
+ */
+export const MAX_INTROSPECTION_FIELDS: Readonly<Record<"__schema" | "__type", number>> = { __schema: 1, __type: 5 };
+/** Bytes of one request: an HTTP body (413 past it) and a WebSocket message (closed with 1009 past it). */
+export const MAX_REQUEST_BYTES = 100_000;
 /** Mutations that check a password or create an account: one per request. */
 export const CREDENTIAL_FIELDS: readonly string[] = ["authenticate", "register"];
 
-const PAGE_ARGUMENTS = new Set(["first", "last"]);
+const OBJECT_COST = 2;
+const LEAF_COST = 1;
+const DEPTH_COST_FACTOR = 1.5;
 
-function refusal(code: ErrorCode, message: string, node?: import("postgraphile/graphql").ASTNode): GraphQLError {
+function refusal(code: ErrorCode, message: string, node?: ASTNode): GraphQLError {
   return new GraphQLError(message, { nodes: node ? [node] : undefined, extensions: { code } });
 }
 
@@ -89,58 +117,202 @@ const oneCredentialField: ValidationRule = (context): ASTVisitor => ({
   },
 });
 
+type IntrospectionCount = Record<keyof typeof MAX_INTROSPECTION_FIELDS, number>;
+
+/**
+ * `__schema` and `__type` fields in an operation, wherever they are (PostGraphile's `query` field re-enters Query)
+ * and as often as a fragment holding one is spread. Each fragment is counted once and its count reused.
+ */
+const introspectionBounded: ValidationRule = (context): ASTVisitor => {
+  const ofFragment = new Map<string, IntrospectionCount>();
+  const count = (selectionSet: SelectionSetNode, into: IntrospectionCount, visiting: Set<string>): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === "__schema" || name === "__type") into[name] += 1;
+        else if (selection.selectionSet) count(selection.selectionSet, into, visiting);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) count(selection.selectionSet, into, visiting);
+      else {
+        const name = selection.name.value;
+        // A fragment cycle is NoFragmentCyclesRule's to refuse; here it counts nothing more.
+        if (visiting.has(name)) continue;
+        let inFragment = ofFragment.get(name);
+        if (!inFragment) {
+          inFragment = { __schema: 0, __type: 0 };
+          const fragment = context.getFragment(name);
+          if (fragment) count(fragment.selectionSet, inFragment, new Set(visiting).add(name));
+          ofFragment.set(name, inFragment);
+        }
+        into.__schema += inFragment.__schema;
+        into.__type += inFragment.__type;
+      }
+    }
+  };
+  return {
+    OperationDefinition(operation) {
+      const found: IntrospectionCount = { __schema: 0, __type: 0 };
+      count(operation.selectionSet, found, new Set());
+      for (const field of ["__schema", "__type"] as const) {
+        if (found[field] > MAX_INTROSPECTION_FIELDS[field]) {
+          context.reportError(
+            refusal("QUERY_TOO_COMPLEX", `at most ${MAX_INTROSPECTION_FIELDS[field]} ${field} field(s) per operation; this one has ${found[field]}`, operation),
+          );
+        }
+      }
+    },
+  };
+};
+
+export const VALIDATION_RULES: readonly ValidationRule[] = [
+  maxDepthRule({ n: MAX_DEPTH, ignoreIntrospection: true, ...armorOptions() }),
+  maxAliasesRule({ n: MAX_ALIASES, ...armorOptions() }),
+  oneCredentialField,
+  introspectionBounded,
+];
+
 function pageSizeProblem(name: string, value: number): { code: ErrorCode; message: string } | null {
   if (!Number.isSafeInteger(value) || value < 0) return { code: "BAD_REQUEST", message: `${name} must be a whole number, 0 or more` };
   if (value > MAX_PAGE_SIZE) return { code: "QUERY_TOO_COMPLEX", message: `${name} may be at most ${MAX_PAGE_SIZE}` };
   return null;
 }
 
-/** `first`/`last` literals within 0…MAX_PAGE_SIZE. */
-const pageSizeLiterals: ValidationRule = (context): ASTVisitor => ({
-  Argument(argument) {
-    if (!PAGE_ARGUMENTS.has(argument.name.value) || argument.value.kind !== Kind.INT) return;
-    const problem = pageSizeProblem(argument.name.value, Number(argument.value.value));
-    if (problem) context.reportError(refusal(problem.code, problem.message, argument));
-  },
-});
-
-export const VALIDATION_RULES: readonly ValidationRule[] = [
-  maxDepthRule({ n: MAX_DEPTH, ignoreIntrospection: true, ...armorOptions() }),
-  maxAliasesRule({ n: MAX_ALIASES, ...armorOptions() }),
-  costLimitRule({ maxCost: MAX_COST, ignoreIntrospection: true, ...armorOptions() }),
-  oneCredentialField,
-  pageSizeLiterals,
-];
-
-/** Per document (grafserv hands out the same parsed DocumentNode for the same text): variables used as first/last. */
-const pageVariables = new WeakMap<DocumentNode, Map<string, string>>();
-
-function pageVariablesOf(document: DocumentNode): Map<string, string> {
-  let found = pageVariables.get(document);
-  if (!found) {
-    const names = new Map<string, string>();
-    visit(document, {
-      Argument(argument) {
-        if (PAGE_ARGUMENTS.has(argument.name.value) && argument.value.kind === Kind.VARIABLE) names.set(argument.value.name.value, argument.name.value);
-      },
-    });
-    found = names;
-    pageVariables.set(document, found);
-  }
-  return found;
+/** Rows a connection or list returns for its `first` and `last`: what the plan (below) and the cost both use. */
+function rowsOf(first: unknown, last: unknown): number | null {
+  if (typeof first === "number") return first;
+  return typeof last === "number" ? null : DEFAULT_PAGE_SIZE;
 }
 
-/** The variables' page sizes, as the same refusal a literal would get; null when they are fine. */
-function pageVariableRefusal(document: DocumentNode, variables: Record<string, unknown> | null | undefined): GraphQLError | null {
-  for (const [variable, argument] of pageVariablesOf(document)) {
-    const value = variables?.[variable];
-    if (value === undefined || value === null || typeof value !== "number") continue;
-    const problem = pageSizeProblem(argument, value);
-    if (problem) return refusal(problem.code, `${problem.message} ($${variable} is ${value})`);
-  }
-  return null;
+/** A walk of one operation with its coerced variables: the first page-size refusal, and the cost. */
+interface Walk {
+  schema: GraphQLSchema;
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+  fragmentCosts: Map<string, number>;
+  refused: GraphQLError | null;
 }
 
+/** The page size of a field that takes `first`/`last` (1 for any other), recording a value out of bounds. */
+function pageSizeOf(walk: Walk, field: FieldNode, definition: GraphQLField<unknown, unknown>): number {
+  let paged = false;
+  const values: Partial<Record<"first" | "last", unknown>> = {};
+  for (const name of ["first", "last"] as const) {
+    const argument = definition.args.find((arg) => arg.name === name);
+    if (!argument) continue;
+    paged = true;
+    const node = field.arguments?.find((arg) => arg.name.value === name);
+    if (!node) continue;
+    const value = valueFromAST(node.value, argument.type, walk.variables);
+    values[name] = value;
+    if (typeof value !== "number") continue;
+    const problem = pageSizeProblem(name, value);
+    if (problem && !walk.refused) {
+      const via = node.value.kind === Kind.VARIABLE ? ` ($${node.value.name.value} is ${value})` : "";
+      walk.refused = refusal(problem.code, `${problem.message}${via}`, node);
+    }
+  }
+  if (!paged) return 1;
+  return rowsOf(values.first, values.last) ?? (values.last as number);
+}
+
+/** graphql-armor's cost of a selection set's children (each ×1.5), with each page at its real size. */
+function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined): number {
+  let cost = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) cost += DEPTH_COST_FACTOR * fieldCost(walk, selection, type);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const on = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : type;
+      cost += DEPTH_COST_FACTOR * (OBJECT_COST + childrenCost(walk, selection.selectionSet, on ?? undefined));
+    } else {
+      const name = selection.name.value;
+      let fragmentCost = walk.fragmentCosts.get(name);
+      if (fragmentCost === undefined) {
+        // Validation has refused fragment cycles; the placeholder only keeps a walk finite.
+        walk.fragmentCosts.set(name, 0);
+        const fragment = walk.fragments.get(name);
+        fragmentCost = fragment ? OBJECT_COST + childrenCost(walk, fragment.selectionSet, walk.schema.getType(fragment.typeCondition.name.value) ?? undefined) : 0;
+        walk.fragmentCosts.set(name, fragmentCost);
+      }
+      cost += DEPTH_COST_FACTOR * (LEAF_COST + DEPTH_COST_FACTOR * fragmentCost);
+    }
+  }
+  return cost;
+}
+
+function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLNamedType | undefined): number {
+  if (!field.selectionSet) return LEAF_COST;
+  // Bounded by count instead (introspectionBounded).
+  if (field.name.value === "__schema") return 0;
+  const definition = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
+  const type = definition ? getNamedType(definition.type) : field.name.value === "__type" ? walk.schema.getType("__Type") : undefined;
+  const rows = definition ? pageSizeOf(walk, field, definition) : 1;
+  return rows * (OBJECT_COST + childrenCost(walk, field.selectionSet, type ?? undefined));
+}
+
+/** Per document and operation name: the refusal of an operation without variables, which is the same every time. */
+const fixedRefusals = new WeakMap<DocumentNode, Map<string | null, GraphQLError | null>>();
+
+/**
+ * The operation's page sizes and cost on its coerced variables, as the refusal a client gets; null when it is
+ * within the limits, or when its variables do not coerce (grafast then answers that, as it always has).
+ */
+export function operationRefusal(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  rawVariables: Record<string, unknown> | null | undefined,
+): GraphQLError | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  const fixed = !operation.variableDefinitions?.length;
+  if (fixed) {
+    const known = fixedRefusals.get(document)?.get(operationName ?? null);
+    if (known !== undefined) return known;
+  }
+  let variables: Record<string, unknown> = {};
+  if (!fixed) {
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
+    if (coerced.errors) return null;
+    variables = coerced.coerced;
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const walk: Walk = { schema, fragments, variables, fragmentCosts: new Map(), refused: null };
+  const root = schema.getRootType(operation.operation) ?? undefined;
+  // The operation's cost is its root fields' (no ×1.5 at the top, as graphql-armor counts it).
+  const cost = childrenCost(walk, operation.selectionSet, root) / DEPTH_COST_FACTOR;
+  const refused = walk.refused ?? (cost > MAX_COST ? refusal("QUERY_TOO_COMPLEX", `query cost limit of ${MAX_COST} exceeded, found ${Math.round(cost)} (a connection without first or last counts as ${DEFAULT_PAGE_SIZE} rows; ask for smaller pages)`, operation) : null);
+  if (fixed) {
+    let byName = fixedRefusals.get(document);
+    if (!byName) fixedRefusals.set(document, (byName = new Map()));
+    byName.set(operationName ?? null, refused);
+  }
+  return refused;
+}
+
+/** The `first` argument's own applyPlan is replaced by this: the field's plan sets `first` (defaultPage). */
+function firstSetByFieldPlan(): void {}
+
+/**
+ * Every connection and list PostGraphile generates gets `first` = DEFAULT_PAGE_SIZE when the request gives
+ * neither `first` nor `last` (or gives them as null): its plan sets `first` from both arguments at run time, so a
+ * variable that is null or omitted gets the default page too.
+ */
+function defaultPage<T extends GrafastFieldConfig<any, any, any>>(field: T, scope: GraphileBuild.ScopeObjectFieldsField): T {
+  const plan = field.plan;
+  if (!plan || !(scope.isPgFieldConnection || scope.isPgFieldSimpleCollection)) return field;
+  return {
+    ...field,
+    plan($parent: Step, fieldArgs: FieldArgs, info) {
+      const $result = plan($parent, fieldArgs, info) as (Step & { setFirst?(first: Step): void }) | null;
+      const args = info.field.args;
+      if ($result && typeof $result.setFirst === "function" && args.find((arg) => arg.name === "first")?.extensions?.grafast?.applyPlan === firstSetByFieldPlan) {
+        const $last = args.some((arg) => arg.name === "last") ? fieldArgs.getRaw("last") : constant(undefined);
+        $result.setFirst(lambda([fieldArgs.getRaw("first"), $last], ([first, last]) => rowsOf(first, last), true));
+      }
+      return $result;
+    },
+  };
+}
 const REFUSAL_STATUS = new Set(["QUERY_TOO_COMPLEX", "BAD_REQUEST"]);
 
 /**
@@ -194,13 +366,18 @@ function withExecutionTimeout(timeoutMs: number) {
   };
 }
 
+function refusalOf(args: import("postgraphile/grafast").GrafastExecutionArgs): GraphQLError | null {
+  return operationRefusal(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | null | undefined);
+}
+
 /** The limits as a plugin; `executionTimeoutMs` is STATEMENT_TIMEOUT_MS. */
 export function queryLimitsPlugin(executionTimeoutMs: number): GraphileConfig.Plugin {
   const timed = withExecutionTimeout(executionTimeoutMs);
   return {
     name: "NexusQueryLimitsPlugin",
     version: "1.0.0",
-    description: "Depth, alias, cost, page-size and one-credential-per-request limits (QUERY_TOO_COMPLEX).",
+    description: "Depth, alias, introspection, cost, page-size and one-credential-per-request limits (QUERY_TOO_COMPLEX), and the default page.",
+    after: ["PgFirstLastBeforeAfterArgsPlugin"],
     grafserv: {
       middleware: {
         setPreset(next, dynamicOptions) {
@@ -225,14 +402,26 @@ export function queryLimitsPlugin(executionTimeoutMs: number): GraphileConfig.Pl
     grafast: {
       middleware: {
         execute(next, event) {
-          const refused = pageVariableRefusal(event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
+          const refused = refusalOf(event.args);
           if (refused) return { errors: [refused] };
           event.args.resolvedPreset = timed(event.args.resolvedPreset);
           return next();
         },
         subscribe(next, event) {
-          const refused = pageVariableRefusal(event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
+          const refused = refusalOf(event.args);
           return refused ? { errors: [refused] } : next();
+        },
+      },
+    },
+    schema: {
+      hooks: {
+        GraphQLObjectType_fields_field(field, build, context) {
+          return defaultPage(field, context.scope);
+        },
+        GraphQLObjectType_fields_field_args(args, _build, context) {
+          const { isPgFieldConnection, isPgFieldSimpleCollection } = context.scope;
+          if (!(isPgFieldConnection || isPgFieldSimpleCollection) || !args.first) return args;
+          return { ...args, first: { ...args.first, applyPlan: firstSetByFieldPlan } };
         },
       },
     },

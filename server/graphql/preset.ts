@@ -12,7 +12,7 @@ import type { Config } from "../../core/config.ts";
 import { PersistedPlugin } from "@grafserv/persisted";
 import { GRAPHQL_PATH } from "./edge.ts";
 import { makeMaskError } from "./errors.ts";
-import { MAX_DEPTH, queryLimitsPlugin } from "./limits.ts";
+import { MAX_DEPTH, MAX_REQUEST_BYTES, queryLimitsPlugin } from "./limits.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
 import { RateLimitedStatusPlugin } from "./rate-limited-status.ts";
 import type { Logger } from "../../core/log.ts";
@@ -68,6 +68,9 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       // Ruru is off in production unless GRAPHIQL=true (the schema is public knowledge; the explorer need not be).
       graphiql: config.graphiql,
       watch: false,
+      // A larger body is 413; the WebSocket path holds its messages to the same size (websocket.ts).
+      maxRequestLength: MAX_REQUEST_BYTES,
+      // graphql-ws on /graphql, served by websocket.ts with grafserv's graphql-ws configuration.
       websockets: true,
       maskError: makeMaskError(log),
       // PERSISTED_OPERATIONS_DIR: only the operations stored there (`<sha256>.graphql`) run; anything else is
