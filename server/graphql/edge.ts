@@ -13,14 +13,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { authenticateOrRefuse, edgeAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { toApiError } from "../../core/errors.ts";
+import { MAX_REQUEST_BYTES } from "./limits.ts";
 import type { Logger } from "../../core/log.ts";
 import { clientAddressOf, closeAfterAnswer, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export const GRAPHQL_PATH = "/graphql";
-
-/** grafserv's limit on a request body (its maxRequestLength, left at its default), in bytes. */
-export const MAX_REQUEST_LENGTH = 100_000;
 
 /** When grafserv answers 413 (a chunked body past its limit), the answer closes the connection. */
 function closeOn413(req: IncomingMessage, res: ServerResponse): void {
@@ -59,10 +57,10 @@ export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fa
     // refused here before grafserv reads a byte; sent without a length, grafserv stops at the limit and its 413
     // closes the connection. Requests that declare a length within the limit (every ordinary client) pass as they are.
     const declared = req.headers["content-length"];
-    if (declared !== undefined ? Number(declared) > MAX_REQUEST_LENGTH : req.headers["transfer-encoding"] !== undefined) {
+    if (declared !== undefined ? Number(declared) > MAX_REQUEST_BYTES : req.headers["transfer-encoding"] !== undefined) {
       if (declared !== undefined) {
         closeAfterAnswer(req, res);
-        return writeJson(res, 413, { errors: [{ message: `the request is larger than ${MAX_REQUEST_LENGTH} bytes`, extensions: { code: "BAD_REQUEST" } }] });
+        return writeJson(res, 413, { errors: [{ message: `the request is larger than ${MAX_REQUEST_BYTES} bytes`, extensions: { code: "BAD_REQUEST" } }] });
       }
       closeOn413(req, res);
     }
