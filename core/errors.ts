@@ -65,6 +65,8 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   "23502": "BAD_REQUEST", // not_null_violation
   "23514": "BAD_REQUEST", // check_violation
   "22P02": "BAD_REQUEST", // invalid_text_representation (bad uuid, bad enum)
+  "2201X": "BAD_REQUEST", // invalid_row_count_in_result_offset_clause (a negative offset)
+  "2201W": "BAD_REQUEST", // invalid_row_count_in_limit_clause (a negative first)
   "22001": "BAD_REQUEST", // string_data_right_truncation
   "22003": "BAD_REQUEST", // numeric_value_out_of_range
   "22023": "BAD_REQUEST", // invalid_parameter_value

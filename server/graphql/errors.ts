@@ -25,6 +25,8 @@ const PLAIN_REFUSALS: [RegExp, ErrorCode, string][] = [
   [/^No values were (deleted|updated) in collection '[^']*' because no values you can (delete|update) were found/, "NOT_FOUND", "no such row, or not one you may change"],
 ];
 
+const INVALID_CURSOR = /^Invalid cursor\b/;
+
 function plainRefusal(error: Error): ApiError | undefined {
   for (const [pattern, code, message] of PLAIN_REFUSALS) {
     if (pattern.test(error.message)) return new ApiError(code, message, { cause: error });
@@ -45,6 +47,10 @@ export function makeMaskError(log: Logger) {
     if (isSafeError(original)) {
       const timeout = grafastTimeout(original.extensions as Record<PropertyKey, unknown> | undefined);
       if (timeout) return new GraphQLError(original.message, { ...shape, extensions: { code: timeout } });
+      // A cursor the client made up (or one from another connection): PostGraphile says so, with no code.
+      if (INVALID_CURSOR.test(original.message) && (original.extensions as { code?: unknown } | undefined)?.code === undefined) {
+        return new GraphQLError(original.message, { ...shape, extensions: { code: "BAD_REQUEST" } });
+      }
       return new GraphQLError(original.message, { ...shape, extensions: { code: "INTERNAL", ...original.extensions } });
     }
     const apiError = plainRefusal(original) ?? toApiError(original);

@@ -315,25 +315,48 @@ function defaultPage<T extends GrafastFieldConfig<any, any, any>>(field: T, scop
 }
 const REFUSAL_STATUS = new Set(["QUERY_TOO_COMPLEX", "BAD_REQUEST"]);
 
-/**
- * A response made only of our refusals (no data: validation failed, or the execute check refused) is HTTP 400,
- * whatever media type the client accepts. graphql-over-HTTP's legacy application/json answers validation errors
- * with 200; our routes answer a refused request with 400 everywhere.
- */
-function refusedStatus(result: Result | null): void {
-  if (!result || result.statusCode !== 200) return;
+type ErrorOnlyBody = { errors: { extensions?: Record<string, unknown> }[] };
+
+/** A response with errors and no data (a refused request), parsed; undefined for anything else. */
+function errorOnlyBody(result: Result | null): ErrorOnlyBody | undefined {
+  if (!result) return undefined;
   let payload: unknown;
   if (result.type === "json") payload = result.json;
   else if (result.type === "buffer" && result.buffer.length < 65_536 && result.buffer.subarray(0, 10).toString() === '{"errors":') {
     try {
       payload = JSON.parse(result.buffer.toString("utf8"));
     } catch {
-      return;
+      return undefined;
     }
-  } else return;
-  const body = payload as { data?: unknown; errors?: { extensions?: { code?: unknown } }[] } | null;
-  if (!body || "data" in body || !Array.isArray(body.errors) || body.errors.length === 0) return;
-  if (body.errors.every((e) => REFUSAL_STATUS.has(String(e.extensions?.code)))) result.statusCode = 400;
+  } else return undefined;
+  const body = payload as { data?: unknown; errors?: unknown } | null;
+  if (!body || "data" in body || !Array.isArray(body.errors) || body.errors.length === 0) return undefined;
+  return body as ErrorOnlyBody;
+}
+
+/**
+ * A response made only of our refusals (no data: validation failed, or the execute check refused) is HTTP 400,
+ * whatever media type the client accepts. graphql-over-HTTP's legacy application/json answers validation errors
+ * with 200; our routes answer a refused request with 400 everywhere.
+ *
+ * graphql-js's own refusals of a document (a syntax error, a field that does not exist, a value of the wrong type,
+ * two anonymous operations) carry no code: in a refused response each gets BAD_REQUEST, like every other refusal,
+ * so a client can tell them from a fault by extensions.code alone.
+ */
+function refusedResponse(result: Result | null): void {
+  const body = errorOnlyBody(result);
+  if (!result || !body) return;
+  if (result.statusCode === 200 && body.errors.every((e) => REFUSAL_STATUS.has(String(e.extensions?.code)))) result.statusCode = 400;
+  if (result.statusCode === undefined || result.statusCode < 400 || result.statusCode >= 500) return;
+  const uncoded = body.errors.filter((e) => e && typeof e === "object" && e.extensions?.code === undefined);
+  if (uncoded.length === 0) return;
+  for (const error of uncoded) error.extensions = { ...error.extensions, code: "BAD_REQUEST" };
+  if (result.type === "buffer") {
+    result.buffer = Buffer.from(JSON.stringify(body));
+    for (const name of Object.keys(result.headers)) {
+      if (name.toLowerCase() === "content-length") result.headers[name] = String(result.buffer.length);
+    }
+  }
 }
 
 /** grafserv's own request refusals (unparsable body, persisted operation missing) with a code, like ours. */
@@ -394,7 +417,7 @@ export function queryLimitsPlugin(executionTimeoutMs: number): GraphileConfig.Pl
         },
         async processRequest(next) {
           const result = await next();
-          refusedStatus(result);
+          refusedResponse(result);
           return result;
         },
       },

@@ -194,3 +194,29 @@ describe("persisted operations (PERSISTED_OPERATIONS_DIR)", () => {
     }
   });
 });
+
+describe("every refusal carries a code", () => {
+  it("graphql-js's own refusals, grafserv's body refusals, a made-up cursor and a negative offset are BAD_REQUEST, never INTERNAL", async () => {
+    const refused = async (body: unknown) => {
+      const answer = await post(body, scout.token);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(codes(answer), JSON.stringify(body)).toEqual(answer.body.errors!.map(() => "BAD_REQUEST"));
+    };
+    await refused({ query: "{" });
+    await refused({ query: "{ noSuchField }" });
+    await refused({ query: '{ voiceNets(first: "ten") { nodes { id } } }' });
+    await refused({ query: "query { __typename } query { __typename }" });
+    await refused([{ query: "{ __typename }" }]);
+    const unparsable = await postJson(`${t.baseUrl}/graphql`, "{not json", bearer(scout.token));
+    expect(unparsable.status).toBe(400);
+    expect(unparsable.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+
+    // In execution: the field fails with BAD_REQUEST, and nothing is logged as a fault.
+    for (const query of ['{ voiceNets(first: 5, after: "made-up") { nodes { id } } }', "{ voiceNets(first: 5, offset: -1) { nodes { id } } }"]) {
+      const answer = await post({ query }, scout.token);
+      expect(answer.body.data?.voiceNets ?? null, query).toBeNull();
+      expect(codes(answer), query).toEqual(["BAD_REQUEST"]);
+      expect(answer.body.errors?.[0]).not.toHaveProperty("extensions.errorId");
+    }
+  });
+});
