@@ -7,6 +7,7 @@ import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { authenticateRequest, edgeAuth } from "../auth.ts";
+import { clientAddressOf } from "../http.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { PersistedPlugin } from "@grafserv/persisted";
@@ -26,6 +27,7 @@ export interface PresetOptions {
 }
 
 export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
+  const clientAddress = clientAddressOf(config.trustProxy);
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
     // QueryLimitsPlugin first: its middleware wraps the others' (it gives grafserv's and the persisted
@@ -57,7 +59,11 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
         if (ws) {
           const header = ws.normalizedConnectionParams?.authorization ?? ws.request?.headers?.authorization;
           const auth = await authenticateRequest(Array.isArray(header) ? header[0] : header, edgeAuth(config));
-          return { pgSettings: auth.pgSettings };
+          // The upgrade request's address, as on HTTP: sign-ups over a WebSocket count per client address too,
+          // not all in one bucket.
+          const upgrade = ws.request as import("node:http").IncomingMessage | undefined;
+          const nexusClient = upgrade ? { address: clientAddress(upgrade), userAgent: upgrade.headers["user-agent"] } : undefined;
+          return { pgSettings: auth.pgSettings, nexusClient };
         }
         return { pgSettings: pgSettingsFor(null, configPgSettings(config)) };
       },

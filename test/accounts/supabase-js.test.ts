@@ -3,7 +3,9 @@
  * @supabase/supabase-js client against the running server in production mode.
  */
 import { createClient, isAuthApiError, type SupabaseClient } from "@supabase/supabase-js";
+import { createClient as createWsClient } from "graphql-ws";
 import { SignJWT } from "jose";
+import WebSocket from "ws";
 import { TokenVerifier } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../core/jwt.ts";
@@ -377,6 +379,40 @@ describe("the sign-up limit per client address", () => {
     expect(third.body).toMatchObject({ code: "over_request_rate_limit" });
     expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await signUp(proxied, 4, "203.0.113.6")).status).toBe(200);
+  });
+
+  it("counts sign-ups over a GraphQL WebSocket per client address too, not all in one bucket", async () => {
+    /** graphql-ws over `ws`, whose upgrade request carries the proxy's X-Forwarded-For. */
+    const registerOverWs = async (n: number, forwardedFor: string) => {
+      const Forwarded = class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers: { "x-forwarded-for": forwardedFor } });
+        }
+      };
+      const ws = createWsClient({ url: `${proxied.baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: Forwarded, retryAttempts: 0, lazy: true });
+      try {
+        const result = await new Promise<{ data?: any; errors?: any[] }>((resolve, reject) => {
+          let value: { data?: any; errors?: any[] } = {};
+          ws.subscribe(
+            {
+              query: `mutation($e: String!, $c: String!) { register(input: { email: $e, password: "password-123", callsign: $c }) { userId } }`,
+              variables: { e: `wslimit${n}@nexus.test`, c: `WsLimit${n}` },
+            },
+            { next: (v) => (value = v as typeof value), error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(e)), complete: () => resolve(value) },
+          );
+        });
+        return result;
+      } finally {
+        await ws.dispose();
+      }
+    };
+    // AUTH_SIGNUPS_PER_HOUR is 2 here: three addresses, one sign-up each, all pass.
+    for (const [n, address] of [[1, "192.0.2.1"], [2, "192.0.2.2"], [3, "192.0.2.3"]] as const) {
+      expect((await registerOverWs(n, address)).data?.register?.userId, address).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect((await registerOverWs(4, "192.0.2.1")).data?.register?.userId).toMatch(/^[0-9a-f-]{36}$/);
+    const third = await registerOverWs(5, "192.0.2.1");
+    expect(third.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
   });
 
   it("ignores X-Forwarded-For otherwise, so a client cannot pick a fresh address per request", async () => {
