@@ -159,6 +159,30 @@ describe("/ops in a browser", () => {
     await page.context().close();
   });
 
+  it("a panel cut by GraphQL's default page of 100 says how many it shows of how many", { timeout: 60_000 }, async () => {
+    const { rows } = await t.pool.query("insert into public.voice_nets (name, room_name) values ('Crowded', 'crowded-net') returning id");
+    await t.pool.query(
+      `insert into public.voice_presence (room_name, net_id, participant_identity, participant_sid, joined_at)
+       select 'crowded-net', $1, 'guest-' || i, 'PA_crowd_' || i, now() from generate_series(1, 120) i`,
+      [rows[0].id],
+    );
+    try {
+      const page = await signIn(founder);
+      const counter = await eventually("the roster's counter", async () => {
+        const text = await page.textContent("#panel-presence .count").catch(() => null);
+        return text?.includes("of") ? text : undefined;
+      }, { timeoutMs: 15_000 });
+      // The 120 here, and whoever an earlier test left on a net.
+      expect(counter).toMatch(/^100 of (\d+)$/);
+      expect(Number(counter!.split(" of ")[1])).toBeGreaterThanOrEqual(120);
+      expect(await page.$$("#panel-presence tbody tr")).toHaveLength(100);
+      await page.context().close();
+    } finally {
+      await t.pool.query("delete from public.voice_presence where room_name = 'crowded-net'");
+      await t.pool.query("delete from public.voice_nets where room_name = 'crowded-net'");
+    }
+  });
+
   it("an unknown account is refused at sign-in", async () => {
     const page = await signIn({ ...founder, callsign: "nobody-here" });
     await page.waitForSelector("#sign-in-error >> text=Sign-in failed", { timeout: 10_000 });

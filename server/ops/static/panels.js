@@ -55,6 +55,9 @@ function keptOpen(tools, key, summary, body) {
   return details;
 }
 
+/** How many rows a connection shows, and of how many when GraphQL's default page (100) cut it. */
+const shown = (nodes, data) => (data?.totalCount > nodes.length ? `${nodes.length} of ${data.totalCount}` : `${nodes.length}`);
+
 export const panels = [
   {
     id: "queue",
@@ -167,8 +170,9 @@ export const panels = [
     id: "presence",
     title: "On the nets now",
     field: "netRoster",
-    selection: `netRoster { nodes { presenceId roomName callsign rank participantIdentity joinedAt } }`,
+    selection: `netRoster { totalCount nodes { presenceId roomName callsign rank participantIdentity joinedAt } }`,
     empty: "Nobody is connected to a net you may join.",
+    count: shown,
     render(nodes, { table, el, ago, clock }) {
       return table(
         [
@@ -188,8 +192,9 @@ export const panels = [
     id: "flares",
     title: "Open rescue flares",
     field: "openRescueFlares",
-    selection: `openRescueFlares { nodes { id flareType status location requesterCallsign responderCallsign createdAt } }`,
+    selection: `openRescueFlares { totalCount nodes { id flareType status location requesterCallsign responderCallsign createdAt } }`,
     empty: "No open flares.",
+    count: shown,
     render(nodes, { table, el, ago, clock }) {
       return table(
         [
