@@ -57,13 +57,16 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const rest = restEdge({ config, pool, log, routes, metrics: requestMetrics, securityHeaders: applySecurityHeaders, except: WEBHOOK_PATHS });
   // Set once PostGraphile is built, below; no request is taken before createServer returns.
   let graphql: (req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false;
-  // Requests being answered, so that close() lets them finish (SHUTDOWN_TIMEOUT_MS) instead of cutting them off.
-  const answering = new Set<http.ServerResponse>();
+  // Open connections, so that close() can let the requests they carry finish (SHUTDOWN_TIMEOUT_MS) instead of cutting
+  // them off. Per connection, not per request: a Set entry per request, live for its whole life, cost the token
+  // path ≈ 20 µs of server CPU each (bench/voice-token.ts, docs/BENCHMARKS.md). A connection's request being
+  // answered is node's `socket._httpMessage`.
+  const connections = new Set<import("node:net").Socket>();
+  function closed(this: import("node:net").Socket) {
+    connections.delete(this);
+  }
   let draining = false;
   const server = http.createServer((req, res) => {
-    answering.add(res);
-    res.once("close", () => answering.delete(res));
-    // Shutting down: answer, then close the connection, so the client's next request goes to another server.
     if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
   });
@@ -140,6 +143,20 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     sendError(res, apiError);
   });
 
+  server.on("connection", (socket: import("node:net").Socket) => {
+    connections.add(socket);
+    socket.on("close", closed);
+  });
+  /** The responses the server is writing now, one per connection at most (HTTP/1.1 answers in order). */
+  function answeringNow(): http.ServerResponse[] {
+    const found: http.ServerResponse[] = [];
+    for (const socket of connections) {
+      const res = (socket as { _httpMessage?: unknown })._httpMessage;
+      if (res instanceof http.ServerResponse && !res.writableFinished) found.push(res);
+    }
+    return found;
+  }
+
   /**
    * Stop taking connections and let the requests being answered finish: idle keep-alive connections are closed
    * at once, each answer from now on closes its connection, and subscriptions get a WebSocket close 1012 (service
@@ -149,7 +166,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   async function drain(): Promise<void> {
     draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const res of answering) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const res of answeringNow()) if (!res.headersSent) res.shouldKeepAlive = false;
     for (const socket of upgraded) socket.end(SERVICE_RESTART_FRAME);
     // An answer whose headers went out before the drain began keeps its connection: close it once it is idle.
     server.closeIdleConnections();
@@ -162,7 +179,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     clearInterval(idle);
     clearTimeout(deadline);
     if (outcome === "deadline") {
-      const cut = [...answering].map((res) => `${res.req.method} ${res.req.url?.split("?")[0]}`);
+      const cut = answeringNow().map((res) => `${res.req.method} ${res.req.url?.split("?")[0]}`);
       if (cut.length > 0 || upgraded.size > 0) {
         log.warn(
           { requests: cut.slice(0, 20), unanswered: cut.length, subscriptions: upgraded.size, shutdownTimeoutMs: config.shutdownTimeoutMs },

@@ -27,6 +27,7 @@ import {
   isObjectType,
   Kind,
   valueFromAST,
+  visit,
   type ASTNode,
   type ASTVisitor,
   type DocumentNode,
@@ -248,7 +249,24 @@ function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLNamedType | unde
   return rows * (OBJECT_COST + childrenCost(walk, field.selectionSet, type ?? undefined));
 }
 
-/** Per document and operation name: the refusal of an operation without variables, which is the same every time. */
+/** Per document: whether any `first`/`last` argument in it takes a variable. */
+const pageVariableUse = new WeakMap<DocumentNode, boolean>();
+
+function pagesFromVariables(document: DocumentNode): boolean {
+  let found = pageVariableUse.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      Argument(argument) {
+        if ((argument.name.value === "first" || argument.name.value === "last") && argument.value.kind === Kind.VARIABLE) found = true;
+      },
+    });
+    pageVariableUse.set(document, found);
+  }
+  return found;
+}
+
+/** Per document and operation name: the refusal of an operation whose answer does not depend on its variables. */
 const fixedRefusals = new WeakMap<DocumentNode, Map<string | null, GraphQLError | null>>();
 
 /**
@@ -263,7 +281,9 @@ export function operationRefusal(
 ): GraphQLError | null {
   const operation = getOperationAST(document, operationName);
   if (!operation) return null;
-  const fixed = !operation.variableDefinitions?.length;
+  // Variables count only as the values of first/last: a document that passes none there (issueVoiceToken, say)
+  // has the same answer whatever its variables, and is judged once.
+  const fixed = !operation.variableDefinitions?.length || !pagesFromVariables(document);
   if (fixed) {
     const known = fixedRefusals.get(document)?.get(operationName ?? null);
     if (known !== undefined) return known;
