@@ -62,7 +62,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // path ≈ 20 µs of server CPU each (bench/voice-token.ts, docs/BENCHMARKS.md). A connection's request being
   // answered is node's `socket._httpMessage`.
   const connections = new Set<import("node:net").Socket>();
-  function closed(this: import("node:net").Socket) {
+  function forget(this: import("node:net").Socket) {
     connections.delete(this);
   }
   let draining = false;
@@ -145,7 +145,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
 
   server.on("connection", (socket: import("node:net").Socket) => {
     connections.add(socket);
-    socket.on("close", closed);
+    socket.on("close", forget);
   });
   /** The responses the server is writing now, one per connection at most (HTTP/1.1 answers in order). */
   function answeringNow(): http.ServerResponse[] {

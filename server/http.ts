@@ -10,7 +10,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
 import proxyAddr from "proxy-addr";
 import type { TrustProxy } from "../core/config.ts";
-import type { ApiError } from "../core/errors.ts";
+import { ApiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 declare global {
@@ -226,9 +226,20 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, ling
   res.once("finish", () => setTimeout(() => req.socket.destroy(), lingerMs).unref());
 }
 
-/** The raw body, at most `limit` bytes: BodyError (unread) as soon as it is larger, without reading on. */
+/** The answer to a refused body: 400 BAD_REQUEST, and the connection closed when bytes may still be arriving. */
+export function refuseBody(req: IncomingMessage, res: ServerResponse, error: BodyError): void {
+  if (error.unread) closeAfterAnswer(req, res);
+  writeError(res, new ApiError("BAD_REQUEST", error.message));
+}
+
+/**
+ * The raw body, at most `limit` bytes: BodyError (unread) as soon as it is larger, without reading on. A compressed
+ * body (any Content-Encoding but identity) is refused the same way, unread.
+ */
 export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const coding = req.headers["content-encoding"];
+    if (coding !== undefined && coding.toLowerCase() !== "identity") return reject(new BodyError(`unsupported content encoding "${coding}"`, true));
     const most = limit % (1024 * 1024) === 0 ? `${limit / (1024 * 1024)} MiB` : `${limit / 1024} KiB`;
     const tooLarge = () => new BodyError(`body larger than ${most}`, true);
     if (Number(req.headers["content-length"]) > limit) return reject(tooLarge());

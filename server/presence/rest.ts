@@ -15,7 +15,7 @@ import { checkHs256 } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { BodyError, closeAfterAnswer, readRawBody, sendError } from "../http.ts";
+import { BodyError, readRawBody, refuseBody, sendError } from "../http.ts";
 import { JobBatcher } from "./enqueue.ts";
 import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 
@@ -111,8 +111,6 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       if (!keys) {
         throw new ApiError("LIVEKIT_NOT_CONFIGURED", `LiveKit is not configured: set ${apiKey ? "LIVEKIT_API_SECRET" : "LIVEKIT_API_KEY"}`);
       }
-      const coding = req.headers["content-encoding"];
-      if (coding !== undefined && coding.toLowerCase() !== "identity") throw new BodyError(`unsupported content encoding "${coding}"`, true);
       const raw = await readRawBody(req, WEBHOOK_BODY_LIMIT);
       const event = verifyWebhook(raw, req.headers.authorization, keys);
       if (!PRESENCE_EVENTS.has(event.event)) {
@@ -122,10 +120,7 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       await batcher.add({ identifier: WEBHOOK_TASK, payload: event, jobKey: `livekit:${event.id}`, maxAttempts: 25 });
       res.json({ received: true, enqueued: true, id: event.id });
     } catch (error) {
-      if (error instanceof BodyError) {
-        if (error.unread) closeAfterAnswer(req, res);
-        return sendError(res, new ApiError("BAD_REQUEST", error.message));
-      }
+      if (error instanceof BodyError) return refuseBody(req, res, error);
       const apiError = toApiError(error);
       if (apiError.code === "UNAUTHENTICATED") {
         req.log?.warn({ reason: apiError.message }, "webhook rejected");

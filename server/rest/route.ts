@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { BodyError, closeAfterAnswer, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { BodyError, readRawBody, refuseBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -79,12 +79,6 @@ function charsetOf(contentType: string | undefined): BufferEncoding {
   throw new BodyError(`unsupported charset "${charset.toUpperCase()}"`, true);
 }
 
-/** The raw body, at most `limit` bytes (BAD_REQUEST beyond), decoded. Compressed bodies are refused. */
-async function readBody(req: IncomingMessage, limit: number, encoding: BufferEncoding): Promise<string> {
-  const coding = req.headers["content-encoding"];
-  if (coding !== undefined && coding.toLowerCase() !== "identity") throw new BodyError(`unsupported content encoding "${coding}"`, true);
-  return (await readRawBody(req, limit)).toString(encoding);
-}
 
 /** A JSON object or array, as body-parser's strict mode accepts (empty body: {}); BAD_REQUEST otherwise. */
 function parseJson(text: string): unknown {
@@ -116,7 +110,8 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       let body: unknown = {};
       // Like Express's body parser: a body is read for any method that sends one.
       if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) {
-        body = parseJson(await readBody(req, BODY_LIMIT, charsetOf(req.headers["content-type"])));
+        const encoding = charsetOf(req.headers["content-type"]);
+        body = parseJson((await readRawBody(req, BODY_LIMIT)).toString(encoding));
       }
       const auth = await authenticateOrRefuse(req, res, edge, "rest");
       if (!auth) return;
@@ -131,10 +126,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       const result = await route.handler(parsed.data, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
       writeJson(res, result.status ?? 200, result.body);
     } catch (error) {
-      if (error instanceof BodyError) {
-        if (error.unread) closeAfterAnswer(req, res);
-        return writeError(res, new ApiError("BAD_REQUEST", error.message));
-      }
+      if (error instanceof BodyError) return refuseBody(req, res, error);
       const apiError = toApiError(error);
       if (apiError.status >= 500) tracked.log.error({ err: error, route: route?.name }, "REST route failed");
       writeError(res, apiError);
