@@ -14,6 +14,8 @@ export const DEFAULTS = {
   PORT: 4000,
   JWT_TTL: 3600,
   AUTH_MAX_FAILED_LOGINS: 10,
+  AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: 50,
+  AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT: 100,
   AUTH_SIGNUPS_PER_HOUR: 30,
   TRUST_PROXY: false,
   ALLOW_SERVICE_ROLE_TOKENS: false,
@@ -126,6 +128,8 @@ const schema = z.object({
   }),
   JWT_TTL: positiveInt(DEFAULTS.JWT_TTL),
   AUTH_MAX_FAILED_LOGINS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS),
+  AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS_PER_ADDRESS),
+  AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT),
   AUTH_SIGNUPS_PER_HOUR: positiveInt(DEFAULTS.AUTH_SIGNUPS_PER_HOUR),
   TRUST_PROXY: optionalString.transform((value, ctx) => {
     if (value === undefined) return DEFAULTS.TRUST_PROXY as TrustProxy;
@@ -206,10 +210,18 @@ export interface Config {
   /** Access tokens: HS256 key and lifetime (JWT_TTL, default 3600 s). */
   jwt: { secret: string; ttlSeconds: number };
   /**
-   * Sign-in limits (SQL reads them as nexus.auth_max_failed_logins / nexus.auth_signups_per_hour) and whether
+   * Sign-in limits (SQL reads them as nexus.auth_max_failed_logins[_per_address|_per_account] /
+   * nexus.auth_signups_per_hour): wrong passwords per 15 minutes for one account from one address, from one
+   * address over all accounts, for one account over all addresses; sign-ups per address an hour. And whether
    * HTTP requests may carry a service_role JWT (never, unless ALLOW_SERVICE_ROLE_TOKENS=true).
    */
-  auth: { maxFailedLogins: number; signupsPerHour: number; allowServiceRoleTokens: boolean };
+  auth: {
+    maxFailedLogins: number;
+    maxFailedLoginsPerAddress: number;
+    maxFailedLoginsPerAccount: number;
+    signupsPerHour: number;
+    allowServiceRoleTokens: boolean;
+  };
   trustProxy: TrustProxy;
   livekit: {
     url: string | undefined;
@@ -283,6 +295,8 @@ export function loadConfig(
     jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
     auth: {
       maxFailedLogins: env.AUTH_MAX_FAILED_LOGINS,
+      maxFailedLoginsPerAddress: env.AUTH_MAX_FAILED_LOGINS_PER_ADDRESS,
+      maxFailedLoginsPerAccount: env.AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT,
       signupsPerHour: env.AUTH_SIGNUPS_PER_HOUR,
       allowServiceRoleTokens: env.ALLOW_SERVICE_ROLE_TOKENS,
     },

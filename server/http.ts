@@ -25,20 +25,41 @@ declare global {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The request's path: its URL up to the query string. */
-export function requestPath(req: IncomingMessage): string {
+export function requestPath(req: { url?: string }): string {
   const url = req.url ?? "";
   const query = url.indexOf("?");
   return query === -1 ? url : url.slice(0, query);
 }
 
+let warnedOfForwardedFor = false;
+
 /**
  * The client's address, read as TRUST_PROXY says (the X-Forwarded-For hops added by trusted proxies, as Express's
  * `trust proxy` reads them): false trusts none (the socket's peer), true all, a number that many hops, a list
- * those addresses. The sign-up limit per address uses it, on GraphQL and /auth/v1 alike.
+ * those addresses. The sign-up and sign-in limits per address use it, on GraphQL and /auth/v1 alike.
+ *
+ * With TRUST_PROXY off, the first request that carries X-Forwarded-For is logged once (a warning), because a
+ * proxy in front that nobody declared makes every client one address to those limits: one client's wrong
+ * passwords then refuse everyone's sign-ins.
  */
-export function clientAddressOf(trust: TrustProxy): (req: IncomingMessage) => string {
+export function clientAddressOf(trust: TrustProxy, log: Logger): (req: IncomingMessage) => string {
   const trusted = typeof trust === "boolean" ? () => trust : typeof trust === "number" ? (_address: string, hop: number) => hop < trust : proxyAddr.compile(trust);
-  return (req) => proxyAddr(req, trusted);
+  if (trust !== false) return (req) => proxyAddr(req, trusted);
+  return (req) => {
+    const address = proxyAddr(req, trusted);
+    if (!warnedOfForwardedFor && req.headers["x-forwarded-for"] !== undefined) {
+      warnedOfForwardedFor = true;
+      log.warn(
+        // Express strips a router's mount point from req.url; originalUrl keeps the path the client asked for.
+        { address, path: requestPath({ url: (req as { originalUrl?: string }).originalUrl ?? req.url }) },
+        "a request carries X-Forwarded-For but TRUST_PROXY is false, so the limits per client address count it as " +
+          "its connection's address. If a proxy of yours sets that header, every client behind it is one address " +
+          "(one client's wrong passwords refuse every sign-in): set TRUST_PROXY (docs/ACCOUNTS.md). If no proxy " +
+          "of yours does, a client sent it and it is ignored, as it should be. Logged once.",
+      );
+    }
+    return address;
+  };
 }
 
 /**

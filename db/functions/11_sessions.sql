@@ -7,7 +7,12 @@
  *
  * Limits come from settings the server passes with these calls (server/accounts/sessions.ts), or that an operator
  * sets for the database (`alter database … set nexus.auth_max_failed_logins = 5`):
- *   nexus.auth_max_failed_logins     AUTH_MAX_FAILED_LOGINS   wrong passwords per account per 15 minutes (10)
+ *   nexus.auth_max_failed_logins     AUTH_MAX_FAILED_LOGINS   wrong passwords for one account from one client
+ *                                                             address per 15 minutes (10)
+ *   nexus.auth_max_failed_logins_per_address  AUTH_MAX_FAILED_LOGINS_PER_ADDRESS  … from one address over all
+ *                                                             accounts (50): password spraying
+ *   nexus.auth_max_failed_logins_per_account  AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT  … for one account over all
+ *                                                             addresses (100): guessing from many addresses
  *   nexus.auth_signups_per_hour      AUTH_SIGNUPS_PER_HOUR    accounts created per client address an hour (30)
  *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
  *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
@@ -71,6 +76,39 @@ language sql immutable as $$
 $$;
 
 /*
+ * What the limits per client address count as one address: an IPv4 address (also when it arrives IPv4-mapped,
+ * ::ffff:a.b.c.d, as node reports IPv4 peers on a dual-stack socket), an IPv6 address's /64 (one subscriber's
+ * network, in which a client may take a fresh address for every request), `unknown` for none, and anything else
+ * the server passed as it is (at most 100 characters). Session rows keep the address as it came.
+ */
+create or replace function nexus_private.limit_address(address text) returns text
+language plpgsql immutable set search_path = pg_catalog as $$
+declare
+  given text := nullif(btrim(address), '');
+  parsed inet;
+begin
+  if given is null then
+    return 'unknown';
+  end if;
+  if given ~ '^[0-9A-Fa-f:.]{2,45}$' then
+    begin
+      parsed := given::inet;
+    exception when invalid_text_representation then
+      parsed := null;
+    end;
+  end if;
+  if parsed is null then
+    return left(given, 100);
+  elsif family(parsed) = 4 then
+    return host(parsed);
+  elsif parsed << inet '::ffff:0.0.0.0/96' then
+    return substr(host(parsed), length('::ffff:') + 1);
+  end if;
+  return host(network(set_masklen(parsed, 64))) || '/64';
+end
+$$;
+
+/*
  * How many seconds until `subject` may try `kind` again: null while it has had fewer than `maximum` such events
  * in the last `span`. The subject is locked until the caller's transaction ends, so parallel attempts take turns
  * instead of all reading the same count; events past the window are dropped on the way.
@@ -105,7 +143,7 @@ create or replace function auth.register(
 ) returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  address text := coalesce(nullif(btrim(client_address), ''), 'unknown');
+  address text := nexus_private.limit_address(client_address);
   max_sign_ups integer := nexus_private.rate_limit_setting('auth_signups_per_hour', 30);
   wait integer := nexus_private.auth_limit_wait('sign_up', address, max_sign_ups, interval '1 hour');
 begin
@@ -121,36 +159,117 @@ $$;
 grant execute on function auth.register(text, text, text, text, text) to anon, authenticated;
 
 /*
- * Sign-in with e-mail and password: a new session, or a refusal row. After nexus.auth_max_failed_logins wrong
- * passwords for one e-mail within 15 minutes every attempt is RATE_LIMITED (even with the right password) until
- * the oldest leaves the window; the right password clears the count. An unknown e-mail, or an account whose
- * profile is gone (a deleted member), is refused like a wrong password and still pays for bcrypt.
+ * Whether a password may be tried now for `account_email` from `address`: wait is null while it may, else the
+ * seconds until the limit that holds it lets go, and detail says which. Wrong passwords in the last 15 minutes are
+ * counted three ways (nexus_private.auth_limit_events, kind sign_in_failure):
+ *   - this account from this address: nexus.auth_max_failed_logins (10). A stranger who knows an e-mail locks
+ *     the account only for their own address; its owner elsewhere still signs in;
+ *   - this address over every account: nexus.auth_max_failed_logins_per_address (50), against spraying a few
+ *     passwords over many accounts;
+ *   - this account over every address: nexus.auth_max_failed_logins_per_account (100), the ceiling for guessing
+ *     one account from many addresses (this one does lock the owner out, but needs ten addresses at least).
+ * `exact` locks the address, then the account (every caller takes them in that order) until the transaction
+ * ends, so parallel attempts take turns and none reads a count another is about to raise; without it the look
+ * is unlocked and cheap, to refuse a flood before it pays for bcrypt.
+ */
+create or replace function nexus_private.sign_in_wait(account_email text, address text, exact boolean,
+  out wait integer, out detail text)
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  span constant interval := interval '15 minutes';
+  per_pair integer := nexus_private.rate_limit_setting('auth_max_failed_logins', 10);
+  per_address integer := nexus_private.rate_limit_setting('auth_max_failed_logins_per_address', 50);
+  per_account integer := nexus_private.rate_limit_setting('auth_max_failed_logins_per_account', 100);
+  counts record;
+begin
+  if exact then
+    perform pg_advisory_xact_lock(hashtextextended('nexus.sign_in_failure.address:' || address, 0));
+    perform pg_advisory_xact_lock(hashtextextended('nexus.sign_in_failure:' || account_email, 0));
+    delete from nexus_private.auth_limit_events e
+     where e.kind = 'sign_in_failure' and (e.subject = account_email or e.client_address = address)
+       and e.happened_at < now() - span;
+  end if;
+  select count(*) filter (where e.subject = account_email and e.client_address = address) as pair,
+         min(e.happened_at) filter (where e.subject = account_email and e.client_address = address) as pair_oldest,
+         count(*) filter (where e.client_address = address) as by_address,
+         min(e.happened_at) filter (where e.client_address = address) as address_oldest,
+         count(*) filter (where e.subject = account_email) as by_account,
+         min(e.happened_at) filter (where e.subject = account_email) as account_oldest
+    into counts
+    from nexus_private.auth_limit_events e
+   where e.kind = 'sign_in_failure' and (e.subject = account_email or e.client_address = address)
+     and e.happened_at >= now() - span;
+  -- The limit that holds longest decides; none past its limit leaves wait null.
+  select held.wait, format(held.message, held.wait) into wait, detail
+    from (values
+      (counts.pair >= per_pair, counts.pair_oldest, 'too many failed sign-ins for this account from this address; try again in %s seconds'),
+      (counts.by_address >= per_address, counts.address_oldest, 'too many failed sign-ins from this address; try again in %s seconds'),
+      (counts.by_account >= per_account, counts.account_oldest, 'too many failed sign-ins for this account; try again in %s seconds')
+    ) as limited (reached, oldest, message)
+    cross join lateral (select greatest(1, ceil(extract(epoch from limited.oldest + span - now()))::integer) as wait, limited.message) held
+   where limited.reached
+   order by held.wait desc
+   limit 1;
+end
+$$;
+
+/*
+ * A wrong password was tried for `account_email` from `address` (after sign_in_wait(…, exact => true) let it be
+ * judged), or the right one: that clears what this address got wrong for this account (the owner's own typos),
+ * and nothing counted from elsewhere.
+ */
+create or replace function nexus_private.sign_in_judged(account_email text, address text, matched boolean) returns void
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+begin
+  if matched then
+    delete from nexus_private.auth_limit_events e
+     where e.kind = 'sign_in_failure' and e.subject = account_email and e.client_address = address;
+  else
+    insert into nexus_private.auth_limit_events (kind, subject, client_address) values ('sign_in_failure', account_email, address);
+  end if;
+end
+$$;
+
+/*
+ * Sign-in with e-mail and password: a new session, or a refusal row. Past any limit of sign_in_wait (above)
+ * every attempt is RATE_LIMITED, even with the right password, until the oldest failure it counts leaves the
+ * window. An unknown e-mail, or an account whose profile is gone (a deleted member), is refused like a wrong
+ * password, is counted the same way and still pays for bcrypt, so the answer does not tell which accounts exist.
+ * The address is the one the server believed (the socket's, or X-Forwarded-For's as TRUST_PROXY allows); none
+ * counts as the address `unknown`, so the limits never fall away.
  */
 create or replace function auth.sign_in(email text, password text, user_agent text default null, client_address text default null)
 returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   account_email text := lower(btrim(coalesce(email, '')));
-  wait integer := nexus_private.auth_limit_wait('sign_in_failure', account_email,
-    nexus_private.rate_limit_setting('auth_max_failed_logins', 10), interval '15 minutes');
+  address text := nexus_private.limit_address(client_address);
+  held record := nexus_private.sign_in_wait(account_email, address, false);
   account auth.users;
+  matched boolean;
 begin
-  if wait is not null then
-    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
-      format('too many failed sign-ins for this account; try again in %s seconds', wait), wait);
+  if held.wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', held.detail, held.wait);
   end if;
 
   select u.* into account from auth.users u
    where lower(u.email) = account_email and exists (select 1 from public.profiles p where p.id = u.id);
   if account.id is null then
     perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
-  end if;
-  if account.id is null or not nexus_private.password_matches(coalesce(password, ''), account.password_hash) then
-    insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_failure', account_email);
-    return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'wrong email or password');
+    matched := false;
+  else
+    matched := nexus_private.password_matches(coalesce(password, ''), account.password_hash);
   end if;
 
-  delete from nexus_private.auth_limit_events e where e.kind = 'sign_in_failure' and e.subject = account_email;
+  -- bcrypt ran unlocked; attempts that passed the first look together are judged here one at a time.
+  held := nexus_private.sign_in_wait(account_email, address, true);
+  if held.wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', held.detail, held.wait);
+  end if;
+  perform nexus_private.sign_in_judged(account_email, address, matched);
+  if not matched then
+    return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'wrong email or password');
+  end if;
   return nexus_private.open_session(account.id, user_agent, client_address);
 end
 $$;
@@ -273,25 +392,28 @@ grant execute on function auth.sign_out(text) to authenticated;
  * Change the signed-in member's password. Every other session of theirs ends (a password change is how a member
  * throws out whoever else holds their account); the session of the JWT in hand carries on. When the caller also
  * sends the current password it must match (GoTrue's secure password change), and guessing it counts as a wrong
- * sign-in for the account: the same nexus.auth_max_failed_logins per 15 minutes, so neither path gives more
- * guesses, and a refusal is returned as a row (not raised) so the count is kept. Returns the member and the
- * session that carries on, or a refusal (error, reason, detail, retry_after) as auth.sign_in does.
+ * sign-in for the account from the caller's address, under the same three limits as auth.sign_in
+ * (nexus_private.sign_in_wait), so neither path gives more guesses; a refusal is returned as a row (not raised)
+ * so the count is kept. Returns the member and the session that carries on, or a refusal (error, reason, detail,
+ * retry_after) as auth.sign_in does.
  */
 do $$
 begin
-  -- Until 2026-12-02 it returned the number of sessions it ended.
-  if (select p.prorettype = 'integer'::regtype from pg_catalog.pg_proc p where p.oid = to_regprocedure('auth.change_password(text, text)')) then
+  -- Until 2026-12-02 it returned the number of sessions it ended; then it took no client address.
+  if to_regprocedure('auth.change_password(text, text)') is not null then
     drop function auth.change_password(text, text);
   end if;
 end
 $$;
-create or replace function auth.change_password(new_password text, current_password text default null)
+create or replace function auth.change_password(new_password text, current_password text default null, client_address text default null)
 returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   member uuid := nexus_private.require_member('change your password');
   account_email text := (select lower(btrim(u.email)) from auth.users u where u.id = member);
-  wait integer;
+  address text := nexus_private.limit_address(client_address);
+  held record;
+  matched boolean;
   ended integer;
   result auth.session_outcome;
 begin
@@ -299,17 +421,18 @@ begin
     perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
   if current_password is not null then
-    wait := nexus_private.auth_limit_wait('sign_in_failure', account_email,
-      nexus_private.rate_limit_setting('auth_max_failed_logins', 10), interval '15 minutes');
-    if wait is not null then
-      return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
-        format('too many wrong passwords for this account; try again in %s seconds', wait), wait);
+    held := nexus_private.sign_in_wait(account_email, address, false);
+    if held.wait is null then
+      matched := nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member));
+      held := nexus_private.sign_in_wait(account_email, address, true);
     end if;
-    if not nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member)) then
-      insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_failure', account_email);
+    if held.wait is not null then
+      return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', held.detail, held.wait);
+    end if;
+    perform nexus_private.sign_in_judged(account_email, address, matched);
+    if not matched then
       return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'the current password is wrong');
     end if;
-    delete from nexus_private.auth_limit_events e where e.kind = 'sign_in_failure' and e.subject = account_email;
   end if;
   update auth.users u set password_hash = crypt(new_password, gen_salt('bf', 10)) where u.id = member;
   update nexus_private.sessions s set revoked_at = now(), revoked_reason = 'password_changed'
@@ -321,7 +444,7 @@ begin
   return result;
 end
 $$;
-grant execute on function auth.change_password(text, text) to authenticated;
+grant execute on function auth.change_password(text, text, text) to authenticated;
 
 /* The signed-in member as GoTrue's /user shows them: id, e-mail, callsign, rank, created_at. */
 create or replace function auth.current_user_account() returns table (id uuid, email text, callsign text, rank public.rank, created_at timestamptz)

@@ -221,7 +221,7 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
         password: body.password,
         currentPassword: body.current_password,
         callsign: body.data?.callsign,
-      });
+      }, client(req));
       res.json(gotrueUser(account));
     }),
   );

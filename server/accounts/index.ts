@@ -20,6 +20,6 @@ export const accountsModule: NexusModule = {
   name: "accounts",
   plugins: (ctx) => [accountsPlugin(accountsFor(ctx))],
   mount(app, ctx) {
-    app.use("/auth/v1", cors(ctx.config.corsOrigins), gotrueRouter(accountsFor(ctx), edgeAuth(ctx.config), ctx.log, clientAddressOf(ctx.config.trustProxy)));
+    app.use("/auth/v1", cors(ctx.config.corsOrigins), gotrueRouter(accountsFor(ctx), edgeAuth(ctx.config), ctx.log, clientAddressOf(ctx.config.trustProxy, ctx.log)));
   },
 };

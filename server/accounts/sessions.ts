@@ -62,6 +62,8 @@ export function makeAccounts(config: Config, pool: Pool) {
   // The limits SQL reads for these calls only (no other request needs them).
   const limits = {
     "nexus.auth_max_failed_logins": String(config.auth.maxFailedLogins),
+    "nexus.auth_max_failed_logins_per_address": String(config.auth.maxFailedLoginsPerAddress),
+    "nexus.auth_max_failed_logins_per_account": String(config.auth.maxFailedLoginsPerAccount),
     "nexus.auth_signups_per_hour": String(config.auth.signupsPerHour),
   };
   const settingsFor = (pgSettings: PgSettings): PgSettings => ({ ...pgSettings, ...limits });
@@ -162,14 +164,15 @@ export function makeAccounts(config: Config, pool: Pool) {
     async updateAccount(
       pgSettings: PgSettings,
       input: { password?: string; currentPassword?: string; callsign?: string },
+      client: ClientInfo,
     ): Promise<Account> {
       if (input.password !== undefined) {
         // On its own: a wrong current password is a refusal row that keeps the failure counted, and nothing else
         // in the request may be applied after it.
         const [outcome] = await run<Outcome>(pgSettings, {
           name: "nexus_change_password",
-          text: `select ${OUTCOME_COLUMNS} from auth.change_password($1, $2) o`,
-          values: [input.password, input.currentPassword ?? null],
+          text: `select ${OUTCOME_COLUMNS} from auth.change_password($1, $2, $3) o`,
+          values: [input.password, input.currentPassword ?? null, client.address ?? null],
         });
         refuseIfRefused(outcome, "the password change");
       }

@@ -45,7 +45,7 @@ export interface GraphqlEdgeOptions {
 export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fallback }: GraphqlEdgeOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins) };
   const edge = edgeAuth(config);
-  const clientAddress = clientAddressOf(config.trustProxy);
+  const clientAddress = clientAddressOf(config.trustProxy, log);
 
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const auth = await authenticateOrRefuse(req, res, edge, "graphql");

@@ -27,7 +27,7 @@ export interface PresetOptions {
 }
 
 export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): GraphileConfig.Preset {
-  const clientAddress = clientAddressOf(config.trustProxy);
+  const clientAddress = clientAddressOf(config.trustProxy, log);
   return {
     extends: [PostGraphileAmberPreset, PgSimplifyInflectionPreset],
     // QueryLimitsPlugin first: its middleware wraps the others' (it gives grafserv's and the persisted

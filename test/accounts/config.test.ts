@@ -11,7 +11,13 @@ describe("accounts configuration", () => {
   it("defaults: 1 h access tokens, 10 failed sign-ins, 30 sign-ups an hour, no proxy believed, no service_role over HTTP", () => {
     const config = loadConfig(base);
     expect(config.jwt.ttlSeconds).toBe(3600);
-    expect(config.auth).toEqual({ maxFailedLogins: 10, signupsPerHour: 30, allowServiceRoleTokens: false });
+    expect(config.auth).toEqual({
+      maxFailedLogins: 10,
+      maxFailedLoginsPerAddress: 50,
+      maxFailedLoginsPerAccount: 100,
+      signupsPerHour: 30,
+      allowServiceRoleTokens: false,
+    });
     expect(config.trustProxy).toBe(false);
   });
 

@@ -127,7 +127,7 @@ $$, array[
   'nexus_private.audit(text,jsonb)',
   'nexus_private.rate_limit_message(text,double precision,double precision,integer)',
   -- the member's own
-  'auth.sign_out(text)', 'auth.change_password(text,text)', 'auth.current_user_account()', 'current_profile()',
+  'auth.sign_out(text)', 'auth.change_password(text,text,text)', 'auth.current_user_account()', 'current_profile()',
   'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)',
   -- voice
   'can_join_net(uuid)', 'voice_access(text)', 'issue_voice_grants(text[])', 'link_voice_nets(uuid,uuid)',
