@@ -21,6 +21,10 @@ import { WEBHOOK_PATHS } from "./presence/rest.ts";
 import { restEdge } from "./rest/route.ts";
 
 /** A WebSocket close frame from the server (unmasked): 1012 service restart. */
+/** Where a connection keeps the response it is answering or last answered (see `connections` below). */
+const ANSWERING = Symbol("nexus.answering");
+type AnsweringSocket = import("node:net").Socket & { [ANSWERING]?: http.ServerResponse };
+
 const SERVICE_RESTART_FRAME = (() => {
   const reason = Buffer.from("server shutting down");
   return Buffer.concat([Buffer.from([0x88, 2 + reason.length, 1012 >> 8, 1012 & 0xff]), reason]);
@@ -59,14 +63,16 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   let graphql: (req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false;
   // Open connections, so that close() can let the requests they carry finish (SHUTDOWN_TIMEOUT_MS) instead of cutting
   // them off. Per connection, not per request: a Set entry per request, live for its whole life, cost the token
-  // path ≈ 20 µs of server CPU each (bench/voice-token.ts, docs/BENCHMARKS.md). A connection's request being
-  // answered is node's `socket._httpMessage`.
+  // path ≈ 20 µs of server CPU each (bench/voice-token.ts, docs/BENCHMARKS.md). A connection's latest response is
+  // kept on its socket under ANSWERING (a property store per request, no listener); HTTP/1.1 answers in order, so
+  // it is the one being answered unless it has finished.
   const connections = new Set<import("node:net").Socket>();
   function forget(this: import("node:net").Socket) {
     connections.delete(this);
   }
   let draining = false;
   const server = http.createServer((req, res) => {
+    (req.socket as AnsweringSocket)[ANSWERING] = res;
     if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
   });
@@ -151,8 +157,8 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   function answeringNow(): http.ServerResponse[] {
     const found: http.ServerResponse[] = [];
     for (const socket of connections) {
-      const res = (socket as { _httpMessage?: unknown })._httpMessage;
-      if (res instanceof http.ServerResponse && !res.writableFinished) found.push(res);
+      const res = (socket as AnsweringSocket)[ANSWERING];
+      if (res && !res.writableFinished) found.push(res);
     }
     return found;
   }
