@@ -61,6 +61,11 @@ begin
   if source_net_id is null or target_net_id is null then
     perform nexus_private.fail('BAD_REQUEST', 'name both nets to unbridge (sourceNetId and targetNetId)');
   end if;
+  -- As for bridging: only nets the caller may join. (A net that does not exist is one they may not join, so the
+  -- answer does not tell which nets exist.)
+  if not auth.is_service() and not (public.can_join_net(source_net_id) and public.can_join_net(target_net_id)) then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'you may only unbridge nets you may join');
+  end if;
   delete from public.voice_net_bridges b
    where least(b.source_net_id, b.target_net_id) = least(unlink_voice_nets.source_net_id, unlink_voice_nets.target_net_id)
      and greatest(b.source_net_id, b.target_net_id) = greatest(unlink_voice_nets.source_net_id, unlink_voice_nets.target_net_id)
@@ -73,5 +78,5 @@ begin
   return bridge;
 end
 $$;
-comment on function public.unlink_voice_nets(uuid, uuid) is E'@resultFieldName voiceNetBridge\nRemove the bridge between two nets (FOUNDER+), either direction; null when there was none. Audited.';
+comment on function public.unlink_voice_nets(uuid, uuid) is E'@resultFieldName voiceNetBridge\nRemove the bridge between two nets (FOUNDER+, both nets ones the caller may join), either direction; null when there was none. Audited.';
 grant execute on function public.unlink_voice_nets(uuid, uuid) to anon, authenticated, service_role;

@@ -87,6 +87,21 @@ describe("voice net management over GraphQL (production mode)", () => {
     expect(await netRow("mid-net")).toMatchObject({ min_rank_to_join: "VAGRANT" });
   });
 
+  it("a FOUNDER cannot unbridge nets they may not join: the PIONEERs' bridge stands", async () => {
+    const LINK = `mutation($s: UUID!, $t: UUID!) { linkVoiceNets(input: { sourceNetId: $s, targetNetId: $t }) { voiceNetBridge { id } } }`;
+    const UNLINK = `mutation($s: UUID!, $t: UUID!) { unlinkVoiceNets(input: { sourceNetId: $s, targetNetId: $t }) { voiceNetBridge { id } } }`;
+    const council = { name: "Council", roomName: "council-net", minRankToJoin: "PIONEER", minRankToRx: "PIONEER", minRankToTx: "PIONEER" };
+    const a = (await t.graphql(CREATE, { v: council }, members.PIONEER.token)).body.data.createVoiceNet.voiceNet.id;
+    const b = (await t.graphql(CREATE, { v: { ...council, name: "Council 2", roomName: "council-net-2" } }, members.PIONEER.token)).body.data
+      .createVoiceNet.voiceNet.id;
+    const bridge = (await t.graphql(LINK, { s: a, t: b }, members.PIONEER.token)).body.data.linkVoiceNets.voiceNetBridge.id;
+    const unlinked = await t.graphql(UNLINK, { s: b, t: a }, members.FOUNDER.token);
+    expect(unlinked.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
+    const { rows } = await t.pool.query("select id from public.voice_net_bridges where id = $1", [bridge]);
+    expect(rows).toHaveLength(1);
+    expect((await t.graphql(UNLINK, { s: b, t: a }, members.PIONEER.token)).body.data.unlinkVoiceNets.voiceNetBridge.id).toBe(bridge);
+  });
+
   it("a FOUNDER cannot take a room that is not ours: a sim pod's, or one another app's participants are in", async () => {
     const founder = members.FOUNDER;
     // What the webhook mirrors of a room on the same LiveKit project that no net or sim pod of ours has.

@@ -1,5 +1,5 @@
 begin;
-select plan(18);
+select plan(21);
 
 /*
  * link_voice_nets() / unlink_voice_nets(): FOUNDER+ only, refused for every lower rank and for anon; no self-link;
@@ -67,6 +67,13 @@ select tests.authenticate_as(tests.user_of_rank('SCOUT'));
 select throws_ok($$ select public.unlink_voice_nets(tests.net('pioneers'), tests.net('alpha')) $$, 'NX403', 'INSUFFICIENT_CLEARANCE',
   'a SCOUT may not unbridge nets');
 reset role;
+select tests.authenticate_as(tests.user_of_rank('FOUNDER'));
+select throws_ok($$ select public.unlink_voice_nets(tests.net('pioneers'), tests.net('alpha')) $$, 'NX403', 'INSUFFICIENT_CLEARANCE',
+  'a FOUNDER may not unbridge a net they could not join, as they may not bridge it');
+select throws_ok($$ select public.unlink_voice_nets(gen_random_uuid(), tests.net('alpha')) $$, 'NX403', 'INSUFFICIENT_CLEARANCE',
+  'nor name a net that does not exist (the answer does not tell which nets exist)');
+reset role;
+select is((select count(*)::int from public.voice_net_bridges where source_net_id = tests.net('pioneers')), 1, 'the PIONEER''s bridge stands');
 
 select throws_ok($$ insert into public.voice_net_bridges (source_net_id, target_net_id) values (tests.net('alpha'), tests.net('pioneers')) $$,
   '23505', null, 'the table itself refuses a second row for the same pair, whichever way round');
