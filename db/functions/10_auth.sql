@@ -118,6 +118,17 @@ end
 $$;
 grant execute on function public.parse_rank(text) to anon, authenticated, service_role;
 
+/*
+ * A callsign as it is kept and compared: no space at either end and none doubled, so that "Founder1 " or
+ * "Founder  1" cannot pass for another member in a roster or as a LiveKit display name (the unique index is on
+ * lower(callsign), which then sees them as the same). public.profiles applies it to every write (trigger
+ * profiles_tidy_callsign, db/functions/20_profiles.sql).
+ */
+create or replace function nexus_private.tidy_callsign(callsign text) returns text
+language sql immutable parallel safe as $$
+  select regexp_replace(btrim(callsign, ' '), ' {2,}', ' ', 'g')
+$$;
+
 /* The one place accounts are created: register() for newcomers, the operators' CLI for any rank. */
 create or replace function nexus_private.create_user(email text, password text, callsign text, rank public.rank)
 returns uuid
@@ -131,6 +142,7 @@ begin
   if password is null or length(password) < 8 or length(password) > 72 then
     perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
+  create_user.callsign := nexus_private.tidy_callsign(create_user.callsign);
   if callsign is null or callsign !~ '^[A-Za-z0-9][A-Za-z0-9 _.-]{1,31}$' then
     perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores', 'validation_failed');
   end if;

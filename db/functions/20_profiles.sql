@@ -49,3 +49,14 @@ begin
 end
 $$;
 grant execute on function public.set_member_rank(uuid, public.rank) to authenticated, service_role;
+
+/* Every callsign written, by any path (updateProfile, sign-up, the CLI, an import, the SQL editor), is kept tidy. */
+create or replace function nexus_private.profiles_tidy_callsign() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  new.callsign := nexus_private.tidy_callsign(new.callsign);
+  return new;
+end
+$$;
+create or replace trigger profiles_tidy_callsign before insert or update of callsign on public.profiles
+  for each row execute function nexus_private.profiles_tidy_callsign();

@@ -96,6 +96,18 @@ describe("sign-up, sign-in and the session", () => {
     const weak = await client().auth.signUp({ email: "weak@nexus.test", password: "short", options: { data: { callsign: "Weak" } } });
     expect(weak.error).toMatchObject({ name: "AuthWeakPasswordError", status: 422, code: "weak_password" });
   });
+
+  it("refuses a callsign that only spaces tell from a member's, at sign-up and on updateProfile; keeps callsigns tidy", async () => {
+    const { callsign } = await signedUp("Marshal");
+    const lookalike = await client().auth.signUp({ email: "lookalike@nexus.test", password: "password-123", options: { data: { callsign: `${callsign} ` } } });
+    expect(lookalike.error?.status).toBe(409); // as for a taken callsign
+    const { session } = await signedUp("Deputy");
+    const update = `mutation($c: String!) { updateProfile(input: { id: "${session.user.id}", patch: { callsign: $c } }) { profile { callsign } } }`;
+    const taken = await t.graphql(update, { c: `  ${callsign.toUpperCase()}` }, session.access_token);
+    expect(taken.body.errors?.[0].extensions.code).toBe("CONFLICT");
+    const tidy = await t.graphql(update, { c: "Deputy   Two " }, session.access_token);
+    expect(tidy.body.data?.updateProfile?.profile?.callsign).toBe("Deputy Two");
+  });
 });
 
 describe("refresh tokens rotate", () => {

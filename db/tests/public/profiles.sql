@@ -1,5 +1,5 @@
 begin;
-select plan(13);
+select plan(18);
 
 select tests.user_of_rank('SCOUT');
 select tests.user_of_rank('VOYAGER');
@@ -32,6 +32,19 @@ select throws_ok($$ insert into public.profiles (id, callsign) values (gen_rando
   'a member cannot create profiles');
 select throws_ok($$ delete from public.profiles where id = auth.uid() $$, '42501', null,
   'a member cannot delete profiles');
+
+-- Look-alike callsigns: spaces at the ends or doubled are taken out on every write, so the unique index sees them
+reset role;
+select tests.authenticate_as(tests.user_of_rank('VOYAGER'));
+select throws_ok($$ update public.profiles set callsign = 'Scout-Renamed ' where id = auth.uid() $$, '23505', null,
+  'a member cannot take another''s callsign with a trailing space');
+select throws_ok($$ update public.profiles set callsign = '  scout-renamed' where id = auth.uid() $$, '23505', null,
+  'nor with leading spaces, whatever the case');
+select lives_ok($$ update public.profiles set callsign = 'Voyager   One ' where id = auth.uid() $$, 'a callsign with untidy spaces is taken');
+select is((select callsign from public.profiles where id = auth.uid()), 'Voyager One', 'and kept tidy');
+reset role;
+select throws_ok($$ select nexus_private.create_user('lookalike@example.org', 'password-123', 'Voyager One ', 'VAGRANT') $$, 'NX409', 'CONFLICT',
+  'sign-up refuses a look-alike of a taken callsign as taken');
 
 select * from finish();
 rollback;
