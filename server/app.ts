@@ -53,6 +53,8 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // Express's req.ip and req.protocol follow TRUST_PROXY too; the sign-up limit's client address is read by
   // clientAddressOf (server/http.ts) on GraphQL and /auth/v1 alike.
   app.set("trust proxy", config.trustProxy);
+  // No ETag: answers are no-store (server/http.ts), and a tag of a token answer is a fingerprint of the token.
+  app.set("etag", false);
   const routes = modules.flatMap((module) => module.restRoutes?.(ctx) ?? []);
   const metrics = createMetricsRegistry();
   const requestMetrics = httpMetrics(metrics, [GRAPHQL_PATH, "/graphiql", "/healthz", "/readyz", "/metrics", "/ops", "/auth/v1/signup", "/auth/v1/token", "/auth/v1/user", "/auth/v1/logout", ...routes.map((r) => `/functions/v1/${r.name}`)]);
@@ -108,8 +110,9 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
       ]);
       res.json({ status: "ready" });
     } catch (error) {
+      // The cause (an address, a role name) is the operator's, in the log; anyone may ask /readyz.
       log.warn({ err: error }, "readiness check failed: database unavailable");
-      res.status(503).json({ status: "unavailable", error: "UNAVAILABLE", message: (error as Error).message });
+      res.status(503).json({ status: "unavailable", error: "UNAVAILABLE", message: "the database is not answering" });
     }
   });
 

@@ -145,7 +145,7 @@ export function startEdgeRequest(edge: EdgeHttp, req: IncomingMessage, res: Serv
 
 /**
  * Security headers: helmet's, with the CSP set per page (Ruru at /graphiql and the /ops page load their own inline
- * scripts). Helmet's headers do not depend on the request, so helmet runs once, here, and each response gets the
+ * scripts), and `Cache-Control: no-store`. Helmet's headers do not depend on the request, so helmet runs once, here, and each response gets the
  * headers it set in one step: helmet's chain of twelve middlewares on every request cost a voice token about
  * 25 µs of server CPU (A/B on this machine).
  */
@@ -157,6 +157,9 @@ export function recordSecurityHeaders(): (res: ServerResponse) => void {
     removeHeader: (name: string) => void removed.push(name),
   };
   helmet(HELMET_OPTIONS)({} as Request, recorder as unknown as Response, () => {});
+  // API answers carry sessions, tokens and members' data: no cache on the way may keep them. A route whose answer
+  // is public sets its own Cache-Control after this (the VAPID public key, the /ops page).
+  set.push(["Cache-Control", "no-store"]);
   return (res) => {
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of set) res.setHeader(name, value);

@@ -95,7 +95,17 @@ describe("failed sign-ins per account and address", () => {
     const owner = await signIn("198.51.100.4", email, password);
     expect(owner.status).toBe(200);
     expect(owner.session?.access_token).toBeTruthy();
-    expect((await authenticate("198.51.100.4", email, password)).body.data?.authenticate?.jwtToken).toBeTruthy();
+    const signedIn = await authenticate("198.51.100.4", email, password);
+    expect(signedIn.body.data?.authenticate?.jwtToken).toBeTruthy();
+    // Tokens are not for caches on the way, on GraphQL or /auth/v1.
+    expect(signedIn.headers.get("cache-control")).toBe("no-store");
+    const token = await postJson(`${nexus.baseUrl}/auth/v1/token?grant_type=password`, JSON.stringify({ email, password }), {
+      ...bearer(anonKey),
+      "x-forwarded-for": "198.51.100.4",
+    });
+    expect(token.status).toBe(200);
+    expect(token.headers.get("cache-control")).toBe("no-store");
+    expect(token.headers.get("etag")).toBeNull();
   });
 
   it("twenty guesses at once from one address, over /auth/v1 and GraphQL together: exactly the limit is judged", async () => {

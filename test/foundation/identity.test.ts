@@ -1,6 +1,9 @@
 import { SignJWT, UnsecuredJWT } from "jose";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretKey } from "../../core/jwt.ts";
+import { LIVEKIT_ENV } from "../support/livekit.ts";
+import { until } from "../support/eventually.ts";
 import { createMember } from "../support/members.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
@@ -191,6 +194,30 @@ describe("health", () => {
   it("answers /healthz and /readyz", async () => {
     expect(await (await fetch(`${t.baseUrl}/healthz`)).json()).toEqual({ status: "ok" });
     expect(await (await fetch(`${t.baseUrl}/readyz`)).json()).toEqual({ status: "ready" });
+  });
+
+  it("says /readyz 503 when the database is gone, without telling an anonymous caller why; no answer is cached", async () => {
+    const prod = await startTestServer({ env: { NODE_ENV: "production", ...LIVEKIT_ENV } });
+    const database = new URL(prod.db.url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: prod.db.url.replace(`/${database}`, "/postgres") });
+    await admin.connect();
+    try {
+      const ready = await fetch(`${prod.baseUrl}/readyz`);
+      expect(ready.headers.get("cache-control")).toBe("no-store");
+      expect(ready.headers.get("etag")).toBeNull();
+      // Gone: renamed away, after its connections are cut (the subscriptions' listener reconnects, so until it sticks).
+      await until("the database renamed away", async () => {
+        await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [database]);
+        return admin.query(`alter database "${database}" rename to "${database}_gone"`).then(() => true, () => false);
+      });
+      const res = await fetch(`${prod.baseUrl}/readyz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: "unavailable", error: "UNAVAILABLE", message: "the database is not answering" });
+    } finally {
+      await admin.query(`alter database "${database}_gone" rename to "${database}"`).catch(() => undefined);
+      await admin.end();
+      await prod.close();
+    }
   });
 
   it("serves Ruru at /graphiql", async () => {
