@@ -41,13 +41,33 @@ end
 $$;
 
 /* A new refresh token for a session (child of `parent` when rotating); the token is returned once, its hash kept. */
-create or replace function nexus_private.issue_refresh_token(session uuid, parent bigint) returns text
+/*
+ * The next refresh token of a session: random for a session's first, and for each later one derived from the token
+ * it replaces (`parent_token`, as the client presented it) with the session's refresh_secret, so the same parent
+ * always gets the same successor: a parent presented again within the reuse window answers with the token it was
+ * already exchanged for, and the session stays one chain (no live forks). Only the SHA-256 is stored.
+ */
+do $$
+begin
+  if to_regprocedure('nexus_private.issue_refresh_token(uuid, bigint)') is not null then
+    drop function nexus_private.issue_refresh_token(uuid, bigint);
+  end if;
+end
+$$;
+create or replace function nexus_private.issue_refresh_token(session uuid, parent bigint, parent_token text default null) returns text
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
-  token text := translate(encode(gen_random_bytes(32), 'base64'), '+/=', '-_');
+  token text;
 begin
+  if parent_token is null then
+    token := translate(encode(gen_random_bytes(32), 'base64'), '+/=', '-_');
+  else
+    token := translate(encode(hmac(convert_to(parent_token, 'UTF8'),
+      (select s.refresh_secret from nexus_private.sessions s where s.id = session), 'sha256'), 'base64'), '+/=', '-_');
+  end if;
   insert into nexus_private.refresh_tokens (session_id, token_hash, parent_id)
-  values (session, sha256(convert_to(token, 'UTF8')), parent);
+  values (session, sha256(convert_to(token, 'UTF8')), parent)
+  on conflict (token_hash) do nothing;
   return token;
 end
 $$;
@@ -330,7 +350,7 @@ begin
   update nexus_private.sessions s set refreshed_at = now() where s.id = session.id;
   result.user_id := session.user_id;
   result.session_id := session.id;
-  result.refresh_token := nexus_private.issue_refresh_token(session.id, token.id);
+  result.refresh_token := nexus_private.issue_refresh_token(session.id, token.id, refresh_token);
   return result;
 end
 $$;

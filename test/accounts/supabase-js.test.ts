@@ -123,6 +123,11 @@ describe("refresh tokens rotate", () => {
     const otherTab = await client().auth.refreshSession({ refresh_token: first });
     expect(otherTab.error).toBeNull();
     expect(otherTab.data.user!.id).toBe(session.user.id);
+    // It gets the same next token as the first tab, however often the old one is presented: one chain, no forks
+    // for whoever copied the old token to keep rotating on their own.
+    expect(otherTab.data.session!.refresh_token).toBe(second);
+    const copies = await Promise.all([1, 2, 3].map(() => client().auth.refreshSession({ refresh_token: first })));
+    expect(copies.map((c) => c.data.session?.refresh_token)).toEqual([second, second, second]);
 
     // Ten seconds later (the rotation is moved back rather than waited for) the old token is a stolen copy.
     await t.pool.query(

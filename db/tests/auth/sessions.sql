@@ -1,5 +1,5 @@
 begin;
-select plan(82);
+select plan(87);
 
 -- Outcomes kept by name so later steps can present the tokens they handed out.
 create temp table got (name text primary key, o auth.session_outcome) on commit drop;
@@ -73,6 +73,17 @@ select is(pg_temp.sid('r1'), pg_temp.sid('ok'), 'a refresh keeps the session');
 select isnt(pg_temp.tok('r1'), pg_temp.tok('ok'), 'a refresh hands out a new refresh token');
 insert into got select 'r1-again', auth.refresh_session(pg_temp.tok('ok'));
 select is(pg_temp.sid('r1-again'), pg_temp.sid('ok'), 'the previous token still works within the reuse window (two tabs)');
+select is(pg_temp.tok('r1-again'), pg_temp.tok('r1'), 'and answers with the token it was already exchanged for: no second chain');
+insert into got select 'r2', auth.refresh_session(pg_temp.tok('r1'));
+insert into got select 'r1-third', auth.refresh_session(pg_temp.tok('ok'));
+select is(pg_temp.tok('r1-third'), pg_temp.tok('r1'), 'also after that successor was itself exchanged');
+select is((auth.refresh_session(pg_temp.tok('r1-third'))).refresh_token, pg_temp.tok('r2'),
+  'which then leads to the same next token: every path stays on the one chain');
+reset role;
+select is((select count(*)::int from nexus_private.refresh_tokens t where t.session_id = pg_temp.sid('ok')), 3,
+  'three tokens in all for three distinct exchanges, however often each was presented');
+select throws_ok($$ set local role authenticated; select refresh_secret from nexus_private.sessions $$, '42501', null,
+  'no API role reads the secret successors are derived from');
 reset role;
 update nexus_private.refresh_tokens set rotated_at = now() - interval '11 seconds'
  where token_hash = sha256(convert_to(pg_temp.tok('ok'), 'UTF8'));
