@@ -11,6 +11,7 @@ import { clientAddressOf } from "../http.ts";
 import { configPgSettings, pgSettingsFor } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { PersistedPlugin } from "@grafserv/persisted";
+import { loadPersistedOperations } from "./persisted.ts";
 import { GRAPHQL_PATH } from "./edge.ts";
 import { makeMaskError } from "./errors.ts";
 import { MAX_DEPTH, MAX_REQUEST_BYTES, queryLimitsPlugin } from "./limits.ts";
@@ -83,12 +84,8 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       // refused with 400. The frontend then sends `extensions.persistedQuery.sha256Hash` (Apollo's convention).
       ...(config.persistedOperationsDir
         ? {
-            persistedOperationsDirectory: config.persistedOperationsDir,
+            ...loadPersistedOperations(config.persistedOperationsDir, log),
             allowUnpersistedOperation: false,
-            hashFromPayload: (request) => {
-              const hash = (request.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
-              return typeof hash === "string" ? hash : typeof request.documentId === "string" ? request.documentId : undefined;
-            },
           }
         : {}),
     },

@@ -1,0 +1,83 @@
+/**
+ * PERSISTED_OPERATIONS_DIR on `node main.ts --server` in production, as a deployment runs it: stored operations run,
+ * everything else is 400 BAD_REQUEST, and a refused request leaves nothing of itself on the server's output (the
+ * plugin's own refusal path wrote the whole request and a stack trace to stderr with console.error).
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { bearer, postJson } from "../support/http.ts";
+import { createMember, type Member } from "../support/members.ts";
+import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { TEST_JWT_SECRET } from "../support/server.ts";
+
+const STORED = "query Nets { voiceNets(first: 5) { nodes { roomName } } }";
+const HASH = createHash("sha256").update(STORED).digest("hex");
+let db: TestDatabase;
+let pool: pg.Pool;
+let nexus: NexusProcess;
+let member: Member;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-persisted-"));
+  writeFileSync(path.join(dir, `${HASH}.graphql`), STORED);
+  writeFileSync(path.join(dir, "README.txt"), "not an operation");
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  member = await createMember(pool, "SCOUT");
+  await pool.query("insert into public.voice_nets (name, room_name) values ('Persisted', 'persisted-net')");
+  nexus = await startNexusProcess(
+    {
+      NODE_ENV: "production",
+      DATABASE_URL: db.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LIVEKIT_URL: "wss://127.0.0.1:9",
+      LIVEKIT_API_KEY: "APIpersisted",
+      LIVEKIT_API_SECRET: "persisted-livekit-secret-0123456789abcdef",
+      METRICS_TOKEN: "persisted-metrics-token",
+      PERSISTED_OPERATIONS_DIR: dir,
+    },
+    ["--server"],
+  );
+}, 90_000);
+afterAll(async () => {
+  await nexus?.stop();
+  await pool?.end();
+  await db?.drop();
+});
+
+const send = (body: unknown, token?: string) => postJson(`${nexus.baseUrl}/graphql`, JSON.stringify(body), bearer(token));
+
+it("runs a stored operation by its hash (Apollo) or documentId (Relay)", async () => {
+  for (const body of [{ extensions: { persistedQuery: { version: 1, sha256Hash: HASH } } }, { documentId: HASH }]) {
+    const answer = await send(body, member.token);
+    expect(answer.status).toBe(200);
+    expect(answer.body.data.voiceNets.nodes).toEqual([{ roomName: "persisted-net" }]);
+  }
+  expect(nexus.output()).toMatch(/persisted operations loaded/);
+});
+
+it("refuses anything else with 400 BAD_REQUEST and writes none of it to the server's output", async () => {
+  const forged = '{"level":50,"service":"nomadnexus","msg":"forged: operator password reset"}';
+  const before = nexus.output().length;
+  for (const body of [
+    { query: `{ __typename }\n${forged}\n` },
+    { query: STORED },
+    { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } },
+    { extensions: { persistedQuery: { version: 1, sha256Hash: "../../etc/passwd" } } },
+    { documentId: "constructor" },
+    { documentId: "__proto__" },
+    {},
+  ]) {
+    const refused = await send(body);
+    expect(refused.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+  }
+  const after = nexus.output().slice(before);
+  expect(after).not.toContain("forged: operator password reset");
+  expect(after).not.toContain("Failed to get persisted operation");
+});
