@@ -19,6 +19,7 @@ export const DEFAULTS = {
   AUTH_SIGNUPS_PER_HOUR: 30,
   TRUST_PROXY: false,
   ALLOW_SERVICE_ROLE_TOKENS: false,
+  AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT: false,
   LIVEKIT_TOKEN_TTL: 600,
   LIVEKIT_TIMEOUT_MS: 5000,
   FLARE_MAX_PER_HOUR: 6,
@@ -62,6 +63,16 @@ const positiveInt = (fallback: number) =>
       }
       return parsed;
     });
+
+/** "true" or "false"; unset is `fallback`. */
+const booleanFlag = (fallback: boolean) =>
+  optionalString.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    if (value === "false") return false;
+    if (value === "true") return true;
+    ctx.addIssue({ code: "custom", message: `must be true or false, got "${value}"` });
+    return z.NEVER;
+  });
 
 /*
  * PUSH_ALLOWED_HOSTS entries: `host` or `host:port`, `*.` in front for the subdomains of a name, `:*` for any
@@ -141,13 +152,8 @@ const schema = z.object({
     ctx.addIssue({ code: "custom", message: `must be false, true, a hop count or comma-separated proxy addresses, got "${value}"` });
     return z.NEVER;
   }),
-  ALLOW_SERVICE_ROLE_TOKENS: optionalString.transform((value, ctx) => {
-    if (value === undefined) return DEFAULTS.ALLOW_SERVICE_ROLE_TOKENS as boolean;
-    if (value === "false") return false;
-    if (value === "true") return true;
-    ctx.addIssue({ code: "custom", message: `must be true or false, got "${value}"` });
-    return z.NEVER;
-  }),
+  ALLOW_SERVICE_ROLE_TOKENS: booleanFlag(DEFAULTS.ALLOW_SERVICE_ROLE_TOKENS),
+  AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT: booleanFlag(DEFAULTS.AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT),
   LIVEKIT_URL: optionalString.refine((v) => v === undefined || /^(wss?|https?):\/\//.test(v), {
     message: "must be a ws://, wss://, http:// or https:// URL",
   }),
@@ -221,6 +227,8 @@ export interface Config {
     maxFailedLoginsPerAccount: number;
     signupsPerHour: number;
     allowServiceRoleTokens: boolean;
+    /** A password change must carry the current password (GoTrue's SECURITY_UPDATE_PASSWORD_REQUIRE_CURRENT_PASSWORD). */
+    passwordChangeRequiresCurrent: boolean;
   };
   trustProxy: TrustProxy;
   livekit: {
@@ -299,6 +307,7 @@ export function loadConfig(
       maxFailedLoginsPerAccount: env.AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT,
       signupsPerHour: env.AUTH_SIGNUPS_PER_HOUR,
       allowServiceRoleTokens: env.ALLOW_SERVICE_ROLE_TOKENS,
+      passwordChangeRequiresCurrent: env.AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT,
     },
     trustProxy: env.TRUST_PROXY,
     livekit: {

@@ -440,6 +440,10 @@ begin
   if new_password is null or length(new_password) < 8 or length(new_password) > 72 then
     perform nexus_private.fail('BAD_REQUEST', 'password must be 8 to 72 characters', 'weak_password');
   end if;
+  -- AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT: then an access token alone (a copied one) cannot take the account.
+  if current_password is null and coalesce(current_setting('nexus.auth_password_change_requires_current', true), '') = 'true' then
+    perform nexus_private.fail('BAD_REQUEST', 'send the current password (current_password) to change it', 'current_password_required');
+  end if;
   if current_password is not null then
     held := nexus_private.sign_in_wait(account_email, address, false);
     if held.wait is null then

@@ -65,6 +65,7 @@ export function makeAccounts(config: Config, pool: Pool) {
     "nexus.auth_max_failed_logins_per_address": String(config.auth.maxFailedLoginsPerAddress),
     "nexus.auth_max_failed_logins_per_account": String(config.auth.maxFailedLoginsPerAccount),
     "nexus.auth_signups_per_hour": String(config.auth.signupsPerHour),
+    "nexus.auth_password_change_requires_current": String(config.auth.passwordChangeRequiresCurrent),
   };
   const settingsFor = (pgSettings: PgSettings): PgSettings => ({ ...pgSettings, ...limits });
 

@@ -17,6 +17,7 @@ describe("accounts configuration", () => {
       maxFailedLoginsPerAccount: 100,
       signupsPerHour: 30,
       allowServiceRoleTokens: false,
+      passwordChangeRequiresCurrent: false,
     });
     expect(config.trustProxy).toBe(false);
   });

@@ -369,6 +369,24 @@ describe("CORS for the browser", () => {
   });
 });
 
+describe("AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT", () => {
+  it("a copied access token alone cannot change the password: 400 current_password_required; with it, the change is made", async () => {
+    const strict = await startTestServer({ env: { NODE_ENV: "production", AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT: "true" } });
+    try {
+      const supabase = createClient(strict.baseUrl, anonKey, { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } });
+      const signedUp = await supabase.auth.signUp({ email: "strict@nexus.test", password: "strict-password-1", options: { data: { callsign: "Strict" } } });
+      expect(signedUp.error).toBeNull();
+      const takeover = await supabase.auth.updateUser({ password: "attacker-password" });
+      expect(takeover.error).toMatchObject({ status: 400, code: "current_password_required" });
+      const owner = await supabase.auth.updateUser({ password: "strict-password-2", current_password: "strict-password-1" });
+      expect(owner.error).toBeNull();
+      expect((await supabase.auth.signInWithPassword({ email: "strict@nexus.test", password: "strict-password-2" })).error).toBeNull();
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe("the sign-up limit per client address", () => {
   let proxied: TestServer;
   let direct: TestServer;

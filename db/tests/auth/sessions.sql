@@ -1,5 +1,5 @@
 begin;
-select plan(87);
+select plan(88);
 
 -- Outcomes kept by name so later steps can present the tokens they handed out.
 create temp table got (name text primary key, o auth.session_outcome) on commit drop;
@@ -177,6 +177,11 @@ select is((select count(*)::int from auth.users where email = 'ada@example.org' 
   'no refused change touched the password');
 delete from nexus_private.auth_limit_events where subject = 'ada@example.org';
 select set_config('nexus.auth_max_failed_logins', '', true);
+select set_config('nexus.auth_password_change_requires_current', 'true', true);
+select pg_temp.as_session((select id from ada), pg_temp.sid('pw-keep'));
+select throws_ok($$ select auth.change_password('taken-over-password') $$, 'NX400', 'BAD_REQUEST',
+  'with AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT an access token alone cannot change the password');
+select set_config('nexus.auth_password_change_requires_current', '', true);
 select pg_temp.as_session((select id from ada), pg_temp.sid('pw-keep'));
 select is((auth.change_password('new-password-1', 'first-password')).session_id, pg_temp.sid('pw-keep'),
   'the right current password changes it; the session in hand carries on');
