@@ -37,6 +37,7 @@ export const DEFAULTS = {
   STATEMENT_TIMEOUT_MS: 5000,
   DATABASE_POOL_SIZE: 10,
   SHUTDOWN_TIMEOUT_MS: 8000,
+  REQUEST_TIMEOUT_MS: 30_000,
   /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
   DEV_CORS_ORIGIN: "http://localhost:5173",
   DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
@@ -127,6 +128,7 @@ const schema = z.object({
   STATEMENT_TIMEOUT_MS: positiveInt(DEFAULTS.STATEMENT_TIMEOUT_MS),
   DATABASE_POOL_SIZE: positiveInt(DEFAULTS.DATABASE_POOL_SIZE),
   SHUTDOWN_TIMEOUT_MS: positiveInt(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
+  REQUEST_TIMEOUT_MS: positiveInt(DEFAULTS.REQUEST_TIMEOUT_MS),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: "must be at least 16 characters",
   }),
@@ -207,6 +209,12 @@ export interface Config {
    * are cut (SHUTDOWN_TIMEOUT_MS). Below the 10 s a container runtime waits before SIGKILL.
    */
   shutdownTimeoutMs: number;
+  /**
+   * How long a client may take to send a whole request, headers and body (REQUEST_TIMEOUT_MS); past it the
+   * connection gets 408 and is closed, so a client trickling bytes cannot hold connections for minutes. Idle
+   * keep-alive connections and answers being written are not affected.
+   */
+  requestTimeoutMs: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** Ruru at /graphiql: on outside production, off in production unless GRAPHIQL=true. */
@@ -297,6 +305,7 @@ export function loadConfig(
     statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,

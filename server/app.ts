@@ -73,7 +73,10 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     connections.delete(this);
   }
   let draining = false;
-  const server = http.createServer((req, res) => {
+  // Node checks REQUEST_TIMEOUT_MS on an interval (30 s by default); checked more often, a trickling client is cut
+  // close to the limit rather than up to 30 s after it.
+  const connectionsCheckingInterval = Math.max(100, Math.min(5_000, Math.floor(config.requestTimeoutMs / 4)));
+  const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
     (req.socket as AnsweringSocket)[ANSWERING] = res;
     if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
@@ -81,7 +84,11 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
   // it is never the server that closes a connection the balancer or a client is about to reuse (ECONNRESET).
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // A request's headers and body must arrive within REQUEST_TIMEOUT_MS (then 408 and the connection closes), so a
+  // client trickling bytes (slowloris) holds a connection that long at most. These count from a request's first
+  // byte: an idle keep-alive connection is the keepAliveTimeout's alone.
+  server.headersTimeout = config.requestTimeoutMs;
+  server.requestTimeout = config.requestTimeoutMs;
   // WebSocket (subscription) connections are upgraded out of the HTTP server's reach: track them to close them.
   const upgraded = new Set<import("node:stream").Duplex>();
   server.on("upgrade", (_req, socket) => {
