@@ -1,8 +1,8 @@
 import { createClient, type Client } from "graphql-ws";
-import { getIntrospectionQuery } from "postgraphile/graphql";
+import { buildClientSchema, getIntrospectionQuery } from "postgraphile/graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
+import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES, STANDARD_INTROSPECTION } from "../../server/graphql/limits.ts";
 import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -191,6 +191,52 @@ describe("introspection: bounded by count, ordinary introspection unchanged", ()
     expect(lookup.body.data.a.fields.map((field: { name: string }) => field.name)).toContain("roomName");
     const overSocket = await overWs(wsClient(), getIntrospectionQuery());
     expect(overSocket.results[0].data.__schema.queryType.name).toBe("Query");
+  });
+});
+
+describe("introspection: bounded by the size of its answer at the schema's real sizes", () => {
+  // The review's query (F1): one __schema with `fields` blocks two levels deep and args/ofType/enumValues inside;
+  // with 19 aliased copies of the block it answered 29 MB, and over a socket that never reads held 535 MB.
+  const inner = `name description args { name description type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind ofType { name } } }`;
+  const second = `fields { ${inner} } enumValues { name description } interfaces { name }`;
+  const fieldsBlock = (alias: string) => `${alias}fields { ${inner} type { name ${second} ofType { name ${second} ofType { name ${second} } } } }`;
+  const wide = (aliases: number) =>
+    `{ __schema { types { name kind ${[fieldsBlock(""), ...Array.from({ length: aliases }, (_, i) => fieldsBlock(`f${i}: `))].join(" ")} } } }`;
+  // The standard query's own fields, aliased: each copy is the whole schema again (two answers' worth is allowed).
+  const typesFiveTimes = `{ __schema { types { ...T } ${[1, 2, 3, 4].map((i) => `again${i}: types { ...T }`).join(" ")} } } fragment T on __Type { name description fields(includeDeprecated: true) { name description args { name description type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind ofType { name kind } } } } }`;
+
+  it("the review's query and aliased copies of the schema are QUERY_TOO_COMPLEX before they run, anonymously, over HTTP and WebSocket", async () => {
+    const ws = wsClient();
+    for (const query of [wide(19), wide(1), typesFiveTimes, `{ __type(name: "Query") { a: fields { ${inner} } b: fields { ${inner} } c: fields { ${inner} } d: fields { ${inner} } e: fields { ${inner} } f: fields { ${inner} } g: fields { ${inner} } h: fields { ${inner} } } }`]) {
+      const http = await post({ query });
+      expectRefused(http, "QUERY_TOO_COMPLEX", query.slice(0, 80));
+      // Refused by validation, so no answer was built (the review's took 1.4 to 2.9 s).
+      expect(http.body.errors?.[0]?.message, query.slice(0, 80)).toMatch(/introspection limit of \d+ values|aliases inside __schema and __type are refused/);
+      expect(codesOf(await overWs(ws, query)), `${query.slice(0, 80)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it("the standard introspection query runs in every variant tools send, and graphql-js builds the schema from its answer", async () => {
+    const variants = {
+      "getIntrospectionQuery()": getIntrospectionQuery(),
+      "without descriptions": getIntrospectionQuery({ descriptions: false }),
+      "GraphiQL's": getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, inputValueDeprecation: true, schemaDescription: true }),
+      "every option": STANDARD_INTROSPECTION,
+      "typeDepth 12": getIntrospectionQuery({ inputValueDeprecation: true, typeDepth: 12 }),
+    };
+    for (const [name, query] of Object.entries(variants)) {
+      const http = await post({ query });
+      expectRan(http, name);
+      expect(buildClientSchema(http.body.data).getType("VoicePresence"), name).toBeDefined();
+      // graphql-ws's own client, as a frontend tool would send it over the socket.
+      const overSocket = await overWs(wsClient(), query);
+      expect(overSocket.results[0]?.errors, `${name} over WebSocket`).toBeUndefined();
+      expect(buildClientSchema(overSocket.results[0].data).getQueryType()?.name, `${name} over WebSocket`).toBe("Query");
+    }
+    // The standard query with a few __type lookups beside it (what some IDEs send) still fits.
+    const withLookups = STANDARD_INTROSPECTION.replace("__schema {", `a: __type(name: "VoiceNet") { fields { name type { name kind } } } b: __type(name: "Profile") { name } __schema {`);
+    expectRan(await post({ query: withLookups }), "standard query with __type lookups");
   });
 });
 
