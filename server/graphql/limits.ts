@@ -5,7 +5,7 @@
  * one credential field (authenticate, register) per request, however it is spelt (aliases, fragments and inline
  * fragments all count, so one request is one password guess), how large a page it asks for (`first`/`last` at
  * most MAX_PAGE_SIZE; a negative one is BAD_REQUEST) and how much it selects in all (the cost, graphql-armor's
- * formula with each page's real size).
+ * formula with each page's real size, each `totalCount` and each row an `offset` skips).
  *
  * Validation rules run once per distinct document (grafserv caches the result). Page sizes and the cost are
  * checked when the operation executes, on the coerced variable values (a variable's default included), so
@@ -59,6 +59,14 @@ export const MAX_ALIASES = 20;
  * page of 1000 rows of six columns is 18 500, a default page of them 1850.
  */
 export const MAX_COST = 20_000;
+/**
+ * What a connection's `totalCount` costs, once per connection whatever its page: it counts every row the caller
+ * may see (the whole table under its row-level policy), so it is costed as that many rows read, not as a leaf.
+ * Two on the /ops page's poll; about six per request at most.
+ */
+export const TOTAL_COUNT_COST = 2000;
+/** What each row an `offset` skips costs (a leaf's cost): skipped rows are read and checked like returned ones. */
+export const SKIPPED_ROW_COST = 1;
 /** Rows one connection or list may be asked for. */
 export const MAX_PAGE_SIZE = 1000;
 /**
@@ -397,52 +405,76 @@ interface Walk {
   schema: GraphQLSchema;
   fragments: ReadonlyMap<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
-  fragmentCosts: Map<string, number>;
+  fragmentCosts: Map<string, Cost>;
   refused: GraphQLError | null;
 }
 
-/** The page size of a field that takes `first`/`last` (1 for any other), recording a value out of bounds. */
-function pageSizeOf(walk: Walk, field: FieldNode, definition: GraphQLField<unknown, unknown>): number {
+/**
+ * A selection set's cost in two parts: what each row of its field costs (multiplied by the field's page size),
+ * and what its field costs once whatever the page (a connection's totalCount).
+ */
+interface Cost {
+  perRow: number;
+  once: number;
+}
+
+/** The rows a field that takes `first`/`last` returns (1 for any other) and skips (`offset`), recording a value out of bounds. */
+function pageOf(walk: Walk, field: FieldNode, definition: GraphQLField<unknown, unknown>): { rows: number; skipped: number } {
   let paged = false;
-  const values: Partial<Record<"first" | "last", unknown>> = {};
-  for (const name of ["first", "last"] as const) {
+  const values: Partial<Record<"first" | "last" | "offset", unknown>> = {};
+  for (const name of ["first", "last", "offset"] as const) {
     const argument = definition.args.find((arg) => arg.name === name);
     if (!argument) continue;
-    paged = true;
+    paged ||= name !== "offset";
     const node = field.arguments?.find((arg) => arg.name.value === name);
     if (!node) continue;
     const value = valueFromAST(node.value, argument.type, walk.variables);
     values[name] = value;
-    if (typeof value !== "number") continue;
+    // A negative offset is PostGraphile's to refuse (BAD_REQUEST); a large one is held by the cost.
+    if (typeof value !== "number" || name === "offset") continue;
     const problem = pageSizeProblem(name, value);
     if (problem && !walk.refused) {
       const via = node.value.kind === Kind.VARIABLE ? ` ($${node.value.name.value} is ${value})` : "";
       walk.refused = refusal(problem.code, `${problem.message}${via}`, node);
     }
   }
-  if (!paged) return 1;
-  return rowsOf(values.first, values.last) ?? (values.last as number);
+  const skipped = typeof values.offset === "number" && values.offset > 0 ? values.offset : 0;
+  if (!paged) return { rows: 1, skipped };
+  return { rows: rowsOf(values.first, values.last) ?? (values.last as number), skipped };
+}
+
+/** A connection type PostGraphile generates: its totalCount counts every row the caller may see. */
+function isConnection(type: GraphQLNamedType | undefined): boolean {
+  if (!type || !isObjectType(type)) return false;
+  const fields = type.getFields();
+  return "totalCount" in fields && "pageInfo" in fields;
 }
 
 /** graphql-armor's cost of a selection set's children (each ×1.5), with each page at its real size. */
-function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined): number {
-  let cost = 0;
+function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined): Cost {
+  const cost: Cost = { perRow: 0, once: 0 };
   for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) cost += DEPTH_COST_FACTOR * fieldCost(walk, selection, type);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === "totalCount" && isConnection(type)) cost.once += DEPTH_COST_FACTOR * TOTAL_COUNT_COST;
+      else cost.perRow += DEPTH_COST_FACTOR * fieldCost(walk, selection, type);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       const on = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : type;
-      cost += DEPTH_COST_FACTOR * (OBJECT_COST + childrenCost(walk, selection.selectionSet, on ?? undefined));
+      const inner = childrenCost(walk, selection.selectionSet, on ?? undefined);
+      cost.perRow += DEPTH_COST_FACTOR * (OBJECT_COST + inner.perRow);
+      cost.once += DEPTH_COST_FACTOR * inner.once;
     } else {
       const name = selection.name.value;
       let fragmentCost = walk.fragmentCosts.get(name);
       if (fragmentCost === undefined) {
         // Validation has refused fragment cycles; the placeholder only keeps a walk finite.
-        walk.fragmentCosts.set(name, 0);
+        walk.fragmentCosts.set(name, { perRow: 0, once: 0 });
         const fragment = walk.fragments.get(name);
-        fragmentCost = fragment ? OBJECT_COST + childrenCost(walk, fragment.selectionSet, walk.schema.getType(fragment.typeCondition.name.value) ?? undefined) : 0;
+        const inner = fragment ? childrenCost(walk, fragment.selectionSet, walk.schema.getType(fragment.typeCondition.name.value) ?? undefined) : null;
+        fragmentCost = inner ? { perRow: OBJECT_COST + inner.perRow, once: inner.once } : { perRow: 0, once: 0 };
         walk.fragmentCosts.set(name, fragmentCost);
       }
-      cost += DEPTH_COST_FACTOR * (LEAF_COST + DEPTH_COST_FACTOR * fragmentCost);
+      cost.perRow += DEPTH_COST_FACTOR * (LEAF_COST + DEPTH_COST_FACTOR * fragmentCost.perRow);
+      cost.once += DEPTH_COST_FACTOR * DEPTH_COST_FACTOR * fragmentCost.once;
     }
   }
   return cost;
@@ -450,13 +482,17 @@ function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLN
 
 function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLNamedType | undefined): number {
   if (!field.selectionSet) return LEAF_COST;
-  // Bounded by count instead (introspectionBounded).
+  // Bounded by count and size instead (introspectionBounded).
   if (field.name.value === "__schema") return 0;
   const definition = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
   const type = definition ? getNamedType(definition.type) : field.name.value === "__type" ? walk.schema.getType("__Type") : undefined;
-  const rows = definition ? pageSizeOf(walk, field, definition) : 1;
-  return rows * (OBJECT_COST + childrenCost(walk, field.selectionSet, type ?? undefined));
+  const { rows, skipped } = definition ? pageOf(walk, field, definition) : { rows: 1, skipped: 0 };
+  const children = childrenCost(walk, field.selectionSet, type ?? undefined);
+  return rows * (OBJECT_COST + children.perRow) + children.once + skipped * SKIPPED_ROW_COST;
 }
+
+/** The arguments whose values the cost depends on. */
+const PAGE_ARGUMENTS = ["first", "last", "offset"];
 
 /** Per document: whether any `first`/`last`/`offset` argument in it takes a variable. */
 const pageVariableUse = new WeakMap<DocumentNode, boolean>();
@@ -467,7 +503,7 @@ function pagesFromVariables(document: DocumentNode): boolean {
     found = false;
     visit(document, {
       Argument(argument) {
-        if ((argument.name.value === "first" || argument.name.value === "last") && argument.value.kind === Kind.VARIABLE) found = true;
+        if (PAGE_ARGUMENTS.includes(argument.name.value) && argument.value.kind === Kind.VARIABLE) found = true;
       },
     });
     pageVariableUse.set(document, found);
@@ -490,8 +526,8 @@ export function operationRefusal(
 ): GraphQLError | null {
   const operation = getOperationAST(document, operationName);
   if (!operation) return null;
-  // Variables count only as the values of first/last: a document that passes none there (issueVoiceToken, say)
-  // has the same answer whatever its variables, and is judged once.
+  // Variables count only as the values of first/last/offset: a document that passes none there (issueVoiceToken,
+  // say) has the same answer whatever its variables, and is judged once.
   const fixed = !operation.variableDefinitions?.length || !pagesFromVariables(document);
   if (fixed) {
     const known = fixedRefusals.get(document)?.get(operationName ?? null);
@@ -508,8 +544,9 @@ export function operationRefusal(
   const walk: Walk = { schema, fragments, variables, fragmentCosts: new Map(), refused: null };
   const root = schema.getRootType(operation.operation) ?? undefined;
   // The operation's cost is its root fields' (no ×1.5 at the top, as graphql-armor counts it).
-  const cost = childrenCost(walk, operation.selectionSet, root) / DEPTH_COST_FACTOR;
-  const refused = walk.refused ?? (cost > MAX_COST ? refusal("QUERY_TOO_COMPLEX", `query cost limit of ${MAX_COST} exceeded, found ${Math.round(cost)} (a connection without first or last counts as ${DEFAULT_PAGE_SIZE} rows; ask for smaller pages)`, operation) : null);
+  const rootCost = childrenCost(walk, operation.selectionSet, root);
+  const cost = (rootCost.perRow + rootCost.once) / DEPTH_COST_FACTOR;
+  const refused = walk.refused ?? (cost > MAX_COST ? refusal("QUERY_TOO_COMPLEX", `query cost limit of ${MAX_COST} exceeded, found ${Math.round(cost)} (a connection without first or last counts as ${DEFAULT_PAGE_SIZE} rows, a totalCount as ${TOTAL_COUNT_COST}, each row an offset skips as ${SKIPPED_ROW_COST}; ask for smaller pages, or page with after instead of offset)`, operation) : null);
   if (fixed) {
     let byName = fixedRefusals.get(document);
     if (!byName) fixedRefusals.set(document, (byName = new Map()));

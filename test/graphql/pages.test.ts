@@ -2,7 +2,7 @@ import { createClient, type Client } from "graphql-ws";
 import { buildClientSchema, getIntrospectionQuery } from "postgraphile/graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES, STANDARD_INTROSPECTION } from "../../server/graphql/limits.ts";
+import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_COST, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES, STANDARD_INTROSPECTION, TOTAL_COUNT_COST } from "../../server/graphql/limits.ts";
 import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -237,6 +237,47 @@ describe("introspection: bounded by the size of its answer at the schema's real 
     // The standard query with a few __type lookups beside it (what some IDEs send) still fits.
     const withLookups = STANDARD_INTROSPECTION.replace("__schema {", `a: __type(name: "VoiceNet") { fields { name type { name kind } } } b: __type(name: "Profile") { name } __schema {`);
     expectRan(await post({ query: withLookups }), "standard query with __type lookups");
+  });
+});
+
+describe("totalCount and offset are costed: a member cannot count or skip a whole table for the price of a leaf", () => {
+  it(`each totalCount costs ${TOTAL_COUNT_COST} whatever the page; a few run, more are QUERY_TOO_COMPLEX, over HTTP and WebSocket`, async () => {
+    const counts = (n: number, page = "") => `{ ${Array.from({ length: n }, (_, i) => `c${i}: voicePresences${page} { totalCount }`).join(" ")} }`;
+    const one = await post({ query: counts(1) }, vagrant.token);
+    expectRan(one);
+    expect(one.body.data.c0.totalCount).toBe(PRESENCE_ROWS);
+    expectRan(await post({ query: counts(2, "(first: 1)") }, vagrant.token));
+    const tooMany = Math.ceil(MAX_COST / (1.5 * TOTAL_COUNT_COST)) + 1;
+    const ws = wsClient(vagrant.token);
+    // A page of one row does not make a count cheap.
+    for (const query of [counts(tooMany), counts(tooMany, "(first: 1)"), counts(tooMany, "(first: 0)")]) {
+      expectRefused(await post({ query }, vagrant.token), "QUERY_TOO_COMPLEX", query.slice(0, 60));
+      expect(codesOf(await overWs(ws, query)), `${query.slice(0, 60)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // Through a fragment on the connection type too.
+    const viaFragment = `{ ${Array.from({ length: tooMany }, (_, i) => `c${i}: voicePresences(first: 1) { ...Count }`).join(" ")} } fragment Count on VoicePresenceConnection { totalCount }`;
+    expectRefused(await post({ query: viaFragment }, vagrant.token), "QUERY_TOO_COMPLEX", "totalCount through a fragment");
+  });
+
+  it("each row an offset skips costs like a row read, as a literal and as a variable (its default too)", async () => {
+    const skip = (offset: string) => `voicePresences(first: 1, offset: ${offset}) { nodes { id } }`;
+    const small = await post({ query: `{ ${skip("5")} }` }, vagrant.token);
+    expectRan(small);
+    expect(small.body.data.voicePresences.nodes).toHaveLength(1);
+    const ws = wsClient(vagrant.token);
+    for (const [query, variables] of [
+      [`{ ${skip(String(MAX_COST + 1))} }`, {}],
+      [`query($o: Int) { ${skip("$o")} }`, { o: MAX_COST + 1 }],
+      [`query($o: Int = ${MAX_COST + 1}) { ${skip("$o")} }`, {}],
+    ] as const) {
+      const http = await post({ query, variables }, vagrant.token);
+      expectRefused(http, "QUERY_TOO_COMPLEX", query);
+      expect(http.body.errors?.[0]?.message).toMatch(/offset/);
+      const overSocket = await overWs(ws, query, variables);
+      expect(codesOf(overSocket), `${query} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // The same document with a small offset in its variable runs: the cost is judged on each request's values.
+    expectRan(await post({ query: `query($o: Int) { ${skip("$o")} }`, variables: { o: 3 } }, vagrant.token));
   });
 });
 
