@@ -6,9 +6,10 @@
  *   tx:   join and rank >= min_rank_to_tx   (LiveKit canPublish, canPublishData)
  *
  * nexus_private.net_clearance() writes the rule once, nexus_private.bridged_clearance() the bridge rule on top of
- * it. can_join_net() is the join rule for the caller, used by the policies on voice_nets, voice_net_bridges and
- * presence. issue_voice_grants() applies all three rules to a batch of nets for the caller, with the bridged nets
- * the caller may hear, in one query: the server signs exactly what it returns and decides nothing itself.
+ * it. can_join_net() is the join rule for the caller, used by the policies on voice_nets and voice_net_bridges;
+ * joinable_nets() is the same for every net at once, used by the policy on presence. issue_voice_grants()
+ * applies all three rules to a batch of nets for the caller, with the bridged nets the caller may hear, in one
+ * query: the server signs exactly what it returns and decides nothing itself.
  * nexus_private.presence_clearance() applies the same two functions to a participant already connected, for
  * the live rights job (db/functions/63_voice_rights_live.sql).
  */
@@ -105,6 +106,25 @@ end
 $$;
 comment on function public.can_join_net(uuid) is 'Whether the caller may join the voice net: rank at least min_rank_to_join and, for a squad net, membership of the squad (FOUNDER+ exempt). False for an unknown net or without a signed-in member.';
 grant execute on function public.can_join_net(uuid) to anon, authenticated, service_role;
+
+/*
+ * The nets the caller may join, as a set: can_join_net for every net at once, for row-level policies over tables
+ * with many rows per net (voice_presence). A policy that says `net_id in (select nexus_private.joinable_nets())`
+ * runs this once per statement as a hashed subplan, where `can_join_net(net_id)` would be one function call per
+ * row (300 000 rows of presence history: 8 s instead of tens of ms, docs/BENCHMARKS.md). The rule is
+ * net_clearance's, as in can_join_net. Security definer for the same reason; empty without a signed-in member.
+ */
+create or replace function nexus_private.joinable_nets() returns setof uuid
+language sql stable security definer parallel safe
+set search_path = pg_catalog, public
+as $$
+  select c.net_id
+    from public.profiles p
+   cross join lateral nexus_private.net_clearance(p.id, p.rank) c
+   where p.id = auth.uid() and c.can_join
+$$;
+comment on function nexus_private.joinable_nets() is 'The ids of the voice nets the caller may join (the join rule of can_join_net, as a set, for policies).';
+grant execute on function nexus_private.joinable_nets() to authenticated, service_role;
 
 /*
  * The caller's grants on each requested net (by id or room name), in request order, each followed by the nets

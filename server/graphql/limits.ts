@@ -1,10 +1,11 @@
 /**
  * What one GraphQL request may cost, refused before planning or SQL with QUERY_TOO_COMPLEX (HTTP 400) in
  * milliseconds: how deep it nests and how many aliases it has (graphql-armor's maintained validation rules), how
- * many introspection roots it asks for, at most one credential field (authenticate, register) per request,
- * however it is spelt (aliases, fragments and inline fragments all count, so one request is one password guess),
- * how large a page it asks for (`first`/`last` at most MAX_PAGE_SIZE; a negative one is BAD_REQUEST) and how much
- * it selects in all (the cost, graphql-armor's formula with each page's real size).
+ * many introspection roots it asks for and how large their answer would be (at the schema's real sizes), at most
+ * one credential field (authenticate, register) per request, however it is spelt (aliases, fragments and inline
+ * fragments all count, so one request is one password guess), how large a page it asks for (`first`/`last` at
+ * most MAX_PAGE_SIZE; a negative one is BAD_REQUEST) and how much it selects in all (the cost, graphql-armor's
+ * formula with each page's real size, each `totalCount` and each row an `offset` skips).
  *
  * Validation rules run once per distinct document (grafserv caches the result). Page sizes and the cost are
  * checked when the operation executes, on the coerced variable values (a variable's default included), so
@@ -19,13 +20,19 @@ import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import type { Result } from "postgraphile/grafserv";
 import { constant, lambda, SafeError, type FieldArgs, type GrafastFieldConfig, type Step } from "postgraphile/grafast";
 import {
+  getIntrospectionQuery,
   getNamedType,
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  isEnumType,
+  isInputObjectType,
   isInterfaceType,
   isObjectType,
+  isUnionType,
+  isWrappingType,
   Kind,
+  parse,
   valueFromAST,
   visit,
   type ASTNode,
@@ -36,6 +43,7 @@ import {
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
+  type GraphQLType,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -51,6 +59,14 @@ export const MAX_ALIASES = 20;
  * page of 1000 rows of six columns is 18 500, a default page of them 1850.
  */
 export const MAX_COST = 20_000;
+/**
+ * What a connection's `totalCount` costs, once per connection whatever its page: it counts every row the caller
+ * may see (the whole table under its row-level policy), so it is costed as that many rows read, not as a leaf.
+ * Two on the /ops page's poll; about six per request at most.
+ */
+export const TOTAL_COUNT_COST = 2000;
+/** What each row an `offset` skips costs (a leaf's cost): skipped rows are read and checked like returned ones. */
+export const SKIPPED_ROW_COST = 1;
 /** Rows one connection or list may be asked for. */
 export const MAX_PAGE_SIZE = 1000;
 /**
@@ -61,9 +77,16 @@ export const DEFAULT_PAGE_SIZE = 100;
 /**
  * Introspection roots per operation. Introspection is exempt from the depth rule (the standard introspection
  * query nests TypeRef a dozen levels deep) and from the cost, so it is bounded by count: one `__schema` (what
- * GraphiQL, Ruru and codegen send), a few `__type`. graphql-js bounds how deep each nests.
+ * GraphiQL, Ruru and codegen send), a few `__type`; and by its size (MAX_INTROSPECTION_SIZE).
  */
 export const MAX_INTROSPECTION_FIELDS: Readonly<Record<"__schema" | "__type", number>> = { __schema: 1, __type: 5 };
+/**
+ * How much introspection one operation may ask for, as a multiple of the complete standard introspection query
+ * (graphql-js's getIntrospectionQuery with every option on) on this schema: values in the answer, counted at the
+ * schema's real sizes (introspectionSize). Twice leaves room for a tool's own variant of the standard query and a
+ * few `__type` lookups beside it; the review's 20 aliased `fields` blocks ask for about 20 times as much.
+ */
+export const MAX_INTROSPECTION_SIZE = 2;
 /** Bytes of one request: an HTTP body (413 past it) and a WebSocket message (closed with 1009 past it). */
 export const MAX_REQUEST_BYTES = 100_000;
 /** Mutations that check a password or create an account: one per request. */
@@ -118,47 +141,241 @@ const oneCredentialField: ValidationRule = (context): ASTVisitor => ({
   },
 });
 
-type IntrospectionCount = Record<keyof typeof MAX_INTROSPECTION_FIELDS, number>;
+/**
+ * What the schema's introspection lists hold: each list's length when every item of its parent is asked for (the
+ * types of `__schema { types }`, every field of them, every directive: there the product of the averages is the
+ * real total) and its longest anywhere else (`__type(name:)`, a field's type, `ofType`: the asker picks the type).
+ */
+interface ListSizes {
+  every: number;
+  longest: number;
+}
+interface SchemaSizes {
+  types: number;
+  directives: number;
+  /** Per __Type list field (fields, inputFields, enumValues, interfaces, possibleTypes), and args per field. */
+  ofType: Record<string, ListSizes>;
+  fieldArgs: ListSizes;
+  directiveArgs: ListSizes;
+  locations: number;
+  /** The most wrappers (non-null, list) around any field's, argument's or input field's type: `[X!]!` is 3. */
+  wrapping: number;
+  /** Values in the answer to the complete standard introspection query. */
+  standard: number;
+}
+
+/** Where an introspection object was reached: as one of all the schema's types, fields or directives, or any. */
+type IntrospectionPlace = "everyType" | "everyField" | "everyDirective" | "any";
+
+function listSizes(lengths: number[], of: number): ListSizes {
+  return { every: lengths.reduce((sum, n) => sum + n, 0) / Math.max(of, 1), longest: Math.max(0, ...lengths) };
+}
+
+/** The length of an introspection list field and where its items are reached, for an object reached at `place`. */
+function introspectionList(sizes: SchemaSizes, parent: string, field: string, place: IntrospectionPlace): { rows: number; place: IntrospectionPlace } {
+  const pick = (list: ListSizes, every: boolean) => (every ? list.every : list.longest);
+  if (parent === "__Schema" && field === "types") return { rows: sizes.types, place: "everyType" };
+  if (parent === "__Schema" && field === "directives") return { rows: sizes.directives, place: "everyDirective" };
+  if (parent === "__Type" && sizes.ofType[field]) return { rows: pick(sizes.ofType[field], place === "everyType"), place: place === "everyType" && field === "fields" ? "everyField" : "any" };
+  if (parent === "__Field" && field === "args") return { rows: pick(sizes.fieldArgs, place === "everyField"), place: "any" };
+  if (parent === "__Directive" && field === "args") return { rows: pick(sizes.directiveArgs, place === "everyDirective"), place: "any" };
+  if (parent === "__Directive" && field === "locations") return { rows: sizes.locations, place: "any" };
+  return { rows: 1, place: "any" };
+}
 
 /**
- * `__schema` and `__type` fields in an operation, wherever they are (PostGraphile's `query` field re-enters Query)
- * and as often as a fragment holding one is spread. Each fragment is counted once and its count reused.
+ * Values in the answer to an introspection selection (each object and each leaf one, a list × its length), at the
+ * schema's real sizes; `wrapped` is how many `ofType` lead here from a field's type (past the schema's deepest
+ * wrapping, `ofType` is null). Fragment spreads count each time they appear; the first alias is recorded (the
+ * rule refuses aliases inside introspection).
  */
-const introspectionBounded: ValidationRule = (context): ASTVisitor => {
-  const ofFragment = new Map<string, IntrospectionCount>();
-  const count = (selectionSet: SelectionSetNode, into: IntrospectionCount, visiting: Set<string>): void => {
-    for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.FIELD) {
-        const name = selection.name.value;
-        if (name === "__schema" || name === "__type") into[name] += 1;
-        else if (selection.selectionSet) count(selection.selectionSet, into, visiting);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) count(selection.selectionSet, into, visiting);
-      else {
-        const name = selection.name.value;
-        // A fragment cycle is NoFragmentCyclesRule's to refuse; here it counts nothing more.
-        if (visiting.has(name)) continue;
-        let inFragment = ofFragment.get(name);
-        if (!inFragment) {
-          inFragment = { __schema: 0, __type: 0 };
-          const fragment = context.getFragment(name);
-          if (fragment) count(fragment.selectionSet, inFragment, new Set(visiting).add(name));
-          ofFragment.set(name, inFragment);
-        }
-        into.__schema += inFragment.__schema;
-        into.__type += inFragment.__type;
+function introspectionSize(walk: IntrospectionWalk, selectionSet: SelectionSetNode, parent: string, place: IntrospectionPlace, wrapped: number): number {
+  let size = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.INLINE_FRAGMENT) size += introspectionSize(walk, selection.selectionSet, parent, place, wrapped);
+    else if (selection.kind === Kind.FRAGMENT_SPREAD) {
+      const key = `${selection.name.value}@${parent}@${place}@${wrapped}`;
+      let inFragment = walk.sizeCache.get(key);
+      if (inFragment === undefined) {
+        // A fragment cycle is NoFragmentCyclesRule's to refuse; the placeholder only keeps the walk finite.
+        walk.sizeCache.set(key, 0);
+        const fragment = walk.fragments(selection.name.value);
+        inFragment = fragment ? introspectionSize(walk, fragment.selectionSet, parent, place, wrapped) : 0;
+        walk.sizeCache.set(key, inFragment);
       }
+      size += inFragment;
+    } else {
+      const name = selection.name.value;
+      if (selection.alias && selection.alias.value !== name) walk.aliased ??= selection;
+      const list = introspectionList(walk.sizes, parent, name, place);
+      const child = selection.selectionSet ? INTROSPECTION_FIELD_TYPES[`${parent}.${name}`] : undefined;
+      const depth = name === "ofType" ? wrapped + 1 : 0;
+      // An ofType deeper than any type in the schema is wrapped is null: one value, nothing inside.
+      const inside = selection.selectionSet && child && depth <= walk.sizes.wrapping ? introspectionSize(walk, selection.selectionSet, child, list.place, depth) : 0;
+      size += list.rows * (1 + inside);
     }
+  }
+  return size;
+}
+
+/** The introspection type of each introspection field with a selection set. */
+const INTROSPECTION_FIELD_TYPES: Readonly<Record<string, string>> = {
+  "__Schema.types": "__Type",
+  "__Schema.queryType": "__Type",
+  "__Schema.mutationType": "__Type",
+  "__Schema.subscriptionType": "__Type",
+  "__Schema.directives": "__Directive",
+  "__Type.fields": "__Field",
+  "__Type.interfaces": "__Type",
+  "__Type.possibleTypes": "__Type",
+  "__Type.enumValues": "__EnumValue",
+  "__Type.inputFields": "__InputValue",
+  "__Type.ofType": "__Type",
+  "__Field.args": "__InputValue",
+  "__Field.type": "__Type",
+  "__InputValue.type": "__Type",
+  "__Directive.args": "__InputValue",
+};
+
+/** The complete standard introspection query: what MAX_INTROSPECTION_SIZE is a multiple of. */
+export const STANDARD_INTROSPECTION = getIntrospectionQuery({
+  descriptions: true,
+  specifiedByUrl: true,
+  directiveIsRepeatable: true,
+  schemaDescription: true,
+  inputValueDeprecation: true,
+  oneOf: true,
+});
+
+/** How many non-null and list wrappers a type has. */
+function wrappers(type: GraphQLType): number {
+  let count = 0;
+  for (let at = type; isWrappingType(at); at = at.ofType) count += 1;
+  return count;
+}
+
+const schemaSizes = new WeakMap<GraphQLSchema, SchemaSizes>();
+
+function sizesOf(schema: GraphQLSchema): SchemaSizes {
+  let sizes = schemaSizes.get(schema);
+  if (sizes) return sizes;
+  const types = Object.values(schema.getTypeMap());
+  const fields = types.flatMap((type) => (isObjectType(type) || isInterfaceType(type) ? Object.values(type.getFields()) : []));
+  const directives = schema.getDirectives();
+  const lengths = (of: (type: GraphQLNamedType) => number) => listSizes(types.map(of), types.length);
+  sizes = {
+    types: types.length,
+    directives: directives.length,
+    ofType: {
+      fields: lengths((type) => (isObjectType(type) || isInterfaceType(type) ? Object.keys(type.getFields()).length : 0)),
+      inputFields: lengths((type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0)),
+      enumValues: lengths((type) => (isEnumType(type) ? type.getValues().length : 0)),
+      interfaces: lengths((type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0)),
+      possibleTypes: lengths((type) => (isInterfaceType(type) || isUnionType(type) ? schema.getPossibleTypes(type).length : 0)),
+    },
+    fieldArgs: listSizes(fields.map((field) => field.args.length), fields.length),
+    directiveArgs: listSizes(directives.map((directive) => directive.args.length), directives.length),
+    locations: Math.max(0, ...directives.map((directive) => directive.locations.length)),
+    wrapping: Math.max(
+      0,
+      ...[...fields, ...fields.flatMap((field) => field.args), ...directives.flatMap((directive) => directive.args)].map((value) => wrappers(value.type)),
+      ...types.flatMap((type) => (isInputObjectType(type) ? Object.values(type.getFields()).map((field) => wrappers(field.type)) : [])),
+    ),
+    standard: 0,
   };
+  const standard = parse(STANDARD_INTROSPECTION);
+  const fragments = new Map(standard.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  sizes.standard = introspectionOf(introspectionWalk(sizes, (name) => fragments.get(name)), getOperationAST(standard)!.selectionSet).size;
+  schemaSizes.set(schema, sizes);
+  return sizes;
+}
+
+/** The `__schema` and `__type` fields of an operation, and the values their answers hold (introspectionSize). */
+type IntrospectionFound = Record<keyof typeof MAX_INTROSPECTION_FIELDS | "size", number>;
+
+/** One document's fragments, and what was found in each (reused each time it is spread). */
+interface IntrospectionWalk {
+  sizes: SchemaSizes;
+  fragments: (name: string) => FragmentDefinitionNode | null | undefined;
+  ofFragment: Map<string, IntrospectionFound>;
+  sizeCache: Map<string, number>;
+  /** The first aliased field inside an introspection selection. */
+  aliased: FieldNode | null;
+}
+
+/**
+ * `__schema` and `__type` fields in a selection set, wherever they are (PostGraphile's `query` field re-enters
+ * Query) and as often as a fragment holding one is spread, with the size of each one's answer.
+ */
+function introspectionIn(walk: IntrospectionWalk, selectionSet: SelectionSetNode, into: IntrospectionFound, visiting: Set<string>): void {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      const name = selection.name.value;
+      if (name === "__schema" || name === "__type") {
+        into[name] += 1;
+        into.size += 1 + (selection.selectionSet ? introspectionSize(walk, selection.selectionSet, name === "__schema" ? "__Schema" : "__Type", "any", 0) : 0);
+      } else if (selection.selectionSet) introspectionIn(walk, selection.selectionSet, into, visiting);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) introspectionIn(walk, selection.selectionSet, into, visiting);
+    else {
+      const name = selection.name.value;
+      // A fragment cycle is NoFragmentCyclesRule's to refuse; here it counts nothing more.
+      if (visiting.has(name)) continue;
+      let inFragment = walk.ofFragment.get(name);
+      if (!inFragment) {
+        inFragment = { __schema: 0, __type: 0, size: 0 };
+        const fragment = walk.fragments(name);
+        if (fragment) introspectionIn(walk, fragment.selectionSet, inFragment, new Set(visiting).add(name));
+        walk.ofFragment.set(name, inFragment);
+      }
+      into.__schema += inFragment.__schema;
+      into.__type += inFragment.__type;
+      into.size += inFragment.size;
+    }
+  }
+}
+
+function introspectionWalk(sizes: SchemaSizes, fragments: IntrospectionWalk["fragments"]): IntrospectionWalk {
+  return { sizes, fragments, ofFragment: new Map(), sizeCache: new Map(), aliased: null };
+}
+
+function introspectionOf(walk: IntrospectionWalk, selectionSet: SelectionSetNode): IntrospectionFound {
+  const found: IntrospectionFound = { __schema: 0, __type: 0, size: 0 };
+  introspectionIn(walk, selectionSet, found, new Set());
+  return found;
+}
+
+/** Introspection bounded by count (MAX_INTROSPECTION_FIELDS) and by size (MAX_INTROSPECTION_SIZE). */
+const introspectionBounded: ValidationRule = (context): ASTVisitor => {
+  const sizes = sizesOf(context.getSchema());
+  const walk = introspectionWalk(sizes, (name) => context.getFragment(name));
   return {
     OperationDefinition(operation) {
-      const found: IntrospectionCount = { __schema: 0, __type: 0 };
-      count(operation.selectionSet, found, new Set());
+      const found = introspectionOf(walk, operation.selectionSet);
       for (const field of ["__schema", "__type"] as const) {
         if (found[field] > MAX_INTROSPECTION_FIELDS[field]) {
           context.reportError(
             refusal("QUERY_TOO_COMPLEX", `at most ${MAX_INTROSPECTION_FIELDS[field]} ${field} field(s) per operation; this one has ${found[field]}`, operation),
           );
         }
+      }
+      const limit = MAX_INTROSPECTION_SIZE * sizes.standard;
+      // One refusal for introspection: too many roots, then an alias inside, then the size.
+      const counted = found.__schema <= MAX_INTROSPECTION_FIELDS.__schema && found.__type <= MAX_INTROSPECTION_FIELDS.__type;
+      if (counted && walk.aliased) {
+        // Per document (validation refuses a document whole): reported once.
+        const alias = walk.aliased;
+        walk.aliased = null;
+        context.reportError(
+          refusal("QUERY_TOO_COMPLEX", `aliases inside __schema and __type are refused (each would be another copy of the schema); this one has ${alias.alias!.value}: ${alias.name.value}`, alias),
+        );
+      } else if (counted && found.size > limit) {
+        context.reportError(
+          refusal(
+            "QUERY_TOO_COMPLEX",
+            `introspection limit of ${Math.round(limit)} values (${MAX_INTROSPECTION_SIZE} times the standard introspection query) exceeded, found ${Math.round(found.size)}; ask for the schema once, without aliases`,
+            operation,
+          ),
+        );
       }
     },
   };
@@ -188,52 +405,76 @@ interface Walk {
   schema: GraphQLSchema;
   fragments: ReadonlyMap<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
-  fragmentCosts: Map<string, number>;
+  fragmentCosts: Map<string, Cost>;
   refused: GraphQLError | null;
 }
 
-/** The page size of a field that takes `first`/`last` (1 for any other), recording a value out of bounds. */
-function pageSizeOf(walk: Walk, field: FieldNode, definition: GraphQLField<unknown, unknown>): number {
+/**
+ * A selection set's cost in two parts: what each row of its field costs (multiplied by the field's page size),
+ * and what its field costs once whatever the page (a connection's totalCount).
+ */
+interface Cost {
+  perRow: number;
+  once: number;
+}
+
+/** The rows a field that takes `first`/`last` returns (1 for any other) and skips (`offset`), recording a value out of bounds. */
+function pageOf(walk: Walk, field: FieldNode, definition: GraphQLField<unknown, unknown>): { rows: number; skipped: number } {
   let paged = false;
-  const values: Partial<Record<"first" | "last", unknown>> = {};
-  for (const name of ["first", "last"] as const) {
+  const values: Partial<Record<"first" | "last" | "offset", unknown>> = {};
+  for (const name of ["first", "last", "offset"] as const) {
     const argument = definition.args.find((arg) => arg.name === name);
     if (!argument) continue;
-    paged = true;
+    paged ||= name !== "offset";
     const node = field.arguments?.find((arg) => arg.name.value === name);
     if (!node) continue;
     const value = valueFromAST(node.value, argument.type, walk.variables);
     values[name] = value;
-    if (typeof value !== "number") continue;
+    // A negative offset is PostGraphile's to refuse (BAD_REQUEST); a large one is held by the cost.
+    if (typeof value !== "number" || name === "offset") continue;
     const problem = pageSizeProblem(name, value);
     if (problem && !walk.refused) {
       const via = node.value.kind === Kind.VARIABLE ? ` ($${node.value.name.value} is ${value})` : "";
       walk.refused = refusal(problem.code, `${problem.message}${via}`, node);
     }
   }
-  if (!paged) return 1;
-  return rowsOf(values.first, values.last) ?? (values.last as number);
+  const skipped = typeof values.offset === "number" && values.offset > 0 ? values.offset : 0;
+  if (!paged) return { rows: 1, skipped };
+  return { rows: rowsOf(values.first, values.last) ?? (values.last as number), skipped };
+}
+
+/** A connection type PostGraphile generates: its totalCount counts every row the caller may see. */
+function isConnection(type: GraphQLNamedType | undefined): boolean {
+  if (!type || !isObjectType(type)) return false;
+  const fields = type.getFields();
+  return "totalCount" in fields && "pageInfo" in fields;
 }
 
 /** graphql-armor's cost of a selection set's children (each ×1.5), with each page at its real size. */
-function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined): number {
-  let cost = 0;
+function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined): Cost {
+  const cost: Cost = { perRow: 0, once: 0 };
   for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) cost += DEPTH_COST_FACTOR * fieldCost(walk, selection, type);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === "totalCount" && isConnection(type)) cost.once += DEPTH_COST_FACTOR * TOTAL_COUNT_COST;
+      else cost.perRow += DEPTH_COST_FACTOR * fieldCost(walk, selection, type);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       const on = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : type;
-      cost += DEPTH_COST_FACTOR * (OBJECT_COST + childrenCost(walk, selection.selectionSet, on ?? undefined));
+      const inner = childrenCost(walk, selection.selectionSet, on ?? undefined);
+      cost.perRow += DEPTH_COST_FACTOR * (OBJECT_COST + inner.perRow);
+      cost.once += DEPTH_COST_FACTOR * inner.once;
     } else {
       const name = selection.name.value;
       let fragmentCost = walk.fragmentCosts.get(name);
       if (fragmentCost === undefined) {
         // Validation has refused fragment cycles; the placeholder only keeps a walk finite.
-        walk.fragmentCosts.set(name, 0);
+        walk.fragmentCosts.set(name, { perRow: 0, once: 0 });
         const fragment = walk.fragments.get(name);
-        fragmentCost = fragment ? OBJECT_COST + childrenCost(walk, fragment.selectionSet, walk.schema.getType(fragment.typeCondition.name.value) ?? undefined) : 0;
+        const inner = fragment ? childrenCost(walk, fragment.selectionSet, walk.schema.getType(fragment.typeCondition.name.value) ?? undefined) : null;
+        fragmentCost = inner ? { perRow: OBJECT_COST + inner.perRow, once: inner.once } : { perRow: 0, once: 0 };
         walk.fragmentCosts.set(name, fragmentCost);
       }
-      cost += DEPTH_COST_FACTOR * (LEAF_COST + DEPTH_COST_FACTOR * fragmentCost);
+      cost.perRow += DEPTH_COST_FACTOR * (LEAF_COST + DEPTH_COST_FACTOR * fragmentCost.perRow);
+      cost.once += DEPTH_COST_FACTOR * DEPTH_COST_FACTOR * fragmentCost.once;
     }
   }
   return cost;
@@ -241,15 +482,19 @@ function childrenCost(walk: Walk, selectionSet: SelectionSetNode, type: GraphQLN
 
 function fieldCost(walk: Walk, field: FieldNode, parent: GraphQLNamedType | undefined): number {
   if (!field.selectionSet) return LEAF_COST;
-  // Bounded by count instead (introspectionBounded).
+  // Bounded by count and size instead (introspectionBounded).
   if (field.name.value === "__schema") return 0;
   const definition = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[field.name.value] : undefined;
   const type = definition ? getNamedType(definition.type) : field.name.value === "__type" ? walk.schema.getType("__Type") : undefined;
-  const rows = definition ? pageSizeOf(walk, field, definition) : 1;
-  return rows * (OBJECT_COST + childrenCost(walk, field.selectionSet, type ?? undefined));
+  const { rows, skipped } = definition ? pageOf(walk, field, definition) : { rows: 1, skipped: 0 };
+  const children = childrenCost(walk, field.selectionSet, type ?? undefined);
+  return rows * (OBJECT_COST + children.perRow) + children.once + skipped * SKIPPED_ROW_COST;
 }
 
-/** Per document: whether any `first`/`last` argument in it takes a variable. */
+/** The arguments whose values the cost depends on. */
+const PAGE_ARGUMENTS = ["first", "last", "offset"];
+
+/** Per document: whether any `first`/`last`/`offset` argument in it takes a variable. */
 const pageVariableUse = new WeakMap<DocumentNode, boolean>();
 
 function pagesFromVariables(document: DocumentNode): boolean {
@@ -258,7 +503,7 @@ function pagesFromVariables(document: DocumentNode): boolean {
     found = false;
     visit(document, {
       Argument(argument) {
-        if ((argument.name.value === "first" || argument.name.value === "last") && argument.value.kind === Kind.VARIABLE) found = true;
+        if (PAGE_ARGUMENTS.includes(argument.name.value) && argument.value.kind === Kind.VARIABLE) found = true;
       },
     });
     pageVariableUse.set(document, found);
@@ -281,8 +526,8 @@ export function operationRefusal(
 ): GraphQLError | null {
   const operation = getOperationAST(document, operationName);
   if (!operation) return null;
-  // Variables count only as the values of first/last: a document that passes none there (issueVoiceToken, say)
-  // has the same answer whatever its variables, and is judged once.
+  // Variables count only as the values of first/last/offset: a document that passes none there (issueVoiceToken,
+  // say) has the same answer whatever its variables, and is judged once.
   const fixed = !operation.variableDefinitions?.length || !pagesFromVariables(document);
   if (fixed) {
     const known = fixedRefusals.get(document)?.get(operationName ?? null);
@@ -299,8 +544,9 @@ export function operationRefusal(
   const walk: Walk = { schema, fragments, variables, fragmentCosts: new Map(), refused: null };
   const root = schema.getRootType(operation.operation) ?? undefined;
   // The operation's cost is its root fields' (no ×1.5 at the top, as graphql-armor counts it).
-  const cost = childrenCost(walk, operation.selectionSet, root) / DEPTH_COST_FACTOR;
-  const refused = walk.refused ?? (cost > MAX_COST ? refusal("QUERY_TOO_COMPLEX", `query cost limit of ${MAX_COST} exceeded, found ${Math.round(cost)} (a connection without first or last counts as ${DEFAULT_PAGE_SIZE} rows; ask for smaller pages)`, operation) : null);
+  const rootCost = childrenCost(walk, operation.selectionSet, root);
+  const cost = (rootCost.perRow + rootCost.once) / DEPTH_COST_FACTOR;
+  const refused = walk.refused ?? (cost > MAX_COST ? refusal("QUERY_TOO_COMPLEX", `query cost limit of ${MAX_COST} exceeded, found ${Math.round(cost)} (a connection without first or last counts as ${DEFAULT_PAGE_SIZE} rows, a totalCount as ${TOTAL_COUNT_COST}, each row an offset skips as ${SKIPPED_ROW_COST}; ask for smaller pages, or page with after instead of offset)`, operation) : null);
   if (fixed) {
     let byName = fixedRefusals.get(document);
     if (!byName) fixedRefusals.set(document, (byName = new Map()));

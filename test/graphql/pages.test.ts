@@ -1,8 +1,8 @@
 import { createClient, type Client } from "graphql-ws";
-import { getIntrospectionQuery } from "postgraphile/graphql";
+import { buildClientSchema, getIntrospectionQuery } from "postgraphile/graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES } from "../../server/graphql/limits.ts";
+import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_COST, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES, STANDARD_INTROSPECTION, TOTAL_COUNT_COST } from "../../server/graphql/limits.ts";
 import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -191,6 +191,93 @@ describe("introspection: bounded by count, ordinary introspection unchanged", ()
     expect(lookup.body.data.a.fields.map((field: { name: string }) => field.name)).toContain("roomName");
     const overSocket = await overWs(wsClient(), getIntrospectionQuery());
     expect(overSocket.results[0].data.__schema.queryType.name).toBe("Query");
+  });
+});
+
+describe("introspection: bounded by the size of its answer at the schema's real sizes", () => {
+  // The review's query (F1): one __schema with `fields` blocks two levels deep and args/ofType/enumValues inside;
+  // with 19 aliased copies of the block it answered 29 MB, and over a socket that never reads held 535 MB.
+  const inner = `name description args { name description type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind ofType { name } } }`;
+  const second = `fields { ${inner} } enumValues { name description } interfaces { name }`;
+  const fieldsBlock = (alias: string) => `${alias}fields { ${inner} type { name ${second} ofType { name ${second} ofType { name ${second} } } } }`;
+  const wide = (aliases: number) =>
+    `{ __schema { types { name kind ${[fieldsBlock(""), ...Array.from({ length: aliases }, (_, i) => fieldsBlock(`f${i}: `))].join(" ")} } } }`;
+  // The standard query's own fields, aliased: each copy is the whole schema again (two answers' worth is allowed).
+  const typesFiveTimes = `{ __schema { types { ...T } ${[1, 2, 3, 4].map((i) => `again${i}: types { ...T }`).join(" ")} } } fragment T on __Type { name description fields(includeDeprecated: true) { name description args { name description type { name kind ofType { name kind ofType { name kind } } } } type { name kind ofType { name kind ofType { name kind } } } } }`;
+
+  it("the review's query and aliased copies of the schema are QUERY_TOO_COMPLEX before they run, anonymously, over HTTP and WebSocket", async () => {
+    const ws = wsClient();
+    for (const query of [wide(19), wide(1), typesFiveTimes, `{ __type(name: "Query") { a: fields { ${inner} } b: fields { ${inner} } c: fields { ${inner} } d: fields { ${inner} } e: fields { ${inner} } f: fields { ${inner} } g: fields { ${inner} } h: fields { ${inner} } } }`]) {
+      const http = await post({ query });
+      expectRefused(http, "QUERY_TOO_COMPLEX", query.slice(0, 80));
+      // Refused by validation, so no answer was built (the review's took 1.4 to 2.9 s).
+      expect(http.body.errors?.[0]?.message, query.slice(0, 80)).toMatch(/introspection limit of \d+ values|aliases inside __schema and __type are refused/);
+      expect(codesOf(await overWs(ws, query)), `${query.slice(0, 80)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it("the standard introspection query runs in every variant tools send, and graphql-js builds the schema from its answer", async () => {
+    const variants = {
+      "getIntrospectionQuery()": getIntrospectionQuery(),
+      "without descriptions": getIntrospectionQuery({ descriptions: false }),
+      "GraphiQL's": getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, inputValueDeprecation: true, schemaDescription: true }),
+      "every option": STANDARD_INTROSPECTION,
+      "typeDepth 12": getIntrospectionQuery({ inputValueDeprecation: true, typeDepth: 12 }),
+    };
+    for (const [name, query] of Object.entries(variants)) {
+      const http = await post({ query });
+      expectRan(http, name);
+      expect(buildClientSchema(http.body.data).getType("VoicePresence"), name).toBeDefined();
+      // graphql-ws's own client, as a frontend tool would send it over the socket.
+      const overSocket = await overWs(wsClient(), query);
+      expect(overSocket.results[0]?.errors, `${name} over WebSocket`).toBeUndefined();
+      expect(buildClientSchema(overSocket.results[0].data).getQueryType()?.name, `${name} over WebSocket`).toBe("Query");
+    }
+    // The standard query with a few __type lookups beside it (what some IDEs send) still fits.
+    const withLookups = STANDARD_INTROSPECTION.replace("__schema {", `a: __type(name: "VoiceNet") { fields { name type { name kind } } } b: __type(name: "Profile") { name } __schema {`);
+    expectRan(await post({ query: withLookups }), "standard query with __type lookups");
+  });
+});
+
+describe("totalCount and offset are costed: a member cannot count or skip a whole table for the price of a leaf", () => {
+  it(`each totalCount costs ${TOTAL_COUNT_COST} whatever the page; a few run, more are QUERY_TOO_COMPLEX, over HTTP and WebSocket`, async () => {
+    const counts = (n: number, page = "") => `{ ${Array.from({ length: n }, (_, i) => `c${i}: voicePresences${page} { totalCount }`).join(" ")} }`;
+    const one = await post({ query: counts(1) }, vagrant.token);
+    expectRan(one);
+    expect(one.body.data.c0.totalCount).toBe(PRESENCE_ROWS);
+    expectRan(await post({ query: counts(2, "(first: 1)") }, vagrant.token));
+    const tooMany = Math.ceil(MAX_COST / (1.5 * TOTAL_COUNT_COST)) + 1;
+    const ws = wsClient(vagrant.token);
+    // A page of one row does not make a count cheap.
+    for (const query of [counts(tooMany), counts(tooMany, "(first: 1)"), counts(tooMany, "(first: 0)")]) {
+      expectRefused(await post({ query }, vagrant.token), "QUERY_TOO_COMPLEX", query.slice(0, 60));
+      expect(codesOf(await overWs(ws, query)), `${query.slice(0, 60)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // Through a fragment on the connection type too.
+    const viaFragment = `{ ${Array.from({ length: tooMany }, (_, i) => `c${i}: voicePresences(first: 1) { ...Count }`).join(" ")} } fragment Count on VoicePresenceConnection { totalCount }`;
+    expectRefused(await post({ query: viaFragment }, vagrant.token), "QUERY_TOO_COMPLEX", "totalCount through a fragment");
+  });
+
+  it("each row an offset skips costs like a row read, as a literal and as a variable (its default too)", async () => {
+    const skip = (offset: string) => `voicePresences(first: 1, offset: ${offset}) { nodes { id } }`;
+    const small = await post({ query: `{ ${skip("5")} }` }, vagrant.token);
+    expectRan(small);
+    expect(small.body.data.voicePresences.nodes).toHaveLength(1);
+    const ws = wsClient(vagrant.token);
+    for (const [query, variables] of [
+      [`{ ${skip(String(MAX_COST + 1))} }`, {}],
+      [`query($o: Int) { ${skip("$o")} }`, { o: MAX_COST + 1 }],
+      [`query($o: Int = ${MAX_COST + 1}) { ${skip("$o")} }`, {}],
+    ] as const) {
+      const http = await post({ query, variables }, vagrant.token);
+      expectRefused(http, "QUERY_TOO_COMPLEX", query);
+      expect(http.body.errors?.[0]?.message).toMatch(/offset/);
+      const overSocket = await overWs(ws, query, variables);
+      expect(codesOf(overSocket), `${query} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+    // The same document with a small offset in its variable runs: the cost is judged on each request's values.
+    expectRan(await post({ query: `query($o: Int) { ${skip("$o")} }`, variables: { o: 3 } }, vagrant.token));
   });
 });
 

@@ -4,7 +4,7 @@
  * a member may reach fails this test until it is added here with its ghost check.
  */
 begin;
-select plan(67);
+select plan(69);
 
 /* What a statement gives the caller: 'empty', 'nothing' (only nulls, falses, zeros), 'refused <SQLSTATE>' or the rows. */
 create function pg_temp.outcome(statement text) returns text language plpgsql as $$
@@ -130,8 +130,8 @@ $$, array[
   'auth.sign_out(text)', 'auth.change_password(text,text,text)', 'auth.current_user_account()', 'current_profile()',
   'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)',
   -- voice
-  'can_join_net(uuid)', 'voice_access(text)', 'issue_voice_grants(text[])', 'link_voice_nets(uuid,uuid)',
-  'unlink_voice_nets(uuid,uuid)', 'net_roster(uuid)', 'is_squad_lead(uuid)',
+  'can_join_net(uuid)', 'nexus_private.joinable_nets()', 'voice_access(text)', 'issue_voice_grants(text[])',
+  'link_voice_nets(uuid,uuid)', 'unlink_voice_nets(uuid,uuid)', 'net_roster(uuid)', 'is_squad_lead(uuid)',
   -- flares and push
   'fire_rescue_flare(text,flare_type)', 'acknowledge_rescue_flare(uuid)', 'resolve_rescue_flare(uuid)',
   'cancel_rescue_flare(uuid)', 'open_rescue_flares()', 'subscribe_push(text,text,text)', 'unsubscribe_push(text)',
@@ -167,6 +167,7 @@ select is((select count(*)::int from nexus_private.rate_limit_buckets where user
 
 select tests.authenticate_as((select ghost from ids));
 select is(pg_temp.outcome($$ select public.can_join_net(net) from ids $$), 'nothing', 'the ghost may join no net');
+select matches(pg_temp.outcome($$ select * from nexus_private.joinable_nets() $$), '^(empty|nothing)$', 'nor any net by the set the presence policy reads');
 select matches(pg_temp.outcome($$ select * from public.voice_access('ghost-net') $$), '^(refused NX401|nothing|empty)$', 'voice_access grants the ghost nothing');
 select matches(pg_temp.outcome($$ select * from public.issue_voice_grants(array['ghost-net']) $$), '^(refused NX401|empty|nothing)$',
   'the ghost gets no voice grant');
@@ -208,6 +209,7 @@ select matches(pg_temp.outcome($$ select * from public.cron_schedule() $$), '^re
 -- The same functions as a living member give real answers (the ghost checks are not vacuous).
 select tests.authenticate_as((select pioneer from ids));
 select is(pg_temp.outcome($$ select public.can_join_net(net) from ids $$), 'rows [{"can_join_net": true}]', 'a living member may join the net');
+select ok(pg_temp.outcome($$ select * from nexus_private.joinable_nets() $$) ~ '^rows', 'and has joinable nets');
 select ok(pg_temp.outcome($$ select * from public.job_queue_stats() $$) !~ '^refused', 'a living PIONEER sees the job queue');
 select is(pg_temp.outcome($$ select public.is_mentor_of(skill) from ids $$), 'rows [{"is_mentor_of": true}]', 'a living mentor is a mentor');
 

@@ -43,6 +43,24 @@ begin
 end
 $$;
 
+/*
+ * Run a statement once as the member of each rank (tests.user_of_rank), lowest rank first, with that rank as $1:
+ * `select tests.as_each_rank($$ insert into seen select $1, n.room_name from public.voice_nets n $$)`. Back to
+ * the superuser afterwards.
+ */
+create or replace function tests.as_each_rank(statement text) returns void
+language plpgsql as $$
+declare
+  r public.rank;
+begin
+  foreach r in array enum_range(null::public.rank) loop
+    perform tests.authenticate_as(tests.user_of_rank(r));
+    execute statement using r;
+    reset role;
+  end loop;
+end
+$$;
+
 /* Back to an anonymous request: role `anon`, no claims. */
 create or replace function tests.clear_authentication() returns void
 language plpgsql as $$

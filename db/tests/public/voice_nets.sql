@@ -41,17 +41,7 @@ delete from public.voice_nets where room_name = 'ops-net';
 
 create temp table seen (rank public.rank, room text) on commit drop;
 grant all on seen to public;
-do $$
-declare
-  r public.rank;
-begin
-  foreach r in array enum_range(null::public.rank) loop
-    perform tests.authenticate_as(tests.user_of_rank(r));
-    insert into seen select r, n.room_name from public.voice_nets n;
-    reset role;
-  end loop;
-end
-$$;
+select tests.as_each_rank($$ insert into seen select $1, n.room_name from public.voice_nets n $$);
 select results_eq(
   $$ select rank, room from seen order by 1, 2 $$,
   $$ select r, g.room from unnest(enum_range(null::public.rank)) r, gates g

@@ -18,20 +18,12 @@ select set_config('nexus.livekit_token_burst', '100000', true);
 
 create temp table outcomes (rank public.rank, room text, can_join boolean, can_rx boolean, can_tx boolean, error_code text) on commit drop;
 grant all on outcomes to public;
-do $$
-declare
-  r public.rank;
-begin
-  foreach r in array enum_range(null::public.rank) loop
-    perform tests.authenticate_as(tests.user_of_rank(r));
-    insert into outcomes
-    select r, g.requested, g.can_join, g.can_rx, g.can_tx, g.error_code
-      from public.issue_voice_grants(array(select room from nets order by room)) g
-     where g.bridged_from is null;
-    reset role;
-  end loop;
-end
-$$;
+select tests.as_each_rank($$
+  insert into outcomes
+  select $1, g.requested, g.can_join, g.can_rx, g.can_tx, g.error_code
+    from public.issue_voice_grants(array(select room from nets order by room)) g
+   where g.bridged_from is null
+$$);
 
 select is((select count(*)::int from outcomes), 6 * 91, 'every rank was asked about all 91 valid gate combinations in one call each');
 select results_eq(
