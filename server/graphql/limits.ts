@@ -89,8 +89,15 @@ export const MAX_INTROSPECTION_FIELDS: Readonly<Record<"__schema" | "__type", nu
 export const MAX_INTROSPECTION_SIZE = 2;
 /** Bytes of one request: an HTTP body (413 past it) and a WebSocket message (closed with 1009 past it). */
 export const MAX_REQUEST_BYTES = 100_000;
-/** Mutations that check a password or create an account: one per request. */
-export const CREDENTIAL_FIELDS: readonly string[] = ["authenticate", "register"];
+/**
+ * Root fields an operation may hold at most one of, whatever their aliases and fragments: one request is one
+ * password guess (the sign-in limits count requests), and one voice token decision (issueVoiceTokens takes up to
+ * 100 nets at once; twenty aliases of it made one request look up 2000 nets, uncharged where refused).
+ */
+export const ONE_PER_REQUEST: readonly (readonly string[])[] = [
+  ["authenticate", "register"],
+  ["issueVoiceToken", "issueVoiceTokens"],
+];
 
 const OBJECT_COST = 2;
 const LEAF_COST = 1;
@@ -126,17 +133,16 @@ function* rootFields(
   }
 }
 
-/** At most one authenticate/register field in an operation, counting aliases and fragments. */
-const oneCredentialField: ValidationRule = (context): ASTVisitor => ({
+/** At most one field of each ONE_PER_REQUEST group in an operation, counting aliases and fragments. */
+const onePerRequest: ValidationRule = (context): ASTVisitor => ({
   OperationDefinition(operation) {
     if (operation.operation !== "mutation") return;
-    const credential = [...rootFields(operation.selectionSet, (name) => context.getFragment(name))].filter((field) =>
-      CREDENTIAL_FIELDS.includes(field.name.value),
-    );
-    if (credential.length > 1) {
-      context.reportError(
-        refusal("QUERY_TOO_COMPLEX", `at most one ${CREDENTIAL_FIELDS.join(" or ")} field per request; this one has ${credential.length}`, credential[1]),
-      );
+    const fields = [...rootFields(operation.selectionSet, (name) => context.getFragment(name))];
+    for (const group of ONE_PER_REQUEST) {
+      const found = fields.filter((field) => group.includes(field.name.value));
+      if (found.length > 1) {
+        context.reportError(refusal("QUERY_TOO_COMPLEX", `at most one ${group.join(" or ")} field per request; this one has ${found.length}`, found[1]));
+      }
     }
   },
 });
@@ -384,7 +390,7 @@ const introspectionBounded: ValidationRule = (context): ASTVisitor => {
 export const VALIDATION_RULES: readonly ValidationRule[] = [
   maxDepthRule({ n: MAX_DEPTH, ignoreIntrospection: true, ...armorOptions() }),
   maxAliasesRule({ n: MAX_ALIASES, ...armorOptions() }),
-  oneCredentialField,
+  onePerRequest,
   introspectionBounded,
 ];
 

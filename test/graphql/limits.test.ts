@@ -92,6 +92,29 @@ describe("GraphQL cost limits (production mode, over HTTP)", () => {
     expect(one.body.data.authenticate.jwtToken).toMatch(/^ey/);
   });
 
+  it("one voice token decision per request: 20 aliased issueVoiceTokens of 100 nets each are refused before any lookup", async () => {
+    const member = await createMember(t.pool, "SCOUT");
+    // One net the member may join, so any lookup that ran would charge their token bucket; 99 that do not exist.
+    const names = JSON.stringify(["net-1", ...Array.from({ length: 99 }, (_, i) => `no-such-net-${i}`)]);
+    const lookup = (i: number) => `t${i}: issueVoiceTokens(input: { roomNames: ${names} }) { results { requested error { code } } }`;
+    for (const query of [
+      `mutation { ${Array.from({ length: 20 }, (_, i) => lookup(i)).join(" ")} }`,
+      `mutation { ${lookup(1)} one: issueVoiceToken(input: { roomName: "net-1" }) { token } }`,
+      `mutation { ...A ...B } fragment A on Mutation { ${lookup(1)} } fragment B on Mutation { ${lookup(2)} }`,
+    ]) {
+      expectRefused(await post({ query }, member.token), "QUERY_TOO_COMPLEX", query.slice(0, 80));
+    }
+    const bucket = () => t.pool.query("select tokens from nexus_private.rate_limit_buckets where user_id = $1", [member.id]);
+    expect((await bucket()).rows).toEqual([]);
+    // One per request still answers, net by net, and is charged for the one token it signs.
+    const one = await post({ query: `mutation { ${lookup(0)} }` }, member.token);
+    expect(one.status).toBe(200);
+    expect(one.body.data.t0.results).toHaveLength(100);
+    expect(one.body.data.t0.results[0].error).toBeNull();
+    expect(one.body.data.t0.results[1].error.code).toBe("NOT_FOUND");
+    expect((await bucket()).rows).toHaveLength(1);
+  });
+
   it(`a query nested deeper than ${MAX_DEPTH} is refused with 400 QUERY_TOO_COMPLEX, also through fragments`, async () => {
     expectRefused(await post({ query: `{ ${nested(60)} }` }, vagrant.token), "QUERY_TOO_COMPLEX");
 
