@@ -44,16 +44,30 @@ begin
 end
 $$;
 
-/* Ask to be taught a skill. Any member; one open (PENDING or ACCEPTED) request per skill. */
+/* Ask to be taught a skill. Any member; one open (PENDING or ACCEPTED) request per skill; at most 20 a day. */
 create or replace function public.request_training(skill_id uuid) returns public.academy_requests
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   caller uuid := nexus_private.require_member('request training');
+  per_day integer := nexus_private.rate_limit_setting('academy_requests_per_day', 20);
+  recent integer;
+  oldest timestamptz;
+  wait integer;
   open_request public.academy_requests;
   request public.academy_requests;
 begin
   if request_training.skill_id is null then
     perform nexus_private.fail('BAD_REQUEST', 'name the skill to learn (skillId)');
+  end if;
+  -- At most nexus.academy_requests_per_day (20) a day per cadet, cancelled ones included: every request stays on
+  -- record (and in the audit log), so asking and cancelling in a loop would grow both without end. The cadet's
+  -- requests take turns here, so parallel ones cannot all read the same count.
+  perform pg_advisory_xact_lock(hashtextextended('nexus.academy_request:' || caller, 0));
+  select count(*), min(r.created_at) into recent, oldest from public.academy_requests r
+   where r.cadet_id = caller and r.created_at > now() - interval '1 day';
+  if recent >= per_day then
+    wait := greatest(1, ceil(extract(epoch from oldest + interval '1 day' - now()))::integer);
+    perform nexus_private.fail_rate_limited(format('at most %s training requests a day; try again in %s seconds', per_day, wait), wait);
   end if;
   if not exists (select 1 from public.skills s where s.id = request_training.skill_id) then
     perform nexus_private.fail('NOT_FOUND', format('no skill %s', request_training.skill_id));
@@ -76,7 +90,7 @@ begin
 end
 $$;
 comment on function public.request_training(uuid) is
-  E'@resultFieldName academyRequest\nAsk to be taught a skill: the request waits (PENDING) for a certified mentor. Any member; one open request per skill.';
+  E'@resultFieldName academyRequest\nAsk to be taught a skill: the request waits (PENDING) for a certified mentor. Any member; one open request per skill, at most 20 requests a day (nexus.academy_requests_per_day).';
 grant execute on function public.request_training(uuid) to authenticated;
 
 /*

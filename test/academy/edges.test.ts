@@ -219,3 +219,38 @@ describe("LiveKit not configured", () => {
     expect(rows[0]).toEqual({ status: "PENDING", pods: 0 });
   });
 });
+
+describe("asking and cancelling in a loop", () => {
+  it("is held to 20 training requests a day per cadet, on REST and GraphQL together: 429 RATE_LIMITED with Retry-After", async () => {
+    const prod = await startTestServer({ env: { NODE_ENV: "production", ...LIVEKIT } });
+    try {
+      const skill = (await prod.pool.query<{ id: string }>("insert into public.skills (name) values ('Salvage') returning id")).rows[0]!.id;
+      const cadet = await createMember(prod.pool, "VAGRANT");
+      const CANCEL = `mutation($input: CancelTrainingInput!) { cancelTraining(input: $input) { academyRequest { status } } }`;
+      const REQUEST = `mutation($input: RequestTrainingInput!) { requestTraining(input: $input) { academyRequest { id } } }`;
+      for (let i = 0; i < 20; i++) {
+        const requestId =
+          i % 2
+            ? (await prod.rest("academy-request", { skillId: skill }, cadet.token)).body.requestId
+            : (await prod.graphql(REQUEST, { input: { skillId: skill } }, cadet.token)).body.data.requestTraining.academyRequest.id;
+        expect(requestId, `request ${i + 1}`).toMatch(/^[0-9a-f-]{36}$/);
+        const cancelled = await prod.graphql(CANCEL, { input: { requestId } }, cadet.token);
+        expect(cancelled.body.data.cancelTraining.academyRequest.status).toBe("CANCELLED");
+      }
+      const rest = await prod.rest("academy-request", { skillId: skill }, cadet.token);
+      expect(rest.status).toBe(429);
+      expect(rest.body).toMatchObject({ error: "RATE_LIMITED" });
+      expect(Number(rest.headers.get("retry-after"))).toBeGreaterThan(80_000);
+      const gql = await prod.graphql(REQUEST, { input: { skillId: skill } }, cadet.token);
+      expect(gql.status).toBe(429);
+      expect(gql.body.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+      const { rows } = await prod.pool.query("select count(*)::int as n from public.academy_requests where cadet_id = $1", [cadet.id]);
+      expect(rows[0].n).toBe(20);
+      // Another cadet is not held by it.
+      const other = await createMember(prod.pool, "VAGRANT");
+      expect((await prod.rest("academy-request", { skillId: skill }, other.token)).status).toBe(200);
+    } finally {
+      await prod.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 begin;
-select plan(15);
+select plan(19);
 
 select tests.create_skill('Mining');
 select tests.create_skill('Hammerhead piloting');
@@ -53,6 +53,26 @@ select is((select count(*)::int from public.academy_requests where cadet_id = te
   'refused requests leave no row');
 select is((select count(*)::int from nexus_private.audit_log where action = 'academy_request.requested' and actor_id = tests.user_of_rank('VAGRANT')), 3,
   'each request is audited');
+
+-- At most nexus.academy_requests_per_day a day per cadet, cancelled ones included (no ask-and-cancel loop)
+reset role;
+select set_config('nexus.academy_requests_per_day', '3', true);
+select tests.create_user('churner', 'SCOUT');
+select tests.authenticate_as(tests.member('churner'));
+select public.cancel_training((public.request_training(tests.skill('Mining'))).id) from generate_series(1, 3);
+select throws_ok($$ select public.request_training(tests.skill('Mining')) $$, 'NX429', 'RATE_LIMITED',
+  'the fourth request of the day is RATE_LIMITED, though the first three were cancelled');
+select tests.create_user('steady', 'SCOUT');
+select tests.authenticate_as(tests.member('steady'));
+select lives_ok($$ select public.request_training(tests.skill('Mining')) $$, 'another cadet is not held by it');
+reset role;
+update public.academy_requests set created_at = created_at - interval '25 hours' where cadet_id = tests.member('churner');
+select tests.authenticate_as(tests.member('churner'));
+select lives_ok($$ select public.request_training(tests.skill('Mining')) $$, 'a day later the cadet may ask again');
+reset role;
+select is((select count(*)::int from public.academy_requests where cadet_id = tests.member('churner') and created_at > now() - interval '1 day'), 1,
+  'the refused request left no row');
+select set_config('nexus.academy_requests_per_day', '', true);
 
 select * from finish();
 rollback;
