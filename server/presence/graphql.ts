@@ -15,6 +15,15 @@ import { jsonParse } from "postgraphile/@dataplan/json";
 import { context, lambda, listen, SafeError, type GrafastSubscriber } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 
+/**
+ * The subscriptions this server holds open: each keeps listeners on the PgSubscriber (the net's channel and the
+ * subscriber's rights channel) until it ends. /metrics shows the count (nexus_presence_subscriptions): it is this
+ * process's own, unlike the database figures there.
+ */
+export class LiveSubscriptions {
+  count = 0;
+}
+
 const CAN_JOIN = "select public.can_join_net($1::uuid) as allowed, auth.uid() is not null as signed_in";
 
 /** The subscriber's member id, from the verified claims the request runs with. */
@@ -36,6 +45,7 @@ function guardedSubscriber(
   withPgClient: WithPgClient,
   pgSettings: Record<string, string> | null,
   netId: string,
+  live: LiveSubscriptions,
 ): GrafastSubscriber {
   const member = memberOf(pgSettings);
   const stillAllowed = async () =>
@@ -51,6 +61,7 @@ function guardedSubscriber(
     async *subscribe(topic: string) {
       const topics = member ? [topic, `nexus:voice-rights:${member}`] : [topic];
       const sources = await Promise.all(topics.map(async (t) => (await subscriber.subscribe(t))[Symbol.asyncIterator]()));
+      live.count++;
       const pending = new Map<number, Promise<{ i: number; result: IteratorResult<unknown> }>>();
       const pull = (i: number) => pending.set(i, sources[i]!.next().then((result) => ({ i, result })));
       sources.forEach((_, i) => pull(i));
@@ -74,12 +85,13 @@ function guardedSubscriber(
         }
       } finally {
         await Promise.all(sources.map((source) => source.return?.().catch(() => undefined)));
+        live.count--;
       }
     },
   } as GrafastSubscriber;
 }
 
-export function presenceSubscriptionPlugin() {
+export function presenceSubscriptionPlugin(live: LiveSubscriptions) {
   return extendSchema((build) => {
     const executor = build.input.pgRegistry.pgExecutors.main!;
     const presence = build.input.pgRegistry.pgResources.voice_presence!;
@@ -125,6 +137,7 @@ export function presenceSubscriptionPlugin() {
                       withPgClient as WithPgClient,
                       (pgSettings ?? null) as Record<string, string> | null,
                       netId as string,
+                      live,
                     ),
                 );
                 return listen($subscriber, $topic, jsonParse);
