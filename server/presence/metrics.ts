@@ -6,9 +6,9 @@
 import { Gauge, type Registry } from "prom-client";
 import type { AppContext } from "../context.ts";
 import { asService, databaseSnapshot } from "../metrics.ts";
-import type { LiveSubscriptions } from "./graphql.ts";
+import type { PresenceSubscriptions } from "./subscriptions.ts";
 
-export function presenceMetrics(registry: Registry, { pool, log }: Pick<AppContext, "pool" | "log">, live: LiveSubscriptions): void {
+export function presenceMetrics(registry: Registry, { pool, log }: Pick<AppContext, "pool" | "log">, subscriptions: PresenceSubscriptions): void {
   const read = asService(pool);
   const snapshot = databaseSnapshot(log, "presence", () =>
     read(async (client) => {
@@ -43,7 +43,7 @@ export function presenceMetrics(registry: Registry, { pool, log }: Pick<AppConte
     help: "voicePresenceChanged subscriptions this server holds open (each listens on the net's and the subscriber's channels).",
     registers: [registry],
     collect() {
-      this.set(live.count);
+      this.set(subscriptions.open);
     },
   });
 }

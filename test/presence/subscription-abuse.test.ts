@@ -1,0 +1,196 @@
+/**
+ * voicePresenceChanged under abuse, over graphql-ws against a production-mode server: a member's subscriptions end
+ * the moment their socket closes or they complete them (no event needed to let go), one event costs one clearance
+ * check per subscriber rather than per subscription, and nobody holds more subscriptions than the limits allow.
+ *
+ * Cost is counted as connections taken from the server's own pool (each is one transaction: withPgClient), so the
+ * figures are exact; pg_stat_database's counters are flushed by each backend on its own schedule.
+ */
+import { randomUUID } from "node:crypto";
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../support/eventually.ts";
+import { createMember, type Member } from "../support/members.ts";
+import { LIVEKIT_ENV } from "../support/livekit.ts";
+import { startTestServer, type TestServer } from "../support/server.ts";
+
+const METRICS_TOKEN = "metrics-token-for-the-subscription-tests";
+const PRESENCE = "subscription($net: UUID!) { voicePresenceChanged(netId: $net) { event netId } }";
+
+interface Watcher {
+  client: Client;
+  /** Per subscription (in the order opened): the events it got, and the errors it ended with. */
+  events: unknown[][];
+  errors: any[][];
+  /** Sends graphql-ws `complete` for subscription i. */
+  complete(i: number): void;
+}
+
+async function setUp(env: Record<string, string>) {
+  const t = await startTestServer({ env: { ...LIVEKIT_ENV, NODE_ENV: "production", METRICS_TOKEN, ...env } });
+  const netId: string = (
+    await t.pool.query("insert into public.voice_nets (name, room_name, min_rank_to_join, min_rank_to_rx, min_rank_to_tx) values ('Open', $1, 'VAGRANT', 'VAGRANT', 'VAGRANT') returning id", [
+      `open-${randomUUID()}`,
+    ])
+  ).rows[0].id;
+  let taken = 0;
+  t.pool.on("acquire", () => taken++);
+  const clients: Client[] = [];
+
+  /** A socket of the member's with `n` subscriptions to the net. */
+  function watch(member: Member, n: number): Watcher {
+    const client = createClient({ url: `${t.baseUrl.replace("http", "ws")}/graphql`, connectionParams: { authorization: `Bearer ${member.token}` }, retryAttempts: 0 });
+    clients.push(client);
+    const events: unknown[][] = [];
+    const errors: any[][] = [];
+    const stops: (() => void)[] = [];
+    const add = () => {
+      const i = events.length;
+      events.push([]);
+      errors.push([]);
+      stops.push(
+        client.subscribe(
+          { query: PRESENCE, variables: { net: netId } },
+          { next: (v) => (v.errors ? errors[i]!.push(...v.errors) : events[i]!.push(v.data?.voicePresenceChanged)), error: (e) => errors[i]!.push(...(Array.isArray(e) ? e : [e])), complete: () => {} },
+        ),
+      );
+    };
+    for (let i = 0; i < n; i++) add();
+    return { client, events, errors, complete: (i) => stops[i]!() };
+  }
+
+  /** nexus_presence_subscriptions, read over HTTP as Prometheus would. */
+  async function open(): Promise<number> {
+    const text = await (await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const match = /^nexus_presence_subscriptions (\d+)$/m.exec(text);
+    if (!match) throw new Error("no nexus_presence_subscriptions on /metrics");
+    return Number(match[1]);
+  }
+
+  /** Nothing is waiting for the server's pool, and only the subscriptions' LISTEN connection is in use. */
+  const idle = () => until("the server's pool to be idle", () => t.pool.waitingCount === 0 && t.pool.totalCount - t.pool.idleCount <= 1);
+
+  /** What the trigger on voice_presence sends, naming no row. */
+  const notify = () => t.pool.query("select pg_notify($1, $2)", [`nexus:presence:${netId}`, JSON.stringify({ id: randomUUID(), netId, event: "JOINED" })]);
+
+  /** Until the watcher's first subscription receives events (it probes the channel, as in subscription.test.ts). */
+  async function live(w: Watcher, i = 0) {
+    await until("the subscription to be listening", async () => {
+      await notify();
+      return w.events[i]!.length > 0;
+    });
+  }
+
+  /**
+   * Connections the server takes from its pool for one event on the net, until the witness has it and all is done.
+   * A probe of live() still on its way would be counted too: then the witness gets two, and it is measured again.
+   */
+  async function costOfOneEvent(witness: Watcher): Promise<number> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await idle();
+      const before = taken;
+      const seen = witness.events[0]!.length;
+      await notify();
+      await until("the witness to get the event", () => witness.events[0]!.length > seen);
+      await idle();
+      if (witness.events[0]!.length === seen + 1) return taken - before;
+    }
+    throw new Error("the witness kept getting more than the one event");
+  }
+
+  return {
+    t,
+    netId,
+    watch,
+    open,
+    live,
+    costOfOneEvent,
+    taken: () => taken,
+    idle,
+    async close() {
+      for (const c of clients) await c.dispose();
+      await t.close();
+    },
+  };
+}
+
+/** One server for the two parts below, with limits high enough not to be what they are about. */
+let s: Awaited<ReturnType<typeof setUp>>;
+/** Another member's subscription, open throughout: its event marks when one has been handled. */
+let witness: Watcher;
+/** What one event costs with only the witness subscribed: the NOTIFY and the witness's check. */
+let baseline: number;
+beforeAll(async () => {
+  s = await setUp({ SUBSCRIPTIONS_PER_SOCKET: "1000", SUBSCRIPTIONS_PER_MEMBER: "1000" });
+  witness = s.watch(await createMember(s.t.pool, "VOYAGER"), 1);
+  await s.live(witness);
+  baseline = await s.costOfOneEvent(witness);
+  expect(baseline).toBe(2);
+});
+afterAll(async () => s?.close());
+
+describe("a member's subscriptions end with their socket", () => {
+
+  it("a closed socket lets go of all its subscriptions at once, and the next event costs nothing for them", async () => {
+    const N = 300;
+    const vagrant = await createMember(s.t.pool, "VAGRANT");
+    const attacker = s.watch(vagrant, N);
+    await until("all of them to be open", async () => (await s.open()) === N + 1);
+    await attacker.client.dispose();
+    await until("the server to hold only the witness's", async () => (await s.open()) === 1, { timeoutMs: 5000 });
+    expect(await s.costOfOneEvent(witness)).toBe(baseline);
+  });
+
+  it("so does a socket closed while its subscriptions are still being set up", async () => {
+    const vagrant = await createMember(s.t.pool, "VAGRANT");
+    const attacker = s.watch(vagrant, 200);
+    await until("some of them to be open", async () => (await s.open()) > 1);
+    attacker.client.terminate();
+    await s.idle();
+    await until("the server to hold only the witness's", async () => (await s.open()) === 1, { timeoutMs: 5000 });
+    expect(await s.costOfOneEvent(witness)).toBe(baseline);
+  });
+
+  it("a subscription completed by the client (graphql-ws `complete`, socket open) lets go at once", async () => {
+    const N = 100;
+    const attacker = s.watch(await createMember(s.t.pool, "VAGRANT"), N);
+    await until("all of them to be open", async () => (await s.open()) === N + 1);
+    for (let i = 0; i < N; i++) attacker.complete(i);
+    await until("the server to hold only the witness's", async () => (await s.open()) === 1, { timeoutMs: 5000 });
+    expect(await s.costOfOneEvent(witness)).toBe(baseline);
+  });
+});
+
+describe("one member's many subscriptions cost one clearance check per event", () => {
+
+  it("however many subscriptions one member holds on a net, over one socket or several, an event is one check for them", async () => {
+    const member = await createMember(s.t.pool, "VAGRANT");
+    const sockets = [s.watch(member, 100), s.watch(member, 100)];
+    await until("all of them to be open", async () => (await s.open()) === 201);
+    await s.live(sockets[0]!);
+    expect(await s.costOfOneEvent(witness)).toBe(baseline + 1);
+    // And each subscription got it.
+    await until("every subscription to get the event", () => sockets.every((w) => w.events.every((e) => e.length > 0)));
+    for (const w of sockets) await w.client.dispose();
+    await until("the server to hold only the witness's", async () => (await s.open()) === 1, { timeoutMs: 5000 });
+  });
+
+  it("a member who may no longer join the net loses every one of their subscriptions to it, for one check, and nobody else does", async () => {
+    const member = await createMember(s.t.pool, "SCOUT");
+    const w = s.watch(member, 5);
+    await until("all of them to be open", async () => (await s.open()) === 6);
+    await s.live(w);
+    await s.t.pool.query("update public.voice_nets set min_rank_to_join = 'VOYAGER', min_rank_to_rx = 'VOYAGER', min_rank_to_tx = 'VOYAGER' where id = $1", [s.netId]);
+    try {
+      // The next event on the net: the witness's check and one check for the member's five.
+      expect(await s.costOfOneEvent(witness)).toBe(baseline + 1);
+      await until("the member's subscriptions to end", () => w.errors.every((e) => e.length > 0));
+      for (const e of w.errors) expect(e[0]).toMatchObject({ message: "you may no longer join this net", extensions: { code: "INSUFFICIENT_CLEARANCE" } });
+      await until("the server to hold only the witness's", async () => (await s.open()) === 1, { timeoutMs: 5000 });
+      expect(await s.costOfOneEvent(witness)).toBe(baseline);
+      expect(witness.errors[0]).toEqual([]);
+    } finally {
+      await s.t.pool.query("update public.voice_nets set min_rank_to_join = 'VAGRANT', min_rank_to_rx = 'VAGRANT', min_rank_to_tx = 'VAGRANT' where id = $1", [s.netId]);
+    }
+  });
+});
