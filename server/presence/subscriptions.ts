@@ -12,24 +12,15 @@
  */
 import type { WithPgClient } from "postgraphile/@dataplan/pg";
 import { SafeError, type GrafastSubscriber } from "postgraphile/grafast";
+import { memberOfSettings } from "../../core/jwt.ts";
 
 export const CAN_JOIN = "select public.can_join_net($1::uuid) as allowed, auth.uid() is not null as signed_in";
 
 type Settings = Record<string, string> | null;
 
-/** The subscriber's member id, from the verified claims the request runs with. */
-export function memberOf(pgSettings: Settings | undefined): string | undefined {
-  try {
-    const sub = JSON.parse(pgSettings?.["request.jwt.claims"] ?? "{}").sub;
-    return typeof sub === "string" && sub !== "" ? sub : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the subscriber may still join the net, asked as the subscriber (the same rule as subscribing). */
-export async function mayJoin(withPgClient: WithPgClient, pgSettings: Settings, netId: string): Promise<boolean> {
-  const member = memberOf(pgSettings);
+async function mayJoin(withPgClient: WithPgClient, pgSettings: Settings, netId: string): Promise<boolean> {
+  const member = memberOfSettings(pgSettings);
   return withPgClient(pgSettings, async (client) => {
     const { rows } = await client.query<{ allowed: boolean; signed_in: boolean }>({ text: CAN_JOIN, values: [netId] });
     // A member's token that is no longer in force (session ended, exp passed: auth.claimed_sub()) is anon.
@@ -140,7 +131,7 @@ class Group {
 
   async start(): Promise<void> {
     const { subscriber, topic, pgSettings } = this.#options;
-    const member = memberOf(pgSettings);
+    const member = memberOfSettings(pgSettings);
     const topics = member ? [topic, `nexus:voice-rights:${member}`] : [topic];
     try {
       for (const t of topics) {

@@ -22,6 +22,8 @@ interface Watcher {
   /** Per subscription (in the order opened): the events it got, and the errors it ended with. */
   events: unknown[][];
   errors: any[][];
+  /** Opens one more subscription on the socket; its index. */
+  add(): number;
   /** Sends graphql-ws `complete` for subscription i. */
   complete(i: number): void;
 }
@@ -54,9 +56,10 @@ async function setUp(env: Record<string, string>) {
           { next: (v) => (v.errors ? errors[i]!.push(...v.errors) : events[i]!.push(v.data?.voicePresenceChanged)), error: (e) => errors[i]!.push(...(Array.isArray(e) ? e : [e])), complete: () => {} },
         ),
       );
+      return i;
     };
     for (let i = 0; i < n; i++) add();
-    return { client, events, errors, complete: (i) => stops[i]!() };
+    return { client, events, errors, add, complete: (i) => stops[i]!() };
   }
 
   /** nexus_presence_subscriptions, read over HTTP as Prometheus would. */
@@ -180,6 +183,8 @@ describe("one member's many subscriptions cost one clearance check per event", (
     const w = s.watch(member, 5);
     await until("all of them to be open", async () => (await s.open()) === 6);
     await s.live(w);
+    // Also passes every probe of live() still on its way (NOTIFYs arrive in order), so none meets the change.
+    expect(await s.costOfOneEvent(witness)).toBe(baseline + 1);
     await s.t.pool.query("update public.voice_nets set min_rank_to_join = 'VOYAGER', min_rank_to_rx = 'VOYAGER', min_rank_to_tx = 'VOYAGER' where id = $1", [s.netId]);
     try {
       // The next event on the net: the witness's check and one check for the member's five.
@@ -192,5 +197,70 @@ describe("one member's many subscriptions cost one clearance check per event", (
     } finally {
       await s.t.pool.query("update public.voice_nets set min_rank_to_join = 'VAGRANT', min_rank_to_rx = 'VAGRANT', min_rank_to_tx = 'VAGRANT' where id = $1", [s.netId]);
     }
+  });
+});
+
+describe("subscription limits (SUBSCRIPTIONS_PER_SOCKET, SUBSCRIPTIONS_PER_MEMBER)", () => {
+  let c: Awaited<ReturnType<typeof setUp>>;
+  beforeAll(async () => {
+    c = await setUp({ SUBSCRIPTIONS_PER_SOCKET: "3", SUBSCRIPTIONS_PER_MEMBER: "5" });
+  });
+  afterAll(async () => c?.close());
+
+  /** Until subscription i of w is refused; the refusal. */
+  async function refusal(w: Watcher, i: number) {
+    await until("the refusal", () => w.errors[i]!.length > 0);
+    return w.errors[i]![0];
+  }
+
+  it("one socket holds at most SUBSCRIPTIONS_PER_SOCKET: one more is RATE_LIMITED before any SQL runs, queries still run, a completed one frees its place", async () => {
+    const member = await createMember(c.t.pool, "VAGRANT");
+    const w = c.watch(member, 3);
+    await until("the three to be open", async () => (await c.open()) === 3);
+    await c.idle();
+    const before = c.taken();
+    const fourth = w.add();
+    expect(await refusal(w, fourth)).toMatchObject({ message: "at most 3 subscriptions may be open on one connection: complete one first", extensions: { code: "RATE_LIMITED" } });
+    await c.idle();
+    expect(c.taken() - before).toBe(0);
+    expect(await c.open()).toBe(3);
+    // A query on the same socket is not a subscription: answered.
+    const answer = await new Promise<unknown>((resolve, reject) => {
+      let data: unknown;
+      w.client.subscribe({ query: "{ __typename }" }, { next: (v) => (data = v.data), error: reject, complete: () => resolve(data) });
+    });
+    expect(answer).toEqual({ __typename: "Query" });
+    w.complete(0);
+    await until("the completed one to be gone", async () => (await c.open()) === 2);
+    const again = w.add();
+    await until("the new one to be open", async () => (await c.open()) === 3);
+    await c.live(w, again);
+    expect(w.errors[again]).toEqual([]);
+    await w.client.dispose();
+    await until("the socket's subscriptions to be gone", async () => (await c.open()) === 0);
+  });
+
+  it("one member holds at most SUBSCRIPTIONS_PER_MEMBER over all their sockets; nobody else is affected; a closed socket frees its places", async () => {
+    const member = await createMember(c.t.pool, "VAGRANT");
+    const first = c.watch(member, 3);
+    await until("the first socket's three to be open", async () => (await c.open()) === 3);
+    // Three more over another socket: two fit, one (whichever the server takes last) is refused.
+    const second = c.watch(member, 3);
+    await until("one of them to be refused", () => second.errors.some((e) => e.length > 0));
+    await until("five to be open", async () => (await c.open()) === 5);
+    const refused = second.errors.filter((e) => e.length > 0);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]![0]).toMatchObject({ message: "at most 5 subscriptions may be open for one member: complete one first", extensions: { code: "RATE_LIMITED" } });
+
+    const other = c.watch(await createMember(c.t.pool, "VAGRANT"), 3);
+    await until("the other member's three to be open too", async () => (await c.open()) === 8);
+    expect(other.errors).toEqual([[], [], []]);
+
+    await first.client.dispose();
+    await until("the closed socket's three to be gone", async () => (await c.open()) === 5);
+    const more = second.add();
+    await until("the member's new one to be open", async () => (await c.open()) === 6);
+    await c.live(second, more);
+    expect(second.errors[more]).toEqual([]);
   });
 });
