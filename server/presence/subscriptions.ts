@@ -41,7 +41,8 @@ interface Waiting {
 /** One GraphQL subscription: the events its group passes on, queued until grafast pulls them. */
 class Subscription implements AsyncIterableIterator<unknown> {
   readonly #queue: unknown[] = [];
-  #waiting: Waiting | null = null;
+  /** next() calls not yet answered (grafast asks one at a time; more would wait in turn). */
+  readonly #waiting: Waiting[] = [];
   #ended = false;
   #error: unknown = undefined;
   readonly #leave: (s: Subscription) => void;
@@ -56,10 +57,9 @@ class Subscription implements AsyncIterableIterator<unknown> {
 
   push(value: unknown): void {
     if (this.#ended) return;
-    if (this.#waiting) {
-      this.#waiting.resolve({ done: false, value });
-      this.#waiting = null;
-    } else this.#queue.push(value);
+    const waiting = this.#waiting.shift();
+    if (waiting) waiting.resolve({ done: false, value });
+    else this.#queue.push(value);
   }
 
   /** The group ended it: what is queued is still delivered, then the error (if any), then done. */
@@ -67,11 +67,7 @@ class Subscription implements AsyncIterableIterator<unknown> {
     if (this.#ended) return;
     this.#ended = true;
     this.#error = error;
-    if (this.#waiting) {
-      const waiting = this.#waiting;
-      this.#waiting = null;
-      this.#settle(waiting);
-    }
+    for (const waiting of this.#waiting.splice(0)) this.#settle(waiting);
   }
 
   #settle(waiting: Waiting): void {
@@ -85,7 +81,7 @@ class Subscription implements AsyncIterableIterator<unknown> {
     if (this.#queue.length > 0) return Promise.resolve({ done: false, value: this.#queue.shift() });
     return new Promise((resolve, reject) => {
       if (this.#ended) this.#settle({ resolve, reject });
-      else this.#waiting = { resolve, reject };
+      else this.#waiting.push({ resolve, reject });
     });
   }
 
@@ -150,7 +146,12 @@ class Group {
   async #pump(): Promise<void> {
     const { withPgClient, pgSettings, netId } = this.#options;
     const pending = new Map<number, Promise<{ i: number; result: IteratorResult<unknown> }>>();
-    const pull = (i: number) => pending.set(i, this.#sources[i]!.next().then((result) => ({ i, result })));
+    const pull = (i: number) => {
+      const next = this.#sources[i]!.next().then((result) => ({ i, result }));
+      // One pulled after the last race (the group ended meanwhile) has nobody awaiting it.
+      next.catch(() => undefined);
+      pending.set(i, next);
+    };
     this.#sources.forEach((_, i) => pull(i));
     while (pending.size > 0 && !this.#closed) {
       const { i, result } = await Promise.race(pending.values());
