@@ -38,6 +38,8 @@ export const DEFAULTS = {
   DATABASE_POOL_SIZE: 10,
   SHUTDOWN_TIMEOUT_MS: 8000,
   REQUEST_TIMEOUT_MS: 30_000,
+  SUBSCRIPTIONS_PER_SOCKET: 25,
+  SUBSCRIPTIONS_PER_MEMBER: 50,
   /** Outside production only: the frontend's dev server, and the LiveKit dev server `npm start` signs for. */
   DEV_CORS_ORIGIN: "http://localhost:5173",
   DEV_LIVEKIT_URL: "ws://127.0.0.1:7880",
@@ -129,6 +131,8 @@ const schema = z.object({
   DATABASE_POOL_SIZE: positiveInt(DEFAULTS.DATABASE_POOL_SIZE),
   SHUTDOWN_TIMEOUT_MS: positiveInt(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
   REQUEST_TIMEOUT_MS: positiveInt(DEFAULTS.REQUEST_TIMEOUT_MS),
+  SUBSCRIPTIONS_PER_SOCKET: positiveInt(DEFAULTS.SUBSCRIPTIONS_PER_SOCKET),
+  SUBSCRIPTIONS_PER_MEMBER: positiveInt(DEFAULTS.SUBSCRIPTIONS_PER_MEMBER),
   METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: "must be at least 16 characters",
   }),
@@ -215,6 +219,11 @@ export interface Config {
    * keep-alive connections and answers being written are not affected.
    */
   requestTimeoutMs: number;
+  /**
+   * GraphQL subscriptions open at once on one WebSocket (SUBSCRIPTIONS_PER_SOCKET), and for one member over all
+   * their sockets to this server process (SUBSCRIPTIONS_PER_MEMBER); past either, RATE_LIMITED.
+   */
+  subscriptions: { perSocket: number; perMember: number };
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** Ruru at /graphiql: on outside production, off in production unless GRAPHIQL=true. */
@@ -306,6 +315,7 @@ export function loadConfig(
     databasePoolSize: env.DATABASE_POOL_SIZE,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    subscriptions: { perSocket: env.SUBSCRIPTIONS_PER_SOCKET, perMember: env.SUBSCRIPTIONS_PER_MEMBER },
     metricsToken: env.METRICS_TOKEN,
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,

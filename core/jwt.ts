@@ -173,3 +173,12 @@ export function pgSettingsFor(claims: Claims | null, configured: Record<string, 
   };
 }
 
+/** The member a request's settings (pgSettingsFor) act for: the verified claims' `sub`, if any. */
+export function memberOfSettings(pgSettings: Record<string, string> | null | undefined): string | undefined {
+  try {
+    const sub = JSON.parse(pgSettings?.["request.jwt.claims"] ?? "{}").sub;
+    return typeof sub === "string" && sub !== "" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -4,12 +4,20 @@
  * builds its WebSocketServer with ws's defaults, which take a 100 MiB message and parse and validate it on the
  * event loop. Here a message over MAX_REQUEST_BYTES (the HTTP body limit) closes the socket with 1009 (message
  * too big) as soon as its frame header announces the size, before any of it is buffered or parsed.
+ *
+ * Subscriptions are limited here, before any SQL runs for them: at most SUBSCRIPTIONS_PER_SOCKET open on one
+ * socket, and SUBSCRIPTIONS_PER_MEMBER for one member over all their sockets to this process (a count in this
+ * process's memory: each server bounds what it holds itself). One more is refused with RATE_LIMITED; a
+ * subscription counts from being accepted until it ends (complete, error, or its socket closing).
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { handleProtocols, makeServer } from "graphql-ws";
+import { handleProtocols, makeServer, type Context, type SubscribePayload } from "graphql-ws";
+import { getOperationAST, GraphQLError, type ExecutionArgs } from "postgraphile/graphql";
 import { makeGraphQLWSConfig, type GrafservBase } from "postgraphile/grafserv";
 import { WebSocketServer, type WebSocket } from "ws";
+import type { Config } from "../../core/config.ts";
+import { memberOfSettings } from "../../core/jwt.ts";
 import type { Logger } from "../../core/log.ts";
 import { MAX_REQUEST_BYTES } from "./limits.ts";
 
@@ -35,8 +43,72 @@ function keepAlive(socket: WebSocket, intervalMs: number): void {
   socket.once("close", () => clearInterval(timer));
 }
 
-export function graphqlWebSocket(serv: GrafservBase, log: Logger): GraphqlWebSocket {
-  const graphqlWs = makeServer(makeGraphQLWSConfig(serv));
+/** The subscriptions one socket holds (by their subscribe message: an id may be reused once completed). */
+interface SocketSubscriptions {
+  held: Map<SubscribePayload, string | undefined>;
+  closed: boolean;
+}
+
+/** SUBSCRIPTIONS_PER_SOCKET and SUBSCRIPTIONS_PER_MEMBER, counted in this process. */
+function subscriptionLimits(limits: Config["subscriptions"]) {
+  const sockets = new WeakMap<Context, SocketSubscriptions>();
+  const perMember = new Map<string, number>();
+  const of = (ctx: Context) => {
+    let socket = sockets.get(ctx);
+    if (!socket) sockets.set(ctx, (socket = { held: new Map(), closed: false }));
+    return socket;
+  };
+  const refuse = (message: string) => [new GraphQLError(message, { extensions: { code: "RATE_LIMITED" } })];
+  const release = (socket: SocketSubscriptions, payload: SubscribePayload) => {
+    if (!socket.held.has(payload)) return;
+    const member = socket.held.get(payload);
+    socket.held.delete(payload);
+    if (member === undefined) return;
+    const left = (perMember.get(member) ?? 1) - 1;
+    if (left > 0) perMember.set(member, left);
+    else perMember.delete(member);
+  };
+  return {
+    /** A refusal for a subscription past a limit, or nothing (then it is counted until released). */
+    admit(ctx: Context, payload: SubscribePayload, args: ExecutionArgs): GraphQLError[] | undefined {
+      if (getOperationAST(args.document, args.operationName)?.operation !== "subscription") return undefined;
+      const socket = of(ctx);
+      if (socket.closed) return refuse("this connection is closed");
+      if (socket.held.size >= limits.perSocket) {
+        return refuse(`at most ${limits.perSocket} subscriptions may be open on one connection: complete one first`);
+      }
+      const member = memberOfSettings((args.contextValue as { pgSettings?: Record<string, string> } | undefined)?.pgSettings);
+      if (member !== undefined && (perMember.get(member) ?? 0) >= limits.perMember) {
+        return refuse(`at most ${limits.perMember} subscriptions may be open for one member: complete one first`);
+      }
+      socket.held.set(payload, member);
+      if (member !== undefined) perMember.set(member, (perMember.get(member) ?? 0) + 1);
+      return undefined;
+    },
+    completed(ctx: Context, payload: SubscribePayload): void {
+      release(of(ctx), payload);
+    },
+    closed(ctx: Context): void {
+      const socket = of(ctx);
+      socket.closed = true;
+      for (const payload of [...socket.held.keys()]) release(socket, payload);
+    },
+  };
+}
+
+export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config["subscriptions"]): GraphqlWebSocket {
+  const options = makeGraphQLWSConfig(serv);
+  const subscriptions = subscriptionLimits(limits);
+  const graphqlWs = makeServer({
+    ...options,
+    async onSubscribe(ctx, id, payload) {
+      const args = await options.onSubscribe?.(ctx, id, payload);
+      if (!args || Array.isArray(args)) return args;
+      return subscriptions.admit(ctx, payload, args as ExecutionArgs) ?? (args as ExecutionArgs);
+    },
+    onComplete: (ctx, _id, payload) => subscriptions.completed(ctx, payload),
+    onClose: (ctx) => subscriptions.closed(ctx),
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES, handleProtocols });
   const keepAliveMs = serv.resolvedPreset.grafserv?.websocketKeepalive ?? DEFAULT_KEEPALIVE_MS;
 

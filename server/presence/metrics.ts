@@ -1,12 +1,14 @@
 /**
  * Presence on /metrics, read at scrape time as service_role: open sessions, and the runbook's stale-presence
- * count (sessions that joined over 10 minutes ago and never left: possible lost webhooks).
+ * count (sessions that joined over 10 minutes ago and never left: possible lost webhooks); and, from this
+ * process's memory, the voicePresenceChanged subscriptions it holds open.
  */
 import { Gauge, type Registry } from "prom-client";
 import type { AppContext } from "../context.ts";
 import { asService, databaseSnapshot } from "../metrics.ts";
+import type { PresenceSubscriptions } from "./subscriptions.ts";
 
-export function presenceMetrics(registry: Registry, { pool, log }: Pick<AppContext, "pool" | "log">): void {
+export function presenceMetrics(registry: Registry, { pool, log }: Pick<AppContext, "pool" | "log">, subscriptions: PresenceSubscriptions): void {
   const read = asService(pool);
   const snapshot = databaseSnapshot(log, "presence", () =>
     read(async (client) => {
@@ -34,6 +36,14 @@ export function presenceMetrics(registry: Registry, { pool, log }: Pick<AppConte
     async collect() {
       const s = await snapshot();
       if (s) this.set(s.stale);
+    },
+  });
+  new Gauge({
+    name: "nexus_presence_subscriptions",
+    help: "voicePresenceChanged subscriptions this server holds open (each listens on the net's and the subscriber's channels).",
+    registers: [registry],
+    collect() {
+      this.set(subscriptions.open);
     },
   });
 }
