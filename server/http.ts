@@ -239,6 +239,18 @@ export class BodyError extends Error {
 }
 
 /**
+ * The client's connection ended before its body had all arrived: it went away, or was cut for taking longer than
+ * REQUEST_TIMEOUT_MS. Nobody is left to answer, and it is no fault of the server's: log it at debug, not as an
+ * error (clientGone below).
+ */
+export class ClientGoneError extends Error {}
+
+/** A request whose client went away before its body arrived: one debug line, no answer (there is no one to read it). */
+export function clientGone(log: Logger | undefined, error: ClientGoneError): void {
+  log?.debug({ reason: error.message }, "client went away before its request body arrived");
+}
+
+/**
  * After the answer to a request whose body was refused unread: `Connection: close`, and the socket destroyed a
  * moment after the answer is flushed (what arrives meanwhile is discarded), so a client cannot make the server
  * read an oversized body to its end: 4 GiB sent to a 64 KiB route used to be read in full before the 400.
@@ -258,7 +270,8 @@ export function refuseBody(req: IncomingMessage, res: ServerResponse, error: Bod
 
 /**
  * The raw body, at most `limit` bytes: BodyError (unread) as soon as it is larger, without reading on. A compressed
- * body (any Content-Encoding but identity) is refused the same way, unread.
+ * body (any Content-Encoding but identity) is refused the same way, unread. ClientGoneError when the connection
+ * ends before the body does.
  */
 export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -279,6 +292,8 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     req.on("data", onData);
     req.on("end", onEnd);
-    req.on("error", reject);
+    // The request stream fails only from the client's side of the connection: node destroys it with "aborted"
+    // (ECONNRESET) when the connection ends before the body does.
+    req.on("error", (error) => reject(new ClientGoneError(error.message)));
   });
 }

@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { BodyError, readRawBody, refuseBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { BodyError, ClientGoneError, clientGone, readRawBody, refuseBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -127,6 +127,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       writeJson(res, result.status ?? 200, result.body);
     } catch (error) {
       if (error instanceof BodyError) return refuseBody(req, res, error);
+      if (error instanceof ClientGoneError) return clientGone(tracked.log, error);
       const apiError = toApiError(error);
       if (apiError.status >= 500) tracked.log.error({ err: error, route: route?.name }, "REST route failed");
       writeError(res, apiError);

@@ -59,8 +59,8 @@ it("a client trickling its headers gets 408 and is closed once REQUEST_TIMEOUT_M
   expect(afterMs).toBeLessThan(TIMEOUT_MS + 2_000);
 });
 
-it("so is one trickling a body into /graphql, /auth/v1 or the webhook", async () => {
-  for (const path of ["/graphql", "/auth/v1/token?grant_type=password", "/livekit/webhook"]) {
+it("so is one trickling a body into /graphql, /auth/v1, /functions/v1 or the webhook", async () => {
+  for (const path of ["/graphql", "/auth/v1/token?grant_type=password", "/functions/v1/livekit-token", "/livekit/webhook"]) {
     const { received, afterMs } = await trickle(
       `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"query":"`,
       "a",
