@@ -214,9 +214,10 @@ export interface Config {
    */
   shutdownTimeoutMs: number;
   /**
-   * How long a client may take to send a whole request, headers and body (REQUEST_TIMEOUT_MS); past it the
-   * connection gets 408 and is closed, so a client trickling bytes cannot hold connections for minutes. Idle
-   * keep-alive connections and answers being written are not affected.
+   * How long a client may take to send a whole request, headers and body, or to take a GraphQL WebSocket message
+   * (REQUEST_TIMEOUT_MS); past it the connection gets 408 and is closed (the WebSocket is ended), so a client
+   * trickling bytes or not reading cannot hold connections and answers for minutes. Idle keep-alive connections
+   * are not affected.
    */
   requestTimeoutMs: number;
   /**

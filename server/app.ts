@@ -138,7 +138,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   app.use((req, res, next) => void grafservHandler(req, res, next));
   // Subscriptions: graphql-ws on /graphql (the JWT in connectionParams, preset.ts; a message at most
   // MAX_REQUEST_BYTES, websocket.ts); any other upgrade is closed.
-  const webSocket = graphqlWebSocket(serv, log, config.subscriptions);
+  const webSocket = graphqlWebSocket(serv, log, config.subscriptions, config.requestTimeoutMs);
   server.on("upgrade", (req, socket, head) => {
     if (serv.shouldHandleUpgrade(req, socket, head)) webSocket.handleUpgrade(req, socket, head);
     else socket.destroy();

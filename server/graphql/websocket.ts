@@ -96,7 +96,12 @@ function subscriptionLimits(limits: Config["subscriptions"]) {
   };
 }
 
-export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config["subscriptions"]): GraphqlWebSocket {
+/**
+ * `sendTimeoutMs` (REQUEST_TIMEOUT_MS): a message the connection has not taken within it (the client stopped
+ * reading, and the kernel's buffers are full) ends the connection. graphql-ws waits for each message to be taken
+ * before the next, so without it a client that never reads keeps every answer and event meant for it in memory.
+ */
+export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config["subscriptions"], sendTimeoutMs: number): GraphqlWebSocket {
   const options = makeGraphQLWSConfig(serv);
   const subscriptions = subscriptionLimits(limits);
   const graphqlWs = makeServer({
@@ -120,9 +125,24 @@ export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config
       {
         protocol: socket.protocol,
         send: (data) =>
-          new Promise<void>((resolve, reject) => {
+          new Promise<void>((resolve) => {
             if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
+            const stalled = setTimeout(() => {
+              log.info(
+                { address: request.socket.remoteAddress, sendTimeoutMs },
+                "GraphQL WebSocket closed: the client did not take a message within REQUEST_TIMEOUT_MS",
+              );
+              socket.terminate();
+              // Closed: nothing more goes out on it, and its operations end (graphql-ws's closed()).
+              resolve();
+            }, sendTimeoutMs);
+            socket.send(data, (error) => {
+              clearTimeout(stalled);
+              // A write fails only when the connection is gone (the client left, or was ended above): its close
+              // ends its operations; that is no fault of the message's.
+              if (error) log.debug({ err: error }, "GraphQL WebSocket message not delivered: the connection is gone");
+              resolve();
+            });
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>

@@ -1,0 +1,84 @@
+/**
+ * A WebSocket client that stops reading (its answers pile up on the server's side): `node main.ts --server` in
+ * production with REQUEST_TIMEOUT_MS=1500. A message the server cannot hand to the connection within that time
+ * ends the connection, with its subscriptions, instead of the answers waiting in memory for as long as the
+ * client likes.
+ */
+import { getIntrospectionQuery } from "graphql";
+import WebSocket from "ws";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { until } from "../support/eventually.ts";
+import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { TEST_JWT_SECRET } from "../support/server.ts";
+
+const TIMEOUT_MS = 1500;
+let db: TestDatabase;
+let nexus: NexusProcess;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  nexus = await startNexusProcess(
+    {
+      NODE_ENV: "production",
+      DATABASE_URL: db.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LIVEKIT_URL: "wss://127.0.0.1:9",
+      LIVEKIT_API_KEY: "APIslowread",
+      LIVEKIT_API_SECRET: "slowread-livekit-secret-0123456789abcdef",
+      METRICS_TOKEN: "slowread-metrics-token",
+      REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+    },
+    ["--server"],
+  );
+}, 90_000);
+afterAll(async () => {
+  await nexus?.stop();
+  await db?.drop();
+});
+
+async function openSocket(): Promise<WebSocket> {
+  const ws = new WebSocket(`${nexus.baseUrl.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  ws.send(JSON.stringify({ type: "connection_init", payload: {} }));
+  await new Promise((resolve) => ws.once("message", resolve));
+  return ws;
+}
+
+it("closes a socket whose client stops reading once an answer has waited REQUEST_TIMEOUT_MS to be taken", async () => {
+  const ws = await openSocket();
+  let closedAt = 0;
+  ws.on("close", () => (closedAt = Date.now()));
+  // Stop reading, then ask for answers that together outgrow what the kernel buffers between the two (≈ 0.6 MB each).
+  (ws as unknown as { _socket: import("node:net").Socket })._socket.pause();
+  const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
+  const asked = Date.now();
+  for (let i = 0; i < 60; i++) ws.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query } }));
+  await nexus.waitFor("did not take a message", 30_000);
+  expect(Date.now() - asked).toBeGreaterThanOrEqual(TIMEOUT_MS);
+  // Reading again, the client finds the connection ended by the server.
+  (ws as unknown as { _socket: import("node:net").Socket })._socket.resume();
+  await until("the client sees the close", () => closedAt > 0, { timeoutMs: 10_000 });
+  // The server goes on answering others.
+  const other = await openSocket();
+  const answer = new Promise<string>((resolve) => other.on("message", (data) => resolve(String(data))));
+  other.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "{ __typename }" } }));
+  expect(JSON.parse(await answer)).toMatchObject({ type: "next", id: "1", payload: { data: { __typename: "Query" } } });
+  other.close();
+  // The client's doing: an info line, no error.
+  expect(nexus.output().split("\n").filter((line) => line.includes('"level":50'))).toEqual([]);
+});
+
+it("leaves a reading client's socket alone however long it stays open", async () => {
+  const ws = await openSocket();
+  let closed = false;
+  ws.on("close", () => (closed = true));
+  const answers: string[] = [];
+  ws.on("message", (data) => answers.push(String(data)));
+  const query = getIntrospectionQuery();
+  for (let i = 0; i < 10; i++) ws.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query } }));
+  await until("ten answers", () => answers.filter((a) => a.includes('"type":"next"')).length === 10, { timeoutMs: 20_000 });
+  await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 2));
+  expect(closed).toBe(false);
+  ws.close();
+});
