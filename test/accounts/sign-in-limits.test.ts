@@ -10,17 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../core/jwt.ts";
 import { bearer, postJson } from "../support/http.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 
-const PROCESS_ENV = {
-  NODE_ENV: "production",
-  JWT_SECRET: TEST_JWT_SECRET,
-  LIVEKIT_URL: "wss://127.0.0.1:9",
-  LIVEKIT_API_KEY: "APIlimits",
-  LIVEKIT_API_SECRET: "limits-livekit-secret-0123456789abcdef",
-  METRICS_TOKEN: "limits-metrics-token",
-};
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -32,8 +24,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   nexus = await startNexusProcess(
     {
-      ...PROCESS_ENV,
-      DATABASE_URL: db.url,
+      ...productionEnv(db.url, "limits"),
       TRUST_PROXY: "loopback",
       AUTH_MAX_FAILED_LOGINS: "3",
       AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: "6",
@@ -144,7 +135,7 @@ describe("failed sign-ins per account and address", () => {
 
 describe("an undeclared proxy", () => {
   it("is named in one warning: X-Forwarded-For arrives while TRUST_PROXY is false", async () => {
-    const direct = await startNexusProcess({ ...PROCESS_ENV, DATABASE_URL: db.url }, ["--server"]);
+    const direct = await startNexusProcess(productionEnv(db.url, "direct"), ["--server"]);
     try {
       for (const address of ["203.0.113.1", "203.0.113.2"]) {
         const answer = await postJson(

@@ -13,8 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { until } from "../support/eventually.ts";
 import { createMember, type Member } from "../support/members.ts";
-import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
-import { TEST_JWT_SECRET } from "../support/server.ts";
+import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -39,13 +38,7 @@ afterAll(async () => {
 async function startServer(env: Record<string, string> = {}): Promise<NexusProcess> {
   const nexus = await startNexusProcess(
     {
-      NODE_ENV: "production",
-      DATABASE_URL: db.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LIVEKIT_URL: "wss://127.0.0.1:9",
-      LIVEKIT_API_KEY: "APIshutdown",
-      LIVEKIT_API_SECRET: "shutdown-livekit-secret-0123456789abcdef",
-      METRICS_TOKEN: "shutdown-metrics-token",
+      ...productionEnv(db.url, "shutdown"),
       ...env,
     },
     ["--server"],

@@ -6,8 +6,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
-import { TEST_JWT_SECRET } from "../support/server.ts";
+import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 
 const TIMEOUT_MS = 1500;
 let db: TestDatabase;
@@ -17,13 +16,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   nexus = await startNexusProcess(
     {
-      NODE_ENV: "production",
-      DATABASE_URL: db.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LIVEKIT_URL: "wss://127.0.0.1:9",
-      LIVEKIT_API_KEY: "APIslow",
-      LIVEKIT_API_SECRET: "slow-livekit-secret-0123456789abcdef",
-      METRICS_TOKEN: "slow-metrics-token",
+      ...productionEnv(db.url, "slow"),
       REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
     },
     ["--server"],

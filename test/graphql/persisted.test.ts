@@ -12,8 +12,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { bearer, postJson } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
-import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
-import { TEST_JWT_SECRET } from "../support/server.ts";
+import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 
 const STORED = "query Nets { voiceNets(first: 5) { nodes { roomName } } }";
 const HASH = createHash("sha256").update(STORED).digest("hex");
@@ -32,13 +31,7 @@ beforeAll(async () => {
   await pool.query("insert into public.voice_nets (name, room_name) values ('Persisted', 'persisted-net')");
   nexus = await startNexusProcess(
     {
-      NODE_ENV: "production",
-      DATABASE_URL: db.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LIVEKIT_URL: "wss://127.0.0.1:9",
-      LIVEKIT_API_KEY: "APIpersisted",
-      LIVEKIT_API_SECRET: "persisted-livekit-secret-0123456789abcdef",
-      METRICS_TOKEN: "persisted-metrics-token",
+      ...productionEnv(db.url, "persisted"),
       PERSISTED_OPERATIONS_DIR: dir,
     },
     ["--server"],

@@ -9,8 +9,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { until } from "../support/eventually.ts";
-import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
-import { TEST_JWT_SECRET } from "../support/server.ts";
+import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 
 const TIMEOUT_MS = 1500;
 let db: TestDatabase;
@@ -20,13 +19,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   nexus = await startNexusProcess(
     {
-      NODE_ENV: "production",
-      DATABASE_URL: db.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LIVEKIT_URL: "wss://127.0.0.1:9",
-      LIVEKIT_API_KEY: "APIslowread",
-      LIVEKIT_API_SECRET: "slowread-livekit-secret-0123456789abcdef",
-      METRICS_TOKEN: "slowread-metrics-token",
+      ...productionEnv(db.url, "slowread"),
       REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
     },
     ["--server"],

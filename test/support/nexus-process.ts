@@ -5,6 +5,7 @@
 import type { ChildProcess } from "node:child_process";
 import { freePort } from "../../core/net.ts";
 import { spawnNode } from "./child.ts";
+import { TEST_JWT_SECRET } from "./server.ts";
 
 export interface NexusProcess {
   child: ChildProcess;
@@ -35,5 +36,22 @@ export async function startNexusProcess(env: Record<string, string>, args: strin
     async stop() {
       await nexus.stop("SIGTERM");
     },
+  };
+}
+
+/**
+ * What a production deployment of `node main.ts --server` needs, on the test database `databaseUrl`: JWT and
+ * LiveKit secrets (the LiveKit URL a dead local port: no test here reaches LiveKit) and a metrics token, so that
+ * production mode starts without warnings. `name` keeps each test's LiveKit key its own.
+ */
+export function productionEnv(databaseUrl: string, name: string): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LIVEKIT_URL: "wss://127.0.0.1:9",
+    LIVEKIT_API_KEY: `API${name}`,
+    LIVEKIT_API_SECRET: `${name}-livekit-secret-0123456789abcdef`,
+    METRICS_TOKEN: `${name}-metrics-token`,
   };
 }
