@@ -97,9 +97,18 @@ function subscriptionLimits(limits: Config["subscriptions"]) {
 }
 
 /**
- * `sendTimeoutMs` (REQUEST_TIMEOUT_MS): a message the connection has not taken within it (the client stopped
- * reading, and the kernel's buffers are full) ends the connection. graphql-ws waits for each message to be taken
- * before the next, so without it a client that never reads keeps every answer and event meant for it in memory.
+ * Bytes a connection may have waiting to be written (ws's bufferedAmount, beyond what the kernel took) before a
+ * message: past it the client is not taking its messages and the connection is ended. An answer is at most a few
+ * hundred KB (introspection at twice the standard query's, a page of 1000 rows), so a reading client never gets
+ * near it.
+ */
+export const MAX_WEBSOCKET_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A client that stops reading is cut off, however its answers pile up: a message the connection has not taken
+ * within `sendTimeoutMs` (REQUEST_TIMEOUT_MS: one operation's answers wait for each other in graphql-ws), or more
+ * than MAX_WEBSOCKET_BUFFERED_BYTES waiting at once (many operations at a time, each with its own answer), ends the
+ * connection and its operations. Without that, whatever was meant for a client that never reads stayed in memory.
  */
 export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config["subscriptions"], sendTimeoutMs: number): GraphqlWebSocket {
   const options = makeGraphQLWSConfig(serv);
@@ -127,15 +136,14 @@ export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config
         send: (data) =>
           new Promise<void>((resolve) => {
             if (socket.readyState !== socket.OPEN) return resolve();
-            const stalled = setTimeout(() => {
-              log.info(
-                { address: request.socket.remoteAddress, sendTimeoutMs },
-                "GraphQL WebSocket closed: the client did not take a message within REQUEST_TIMEOUT_MS",
-              );
+            const notTaking = (why: string) => {
+              log.info({ address: request.socket.remoteAddress, why, bufferedBytes: socket.bufferedAmount }, "GraphQL WebSocket closed: the client is not taking its messages");
               socket.terminate();
               // Closed: nothing more goes out on it, and its operations end (graphql-ws's closed()).
               resolve();
-            }, sendTimeoutMs);
+            };
+            if (socket.bufferedAmount + data.length > MAX_WEBSOCKET_BUFFERED_BYTES) return notTaking(`more than ${MAX_WEBSOCKET_BUFFERED_BYTES} bytes waiting`);
+            const stalled = setTimeout(() => notTaking(`a message not taken within REQUEST_TIMEOUT_MS (${sendTimeoutMs} ms)`), sendTimeoutMs);
             socket.send(data, (error) => {
               clearTimeout(stalled);
               // A write fails only when the connection is gone (the client left, or was ended above): its close

@@ -1,8 +1,8 @@
 /**
  * A WebSocket client that stops reading (its answers pile up on the server's side): `node main.ts --server` in
- * production with REQUEST_TIMEOUT_MS=1500. A message the server cannot hand to the connection within that time
- * ends the connection, with its subscriptions, instead of the answers waiting in memory for as long as the
- * client likes.
+ * production. A message the server cannot hand to the connection within REQUEST_TIMEOUT_MS, or more than
+ * MAX_WEBSOCKET_BUFFERED_BYTES waiting at once, ends the connection with its subscriptions, instead of the answers
+ * waiting in memory for as long as the client likes.
  */
 import { getIntrospectionQuery } from "graphql";
 import WebSocket from "ws";
@@ -42,13 +42,21 @@ it("closes a socket whose client stops reading once an answer has waited REQUEST
   const ws = await openSocket();
   let closedAt = 0;
   ws.on("close", () => (closedAt = Date.now()));
-  // Stop reading, then ask for answers that together outgrow what the kernel buffers between the two (≈ 0.6 MB each).
+  // Stop reading, then ask for one answer (≈ 0.6 MB) every half second: the buffers between the two fill, and then
+  // an answer waits, with far less than MAX_WEBSOCKET_BUFFERED_BYTES waiting on the server's side.
   (ws as unknown as { _socket: import("node:net").Socket })._socket.pause();
   const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
-  const asked = Date.now();
-  for (let i = 0; i < 60; i++) ws.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query } }));
-  await nexus.waitFor("did not take a message", 30_000);
-  expect(Date.now() - asked).toBeGreaterThanOrEqual(TIMEOUT_MS);
+  let asked = 0;
+  const drip = setInterval(() => {
+    if (asked < 60 && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: String(asked++), type: "subscribe", payload: { query } }));
+  }, 500);
+  try {
+    await nexus.waitFor("not taking its messages", 45_000);
+  } finally {
+    clearInterval(drip);
+  }
+  const line = nexus.output().split("\n").find((l) => l.includes("not taking its messages"))!;
+  expect(JSON.parse(line)).toMatchObject({ level: 30, why: `a message not taken within REQUEST_TIMEOUT_MS (${TIMEOUT_MS} ms)` });
   // Reading again, the client finds the connection ended by the server.
   (ws as unknown as { _socket: import("node:net").Socket })._socket.resume();
   await until("the client sees the close", () => closedAt > 0, { timeoutMs: 10_000 });
@@ -60,7 +68,27 @@ it("closes a socket whose client stops reading once an answer has waited REQUEST
   other.close();
   // The client's doing: an info line, no error.
   expect(nexus.output().split("\n").filter((line) => line.includes('"level":50'))).toEqual([]);
-});
+}, 60_000);
+
+it("cuts off a client asking for many answers at once without reading them well before REQUEST_TIMEOUT_MS", async () => {
+  const patient = await startNexusProcess({ ...productionEnv(db.url, "patient"), REQUEST_TIMEOUT_MS: "120000" }, ["--server"]);
+  try {
+    const ws = new WebSocket(`${patient.baseUrl.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    ws.send(JSON.stringify({ type: "connection_init", payload: {} }));
+    await new Promise((resolve) => ws.once("message", resolve));
+    (ws as unknown as { _socket: import("node:net").Socket })._socket.pause();
+    const query = getIntrospectionQuery({ descriptions: true });
+    const asked = Date.now();
+    for (let i = 0; i < 200; i++) ws.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query } }));
+    await patient.waitFor("bytes waiting", 60_000);
+    // Cut for what was waiting, not after the two minutes a message may take.
+    expect(Date.now() - asked).toBeLessThan(60_000);
+    ws.terminate();
+  } finally {
+    await patient.stop();
+  }
+}, 90_000);
 
 it("leaves a reading client's socket alone however long it stays open", async () => {
   const ws = await openSocket();
