@@ -44,8 +44,8 @@ $$;
 /*
  * The next refresh token of a session: random for a session's first, and for each later one derived from the token
  * it replaces (`parent_token`, as the client presented it) with the session's refresh_secret, so the same parent
- * always gets the same successor: a parent presented again within the reuse window answers with the token it was
- * already exchanged for, and the session stays one chain (no live forks). Only the SHA-256 is stored.
+ * always gets the same successor: a parent presented again within the reuse window answers with the newest token
+ * of the chain it leads to, and the session stays one chain (no live forks). Only the SHA-256 is stored.
  */
 do $$
 begin
@@ -57,13 +57,24 @@ $$;
 create or replace function nexus_private.issue_refresh_token(session uuid, parent bigint, parent_token text default null) returns text
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
+  secret bytea;
   token text;
+  known nexus_private.refresh_tokens;
 begin
   if parent_token is null then
     token := translate(encode(gen_random_bytes(32), 'base64'), '+/=', '-_');
   else
-    token := translate(encode(hmac(convert_to(parent_token, 'UTF8'),
-      (select s.refresh_secret from nexus_private.sessions s where s.id = session), 'sha256'), 'base64'), '+/=', '-_');
+    select s.refresh_secret into secret from nexus_private.sessions s where s.id = session;
+    token := translate(encode(hmac(convert_to(parent_token, 'UTF8'), secret, 'sha256'), 'base64'), '+/=', '-_');
+    -- That successor may itself have been exchanged already (a tab refreshed twice meanwhile): answer with the
+    -- chain's newest token, as GoTrue does, not one that is already used. The chain is short (each step was a
+    -- refresh); the bound only keeps a loop finite.
+    for step in 1..100 loop
+      select t.* into known from nexus_private.refresh_tokens t where t.token_hash = sha256(convert_to(token, 'UTF8'));
+      exit when known.id is null or known.rotated_at is null;
+      parent := known.id;
+      token := translate(encode(hmac(convert_to(token, 'UTF8'), secret, 'sha256'), 'base64'), '+/=', '-_');
+    end loop;
   end if;
   insert into nexus_private.refresh_tokens (session_id, token_hash, parent_id)
   values (session, sha256(convert_to(token, 'UTF8')), parent)
@@ -98,8 +109,8 @@ $$;
 /*
  * What the limits per client address count as one address: an IPv4 address (also when it arrives IPv4-mapped,
  * ::ffff:a.b.c.d, as node reports IPv4 peers on a dual-stack socket), an IPv6 address's /64 (one subscriber's
- * network, in which a client may take a fresh address for every request), `unknown` for none, and anything else
- * the server passed as it is (at most 100 characters). Session rows keep the address as it came.
+ * network, in which a client may take a fresh address for every request), `unknown` for none, and one
+ * `not-an-address` for anything else the server passed. Session rows keep the address as it came.
  */
 create or replace function nexus_private.limit_address(address text) returns text
 language plpgsql immutable set search_path = pg_catalog as $$
@@ -118,7 +129,9 @@ begin
     end;
   end if;
   if parsed is null then
-    return left(given, 100);
+    -- Not an address (a proxy or client sent something else): one bucket for all such, so no string buys a
+    -- fresh count.
+    return 'not-an-address';
   elsif family(parsed) = 4 then
     return host(parsed);
   elsif parsed << inet '::ffff:0.0.0.0/96' then
@@ -205,8 +218,11 @@ begin
   if exact then
     perform pg_advisory_xact_lock(hashtextextended('nexus.sign_in_failure.address:' || address, 0));
     perform pg_advisory_xact_lock(hashtextextended('nexus.sign_in_failure:' || account_email, 0));
+    -- Only this pair's old rows: both of its locks are held, so no other sign-in is deleting them (rows of other
+    -- pairs are left to the counts' time filter and the worker's hourly sweep; deleting those here could
+    -- deadlock two sign-ins that each hold one of their locks).
     delete from nexus_private.auth_limit_events e
-     where e.kind = 'sign_in_failure' and (e.subject = account_email or e.client_address = address)
+     where e.kind = 'sign_in_failure' and e.subject = account_email and e.client_address = address
        and e.happened_at < now() - span;
   end if;
   select count(*) filter (where e.subject = account_email and e.client_address = address) as pair,

@@ -76,12 +76,13 @@ select is(pg_temp.sid('r1-again'), pg_temp.sid('ok'), 'the previous token still 
 select is(pg_temp.tok('r1-again'), pg_temp.tok('r1'), 'and answers with the token it was already exchanged for: no second chain');
 insert into got select 'r2', auth.refresh_session(pg_temp.tok('r1'));
 insert into got select 'r1-third', auth.refresh_session(pg_temp.tok('ok'));
-select is(pg_temp.tok('r1-third'), pg_temp.tok('r1'), 'also after that successor was itself exchanged');
-select is((auth.refresh_session(pg_temp.tok('r1-third'))).refresh_token, pg_temp.tok('r2'),
-  'which then leads to the same next token: every path stays on the one chain');
+select is(pg_temp.tok('r1-third'), pg_temp.tok('r2'),
+  'once that successor was itself exchanged, with the chain''s newest token (not one already used)');
+select is((auth.refresh_session(pg_temp.tok('r1'))).refresh_token, pg_temp.tok('r2'),
+  'every path leads to the one head of the chain');
 reset role;
 select is((select count(*)::int from nexus_private.refresh_tokens t where t.session_id = pg_temp.sid('ok')), 3,
-  'three tokens in all for three distinct exchanges, however often each was presented');
+  'three tokens in all for two distinct exchanges and a first, however often each was presented');
 select throws_ok($$ set local role authenticated; select refresh_secret from nexus_private.sessions $$, '42501', null,
   'no API role reads the secret successors are derived from');
 reset role;

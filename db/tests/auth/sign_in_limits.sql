@@ -1,5 +1,5 @@
 begin;
-select plan(35);
+select plan(36);
 
 -- Failed sign-ins are counted per account and per client address (auth.sign_in, nexus_private.sign_in_wait):
 -- a stranger cannot lock an owner out from elsewhere, one address cannot spray many accounts, and many addresses
@@ -103,7 +103,8 @@ select is(nexus_private.limit_address('::ffff:203.0.113.9'), '203.0.113.9', 'als
 select is(nexus_private.limit_address('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64', 'an IPv6 address counts as its /64');
 select is(nexus_private.limit_address(' 2001:DB8:1:2::1 '), '2001:db8:1:2::/64', 'whatever its spelling');
 select is(nexus_private.limit_address(null), 'unknown', 'none is "unknown"');
-select is(nexus_private.limit_address('not an address'), 'not an address', 'anything else as it came');
+select is(nexus_private.limit_address('not an address'), 'not-an-address', 'anything else is one bucket, so no string buys a fresh count');
+select is(nexus_private.limit_address(md5(random()::text)), 'not-an-address', 'whatever it says');
 
 select tests.clear_authentication();
 select (auth.sign_in('b@example.org', 'x', null, '2001:db8:7:7::' || n)).error from generate_series(1, 3) n;
