@@ -33,6 +33,13 @@ async function main() {
   if (config.isProduction && runServer && !config.metricsToken) {
     log.warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach this server");
   }
+  if (runServer && config.trustProxy === true) {
+    log.warn(
+      "TRUST_PROXY=true believes every X-Forwarded-For entry, and the leftmost is whatever the client wrote unless " +
+        "your proxy replaces the header: the sign-in and sign-up limits per address then take the client's word. " +
+        "Prefer the number of proxies in front (TRUST_PROXY=1) or their addresses (docs/ACCOUNTS.md)",
+    );
+  }
   const pool = runServer ? createPool(db.url, log, config.databasePoolSize) : undefined;
   const workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
 

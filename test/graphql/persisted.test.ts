@@ -70,6 +70,10 @@ it("refuses anything else with 400 BAD_REQUEST and writes none of it to the serv
     expect(refused.status, JSON.stringify(body).slice(0, 80)).toBe(400);
     expect(refused.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
   }
+  // A request that does log (the undeclared-proxy warning), so that everything written before it has arrived.
+  const marker = await postJson(`${nexus.baseUrl}/graphql`, JSON.stringify({}), { ...bearer(), "x-forwarded-for": "203.0.113.1" });
+  expect(marker.status).toBe(400);
+  await nexus.waitFor("X-Forwarded-For but TRUST_PROXY is false");
   const after = nexus.output().slice(before);
   expect(after).not.toContain("forged: operator password reset");
   expect(after).not.toContain("Failed to get persisted operation");
