@@ -40,7 +40,6 @@ begin
 end
 $$;
 
-/* A new refresh token for a session (child of `parent` when rotating); the token is returned once, its hash kept. */
 /*
  * The next refresh token of a session: random for a session's first, and for each later one derived from the token
  * it replaces (`parent_token`, as the client presented it) with the session's refresh_secret, so the same parent
@@ -65,15 +64,15 @@ begin
     token := translate(encode(gen_random_bytes(32), 'base64'), '+/=', '-_');
   else
     select s.refresh_secret into secret from nexus_private.sessions s where s.id = session;
-    token := translate(encode(hmac(convert_to(parent_token, 'UTF8'), secret, 'sha256'), 'base64'), '+/=', '-_');
-    -- That successor may itself have been exchanged already (a tab refreshed twice meanwhile): answer with the
+    -- The successor may itself have been exchanged already (a tab refreshed twice meanwhile): answer with the
     -- chain's newest token, as GoTrue does, not one that is already used. The chain is short (each step was a
     -- refresh); the bound only keeps a loop finite.
+    token := parent_token;
     for step in 1..100 loop
+      token := translate(encode(hmac(convert_to(token, 'UTF8'), secret, 'sha256'), 'base64'), '+/=', '-_');
       select t.* into known from nexus_private.refresh_tokens t where t.token_hash = sha256(convert_to(token, 'UTF8'));
       exit when known.id is null or known.rotated_at is null;
       parent := known.id;
-      token := translate(encode(hmac(convert_to(token, 'UTF8'), secret, 'sha256'), 'base64'), '+/=', '-_');
     end loop;
   end if;
   insert into nexus_private.refresh_tokens (session_id, token_hash, parent_id)
@@ -141,6 +140,12 @@ begin
 end
 $$;
 
+/* Whole seconds from now until `moment`, at least 1: what a limit's refusal says to wait (Retry-After). */
+create or replace function nexus_private.seconds_until(moment timestamptz) returns integer
+language sql stable as $$
+  select greatest(1, ceil(extract(epoch from moment - now()))::integer)
+$$;
+
 /*
  * How many seconds until `subject` may try `kind` again: null while it has had fewer than `maximum` such events
  * in the last `span`. The subject is locked until the caller's transaction ends, so parallel attempts take turns
@@ -159,7 +164,7 @@ begin
   select count(*), min(e.happened_at) into recent, oldest from nexus_private.auth_limit_events e
    where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject;
   if recent >= maximum then
-    return greatest(1, ceil(extract(epoch from oldest + span - now()))::integer);
+    return nexus_private.seconds_until(oldest + span);
   end if;
   return null;
 end
@@ -242,7 +247,7 @@ begin
       (counts.by_address >= per_address, counts.address_oldest, 'too many failed sign-ins from this address; try again in %s seconds'),
       (counts.by_account >= per_account, counts.account_oldest, 'too many failed sign-ins for this account; try again in %s seconds')
     ) as limited (reached, oldest, message)
-    cross join lateral (select greatest(1, ceil(extract(epoch from limited.oldest + span - now()))::integer) as wait, limited.message) held
+    cross join lateral (select nexus_private.seconds_until(limited.oldest + span) as wait, limited.message) held
    where limited.reached
    order by held.wait desc
    limit 1;
@@ -267,6 +272,38 @@ end
 $$;
 
 /*
+ * One password guess for `account_email` from `address`, checked against `hash` (null: no such account, which
+ * pays for bcrypt all the same, so the answer does not tell which accounts exist): refused past a limit of
+ * sign_in_wait (wait and detail set, nothing counted), else judged and counted (matched). An attempt already
+ * past a limit is refused before bcrypt; bcrypt runs unlocked, and the attempts that passed the first look
+ * together are then judged one at a time.
+ */
+create or replace function nexus_private.password_attempt(account_email text, address text, password text, hash text,
+  out matched boolean, out wait integer, out detail text)
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  held record := nexus_private.sign_in_wait(account_email, address, false);
+begin
+  if held.wait is null then
+    if hash is null then
+      perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
+      matched := false;
+    else
+      matched := nexus_private.password_matches(coalesce(password, ''), hash);
+    end if;
+    held := nexus_private.sign_in_wait(account_email, address, true);
+  end if;
+  if held.wait is not null then
+    wait := held.wait;
+    detail := held.detail;
+    matched := false;
+    return;
+  end if;
+  perform nexus_private.sign_in_judged(account_email, address, matched);
+end
+$$;
+
+/*
  * Sign-in with e-mail and password: a new session, or a refusal row. Past any limit of sign_in_wait (above)
  * every attempt is RATE_LIMITED, even with the right password, until the oldest failure it counts leaves the
  * window. An unknown e-mail, or an account whose profile is gone (a deleted member), is refused like a wrong
@@ -279,31 +316,16 @@ returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   account_email text := lower(btrim(coalesce(email, '')));
-  address text := nexus_private.limit_address(client_address);
-  held record := nexus_private.sign_in_wait(account_email, address, false);
   account auth.users;
-  matched boolean;
+  attempt record;
 begin
-  if held.wait is not null then
-    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', held.detail, held.wait);
-  end if;
-
   select u.* into account from auth.users u
    where lower(u.email) = account_email and exists (select 1 from public.profiles p where p.id = u.id);
-  if account.id is null then
-    perform crypt(coalesce(password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW8G7F1sM9G3Sx1e');
-    matched := false;
-  else
-    matched := nexus_private.password_matches(coalesce(password, ''), account.password_hash);
+  attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), password, account.password_hash);
+  if attempt.wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', attempt.detail, attempt.wait);
   end if;
-
-  -- bcrypt ran unlocked; attempts that passed the first look together are judged here one at a time.
-  held := nexus_private.sign_in_wait(account_email, address, true);
-  if held.wait is not null then
-    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', held.detail, held.wait);
-  end if;
-  perform nexus_private.sign_in_judged(account_email, address, matched);
-  if not matched then
+  if not attempt.matched then
     return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'wrong email or password');
   end if;
   return nexus_private.open_session(account.id, user_agent, client_address);
@@ -447,9 +469,7 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   member uuid := nexus_private.require_member('change your password');
   account_email text := (select lower(btrim(u.email)) from auth.users u where u.id = member);
-  address text := nexus_private.limit_address(client_address);
-  held record;
-  matched boolean;
+  attempt record;
   ended integer;
   result auth.session_outcome;
 begin
@@ -461,16 +481,12 @@ begin
     perform nexus_private.fail('BAD_REQUEST', 'send the current password (current_password) to change it', 'current_password_required');
   end if;
   if current_password is not null then
-    held := nexus_private.sign_in_wait(account_email, address, false);
-    if held.wait is null then
-      matched := nexus_private.password_matches(current_password, (select u.password_hash from auth.users u where u.id = member));
-      held := nexus_private.sign_in_wait(account_email, address, true);
+    attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), current_password,
+      (select u.password_hash from auth.users u where u.id = member));
+    if attempt.wait is not null then
+      return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', attempt.detail, attempt.wait);
     end if;
-    if held.wait is not null then
-      return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', held.detail, held.wait);
-    end if;
-    perform nexus_private.sign_in_judged(account_email, address, matched);
-    if not matched then
+    if not attempt.matched then
       return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'the current password is wrong');
     end if;
   end if;

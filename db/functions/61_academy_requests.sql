@@ -66,7 +66,7 @@ begin
   select count(*), min(r.created_at) into recent, oldest from public.academy_requests r
    where r.cadet_id = caller and r.created_at > now() - interval '1 day';
   if recent >= per_day then
-    wait := greatest(1, ceil(extract(epoch from oldest + interval '1 day' - now()))::integer);
+    wait := nexus_private.seconds_until(oldest + interval '1 day');
     perform nexus_private.fail_rate_limited(format('at most %s training requests a day; try again in %s seconds', per_day, wait), wait);
   end if;
   if not exists (select 1 from public.skills s where s.id = request_training.skill_id) then

@@ -1,5 +1,5 @@
 begin;
-select plan(36);
+select plan(38);
 
 -- Failed sign-ins are counted per account and per client address (auth.sign_in, nexus_private.sign_in_wait):
 -- a stranger cannot lock an owner out from elsewhere, one address cannot spray many accounts, and many addresses
@@ -95,6 +95,15 @@ select is((auth.change_password('new-password-1', 'owner-password', '203.0.113.7
   'a token holder guessing the current password from one address meets the same limit');
 select tests.clear_authentication();
 select is((auth.sign_in('owner@example.org', 'owner-password', null, '203.0.113.77')).error, 'RATE_LIMITED', 'which holds sign-in from that address too');
+
+-- The pieces are no API role's to call: a guess only ever goes through sign_in and change_password ---------------
+select tests.clear_authentication();
+select throws_ok($$ select nexus_private.password_attempt('owner@example.org', '203.0.113.1', 'x', null) $$, '42501', null,
+  'anon cannot make an uncounted guess through password_attempt');
+reset role;
+select tests.authenticate_as((select id from auth.users where email = 'owner@example.org'));
+select throws_ok($$ select nexus_private.sign_in_judged('owner@example.org', '203.0.113.9', true) $$, '42501', null,
+  'a member cannot clear a count through sign_in_judged');
 
 -- What counts as one address ------------------------------------------------------------------------------------
 reset role;
