@@ -20,11 +20,11 @@ import { modules } from "./modules.ts";
 import { WEBHOOK_PATHS } from "./presence/rest.ts";
 import { restEdge } from "./rest/route.ts";
 
-/** A WebSocket close frame from the server (unmasked): 1012 service restart. */
 /** Where a connection keeps the response it is answering or last answered (see `connections` below). */
 const ANSWERING = Symbol("nexus.answering");
 type AnsweringSocket = import("node:net").Socket & { [ANSWERING]?: http.ServerResponse };
 
+/** A WebSocket close frame from the server (unmasked): 1012 service restart. */
 const SERVICE_RESTART_FRAME = (() => {
   const reason = Buffer.from("server shutting down");
   return Buffer.concat([Buffer.from([0x88, 2 + reason.length, 1012 >> 8, 1012 & 0xff]), reason]);

@@ -145,9 +145,9 @@ export function startEdgeRequest(edge: EdgeHttp, req: IncomingMessage, res: Serv
 
 /**
  * Security headers: helmet's, with the CSP set per page (Ruru at /graphiql and the /ops page load their own inline
- * scripts), and `Cache-Control: no-store`. Helmet's headers do not depend on the request, so helmet runs once, here, and each response gets the
- * headers it set in one step: helmet's chain of twelve middlewares on every request cost a voice token about
- * 25 µs of server CPU (A/B on this machine).
+ * scripts), and `Cache-Control: no-store`. Helmet's headers do not depend on the request, so helmet runs once,
+ * here, and each response gets the headers it set in one step: helmet's chain of twelve middlewares on every
+ * request cost a voice token about 25 µs of server CPU (A/B on this machine).
  */
 export function recordSecurityHeaders(): (res: ServerResponse) => void {
   const set: [string, string][] = [];
@@ -240,15 +240,10 @@ export class BodyError extends Error {
 
 /**
  * The client's connection ended before its body had all arrived: it went away, or was cut for taking longer than
- * REQUEST_TIMEOUT_MS. Nobody is left to answer, and it is no fault of the server's: log it at debug, not as an
- * error (clientGone below).
+ * REQUEST_TIMEOUT_MS. Nobody is left to answer, and it is no fault of the server's: logged at debug, not as an
+ * error (answeredBodyFailure below).
  */
 export class ClientGoneError extends Error {}
-
-/** A request whose client went away before its body arrived: one debug line, no answer (there is no one to read it). */
-export function clientGone(log: Logger | undefined, error: ClientGoneError): void {
-  log?.debug({ reason: error.message }, "client went away before its request body arrived");
-}
 
 /**
  * After the answer to a request whose body was refused unread: `Connection: close`, and the socket destroyed a
@@ -266,6 +261,18 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, ling
 export function refuseBody(req: IncomingMessage, res: ServerResponse, error: BodyError): void {
   if (error.unread) closeAfterAnswer(req, res);
   writeError(res, new ApiError("BAD_REQUEST", error.message));
+}
+
+/**
+ * What readRawBody's failures get, for its callers' catch: a refused body its 400 (refuseBody), a client gone
+ * before its body arrived one debug line and no answer (nobody is left to read it). True when `error` was one
+ * of those, and so answered.
+ */
+export function answeredBodyFailure(req: IncomingMessage, res: ServerResponse, error: unknown, log: Logger | undefined): boolean {
+  if (error instanceof BodyError) refuseBody(req, res, error);
+  else if (error instanceof ClientGoneError) log?.debug({ reason: error.message }, "client went away before its request body arrived");
+  else return false;
+  return true;
 }
 
 /**

@@ -15,7 +15,7 @@ import { checkHs256 } from "../../core/jwt.ts";
 import type { Config } from "../../core/config.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { BodyError, ClientGoneError, clientGone, readRawBody, refuseBody, sendError } from "../http.ts";
+import { answeredBodyFailure, readRawBody, sendError } from "../http.ts";
 import { JobBatcher } from "./enqueue.ts";
 import { assertApplicable, fromLiveKit, fromLooseJson, MalformedEvent, PRESENCE_EVENTS, type PresenceEvent } from "../../core/presence/events.ts";
 
@@ -120,8 +120,7 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       await batcher.add({ identifier: WEBHOOK_TASK, payload: event, jobKey: `livekit:${event.id}`, maxAttempts: 25 });
       res.json({ received: true, enqueued: true, id: event.id });
     } catch (error) {
-      if (error instanceof BodyError) return refuseBody(req, res, error);
-      if (error instanceof ClientGoneError) return clientGone(req.log, error);
+      if (answeredBodyFailure(req, res, error, req.log)) return;
       const apiError = toApiError(error);
       if (apiError.code === "UNAUTHENTICATED") {
         req.log?.warn({ reason: apiError.message }, "webhook rejected");

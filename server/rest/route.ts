@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { BodyError, ClientGoneError, clientGone, readRawBody, refuseBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { answeredBodyFailure, BodyError, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -126,8 +126,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       const result = await route.handler(parsed.data, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
       writeJson(res, result.status ?? 200, result.body);
     } catch (error) {
-      if (error instanceof BodyError) return refuseBody(req, res, error);
-      if (error instanceof ClientGoneError) return clientGone(tracked.log, error);
+      if (answeredBodyFailure(req, res, error, tracked.log)) return;
       const apiError = toApiError(error);
       if (apiError.status >= 500) tracked.log.error({ err: error, route: route?.name }, "REST route failed");
       writeError(res, apiError);
