@@ -5,43 +5,27 @@
  * account over all addresses (db/functions/11_sessions.sql, nexus_private.sign_in_wait).
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../core/jwt.ts";
 import { bearer, postJson } from "../support/http.ts";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { productionEnv, startNexusProcess } from "../support/nexus-process.ts";
+import { useProductionServer } from "../support/production-server.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
 
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let nexus: NexusProcess;
+const app = useProductionServer("limits", {
+  TRUST_PROXY: "loopback",
+  AUTH_MAX_FAILED_LOGINS: "3",
+  AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: "6",
+  AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT: "8",
+});
 let anonKey: string;
-
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  nexus = await startNexusProcess(
-    {
-      ...productionEnv(db.url, "limits"),
-      TRUST_PROXY: "loopback",
-      AUTH_MAX_FAILED_LOGINS: "3",
-      AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: "6",
-      AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT: "8",
-    },
-    ["--server"],
-  );
   anonKey = await signJwt(TEST_JWT_SECRET, { role: "anon" }, 3600);
-}, 90_000);
-afterAll(async () => {
-  await nexus?.stop();
-  await pool?.end();
-  await db?.drop();
 });
 
 /** supabase-js as the frontend makes it, behind the proxy at `address`. */
-function from(address: string, server = nexus): SupabaseClient {
+function from(address: string, server = app.nexus): SupabaseClient {
   return createClient(server.baseUrl, anonKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: { headers: { "x-forwarded-for": address } },
@@ -65,7 +49,7 @@ async function signIn(address: string, email: string, password: string) {
 
 const authenticate = (address: string, email: string, password: string) =>
   postJson(
-    `${nexus.baseUrl}/graphql`,
+    `${app.nexus.baseUrl}/graphql`,
     JSON.stringify({
       query: "mutation($e: String!, $p: String!) { authenticate(input: { email: $e, password: $p }) { jwtToken } }",
       variables: { e: email, p: password },
@@ -90,7 +74,7 @@ describe("failed sign-ins per account and address", () => {
     expect(signedIn.body.data?.authenticate?.jwtToken).toBeTruthy();
     // Tokens are not for caches on the way, on GraphQL or /auth/v1.
     expect(signedIn.headers.get("cache-control")).toBe("no-store");
-    const token = await postJson(`${nexus.baseUrl}/auth/v1/token?grant_type=password`, JSON.stringify({ email, password }), {
+    const token = await postJson(`${app.nexus.baseUrl}/auth/v1/token?grant_type=password`, JSON.stringify({ email, password }), {
       ...bearer(anonKey),
       "x-forwarded-for": "198.51.100.4",
     });
@@ -108,7 +92,7 @@ describe("failed sign-ins per account and address", () => {
     );
     // A judged wrong password is 400 on /auth/v1 and 200 with an UNAUTHENTICATED error on GraphQL; a refusal 429.
     expect(statuses.filter((s) => s === 429)).toHaveLength(17);
-    const { rows } = await pool.query(
+    const { rows } = await app.pool.query(
       "select count(*)::int as n from nexus_private.auth_limit_events where kind = 'sign_in_failure' and subject = $1 and client_address = '192.0.2.7'",
       [email],
     );
@@ -135,7 +119,7 @@ describe("failed sign-ins per account and address", () => {
 
 describe("an undeclared proxy", () => {
   it("is named in one warning: X-Forwarded-For arrives while TRUST_PROXY is false", async () => {
-    const direct = await startNexusProcess(productionEnv(db.url, "direct"), ["--server"]);
+    const direct = await startNexusProcess(productionEnv(app.db.url, "direct"), ["--server"]);
     try {
       for (const address of ["203.0.113.1", "203.0.113.2"]) {
         const answer = await postJson(
@@ -150,7 +134,7 @@ describe("an undeclared proxy", () => {
       expect(warnings).toHaveLength(1);
       expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, address: expect.stringMatching(/127\.0\.0\.1$/), path: "/auth/v1/token" });
       // Both were counted as the connection's address, not as what the header claimed.
-      const { rows } = await pool.query(
+      const { rows } = await app.pool.query(
         "select client_address, count(*)::int as n from nexus_private.auth_limit_events where subject = 'nobody@nexus.test' group by 1",
       );
       expect(rows).toEqual([{ client_address: "127.0.0.1", n: 2 }]);

@@ -4,33 +4,16 @@
  * connection that sits idle for longer is not touched. Raw sockets, so no client library hides what happens.
  */
 import net from "node:net";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { expect, it } from "vitest";
+import { useProductionServer } from "../support/production-server.ts";
 
 const TIMEOUT_MS = 1500;
-let db: TestDatabase;
-let nexus: NexusProcess;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  nexus = await startNexusProcess(
-    {
-      ...productionEnv(db.url, "slow"),
-      REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
-    },
-    ["--server"],
-  );
-}, 90_000);
-afterAll(async () => {
-  await nexus?.stop();
-  await db?.drop();
-});
+const app = useProductionServer("slow", { REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) });
 
 /** A raw connection that writes `first`, then one byte of `drip` every `everyMs` until it is closed. */
 function trickle(first: string, drip: string, everyMs: number) {
   const started = Date.now();
-  const socket = net.connect(nexus.port, "127.0.0.1");
+  const socket = net.connect(app.nexus.port, "127.0.0.1");
   let received = "";
   socket.on("data", (chunk) => (received += chunk));
   socket.on("error", () => undefined);
@@ -63,11 +46,11 @@ it("so is one trickling a body into /graphql, /auth/v1, /functions/v1 or the web
     expect(afterMs, path).toBeLessThan(TIMEOUT_MS + 2_000);
   }
   // A cut-off request is the client's doing: nothing logged as a server error.
-  expect(nexus.output().split("\n").filter((line) => line.includes('"level":50'))).toEqual([]);
+  expect(app.nexus.output().split("\n").filter((line) => line.includes('"level":50'))).toEqual([]);
 });
 
 it("leaves an idle keep-alive connection alone past REQUEST_TIMEOUT_MS, and answers on it", async () => {
-  const socket = net.connect(nexus.port, "127.0.0.1");
+  const socket = net.connect(app.nexus.port, "127.0.0.1");
   let received = "";
   socket.on("data", (chunk) => (received += chunk));
   await new Promise((resolve) => socket.once("connect", resolve));

@@ -7,43 +7,23 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { expect, it } from "vitest";
 import { bearer, postJson } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
-import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { useProductionServer } from "../support/production-server.ts";
 
 const STORED = "query Nets { voiceNets(first: 5) { nodes { roomName } } }";
 const HASH = createHash("sha256").update(STORED).digest("hex");
-let db: TestDatabase;
-let pool: pg.Pool;
-let nexus: NexusProcess;
+const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-persisted-"));
+writeFileSync(path.join(dir, `${HASH}.graphql`), STORED);
+writeFileSync(path.join(dir, "README.txt"), "not an operation");
 let member: Member;
-
-beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-persisted-"));
-  writeFileSync(path.join(dir, `${HASH}.graphql`), STORED);
-  writeFileSync(path.join(dir, "README.txt"), "not an operation");
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+const app = useProductionServer("persisted", { PERSISTED_OPERATIONS_DIR: dir }, async ({ pool }) => {
   member = await createMember(pool, "SCOUT");
   await pool.query("insert into public.voice_nets (name, room_name) values ('Persisted', 'persisted-net')");
-  nexus = await startNexusProcess(
-    {
-      ...productionEnv(db.url, "persisted"),
-      PERSISTED_OPERATIONS_DIR: dir,
-    },
-    ["--server"],
-  );
-}, 90_000);
-afterAll(async () => {
-  await nexus?.stop();
-  await pool?.end();
-  await db?.drop();
 });
 
-const send = (body: unknown, token?: string) => postJson(`${nexus.baseUrl}/graphql`, JSON.stringify(body), bearer(token));
+const send = (body: unknown, token?: string) => postJson(`${app.nexus.baseUrl}/graphql`, JSON.stringify(body), bearer(token));
 
 it("runs a stored operation by its hash (Apollo) or documentId (Relay)", async () => {
   for (const body of [{ extensions: { persistedQuery: { version: 1, sha256Hash: HASH } } }, { documentId: HASH }]) {
@@ -51,12 +31,12 @@ it("runs a stored operation by its hash (Apollo) or documentId (Relay)", async (
     expect(answer.status).toBe(200);
     expect(answer.body.data.voiceNets.nodes).toEqual([{ roomName: "persisted-net" }]);
   }
-  expect(nexus.output()).toMatch(/persisted operations loaded/);
+  expect(app.nexus.output()).toMatch(/persisted operations loaded/);
 });
 
 it("refuses anything else with 400 BAD_REQUEST and writes none of it to the server's output", async () => {
   const forged = '{"level":50,"service":"nomadnexus","msg":"forged: operator password reset"}';
-  const before = nexus.output().length;
+  const before = app.nexus.output().length;
   for (const body of [
     { query: `{ __typename }\n${forged}\n` },
     { query: STORED },
@@ -71,10 +51,10 @@ it("refuses anything else with 400 BAD_REQUEST and writes none of it to the serv
     expect(refused.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
   }
   // A request that does log (the undeclared-proxy warning), so that everything written before it has arrived.
-  const marker = await postJson(`${nexus.baseUrl}/graphql`, JSON.stringify({}), { ...bearer(), "x-forwarded-for": "203.0.113.1" });
+  const marker = await postJson(`${app.nexus.baseUrl}/graphql`, JSON.stringify({}), { ...bearer(), "x-forwarded-for": "203.0.113.1" });
   expect(marker.status).toBe(400);
-  await nexus.waitFor("X-Forwarded-For but TRUST_PROXY is false");
-  const after = nexus.output().slice(before);
+  await app.nexus.waitFor("X-Forwarded-For but TRUST_PROXY is false");
+  const after = app.nexus.output().slice(before);
   expect(after).not.toContain("forged: operator password reset");
   expect(after).not.toContain("Failed to get persisted operation");
 });

@@ -6,32 +6,16 @@
  */
 import { getIntrospectionQuery } from "graphql";
 import WebSocket from "ws";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { expect, it } from "vitest";
 import { until } from "../support/eventually.ts";
-import { productionEnv, startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
+import { productionEnv, startNexusProcess } from "../support/nexus-process.ts";
+import { useProductionServer } from "../support/production-server.ts";
 
 const TIMEOUT_MS = 1500;
-let db: TestDatabase;
-let nexus: NexusProcess;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  nexus = await startNexusProcess(
-    {
-      ...productionEnv(db.url, "slowread"),
-      REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
-    },
-    ["--server"],
-  );
-}, 90_000);
-afterAll(async () => {
-  await nexus?.stop();
-  await db?.drop();
-});
+const app = useProductionServer("slowread", { REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) });
 
 async function openSocket(): Promise<WebSocket> {
-  const ws = new WebSocket(`${nexus.baseUrl.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+  const ws = new WebSocket(`${app.nexus.baseUrl.replace("http", "ws")}/graphql`, "graphql-transport-ws");
   await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
   ws.send(JSON.stringify({ type: "connection_init", payload: {} }));
   await new Promise((resolve) => ws.once("message", resolve));
@@ -51,11 +35,11 @@ it("closes a socket whose client stops reading once an answer has waited REQUEST
     if (asked < 60 && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: String(asked++), type: "subscribe", payload: { query } }));
   }, 500);
   try {
-    await nexus.waitFor("not taking its messages", 45_000);
+    await app.nexus.waitFor("not taking its messages", 45_000);
   } finally {
     clearInterval(drip);
   }
-  const line = nexus.output().split("\n").find((l) => l.includes("not taking its messages"))!;
+  const line = app.nexus.output().split("\n").find((l) => l.includes("not taking its messages"))!;
   expect(JSON.parse(line)).toMatchObject({ level: 30, why: `a message not taken within REQUEST_TIMEOUT_MS (${TIMEOUT_MS} ms)` });
   // Reading again, the client finds the connection ended by the server.
   (ws as unknown as { _socket: import("node:net").Socket })._socket.resume();
@@ -67,11 +51,11 @@ it("closes a socket whose client stops reading once an answer has waited REQUEST
   expect(JSON.parse(await answer)).toMatchObject({ type: "next", id: "1", payload: { data: { __typename: "Query" } } });
   other.close();
   // The client's doing: an info line, no error.
-  expect(nexus.output().split("\n").filter((line) => line.includes('"level":50'))).toEqual([]);
+  expect(app.nexus.output().split("\n").filter((line) => line.includes('"level":50'))).toEqual([]);
 }, 60_000);
 
 it("cuts off a client asking for many answers at once without reading them well before REQUEST_TIMEOUT_MS", async () => {
-  const patient = await startNexusProcess({ ...productionEnv(db.url, "patient"), REQUEST_TIMEOUT_MS: "120000" }, ["--server"]);
+  const patient = await startNexusProcess({ ...productionEnv(app.db.url, "patient"), REQUEST_TIMEOUT_MS: "120000" }, ["--server"]);
   try {
     const ws = new WebSocket(`${patient.baseUrl.replace("http", "ws")}/graphql`, "graphql-transport-ws");
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
