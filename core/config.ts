@@ -25,6 +25,8 @@ export const DEFAULTS = {
   FLARE_MAX_PER_HOUR: 6,
   LIVEKIT_TOKENS_PER_MINUTE: 30,
   LIVEKIT_TOKEN_BURST: 20,
+  PUSH_REGISTRATIONS_PER_HOUR: 60,
+  PUSH_REGISTRATION_BURST: 20,
   PUSH_BATCH_SIZE: 100,
   PUSH_FANOUT_PAGE_SIZE: 500,
   PUSH_TIMEOUT_MS: 10_000,
@@ -177,6 +179,8 @@ const schema = z.object({
   FLARE_MAX_PER_HOUR: positiveInt(DEFAULTS.FLARE_MAX_PER_HOUR),
   LIVEKIT_TOKENS_PER_MINUTE: positiveInt(DEFAULTS.LIVEKIT_TOKENS_PER_MINUTE),
   LIVEKIT_TOKEN_BURST: positiveInt(DEFAULTS.LIVEKIT_TOKEN_BURST),
+  PUSH_REGISTRATIONS_PER_HOUR: positiveInt(DEFAULTS.PUSH_REGISTRATIONS_PER_HOUR),
+  PUSH_REGISTRATION_BURST: positiveInt(DEFAULTS.PUSH_REGISTRATION_BURST),
   PUSH_BATCH_SIZE: positiveInt(DEFAULTS.PUSH_BATCH_SIZE),
   PUSH_FANOUT_PAGE_SIZE: positiveInt(DEFAULTS.PUSH_FANOUT_PAGE_SIZE),
   PUSH_ALLOWED_HOSTS: allowedHosts,
@@ -267,9 +271,17 @@ export interface Config {
    * Web Push: devices a fan-out queues per transaction; rows per delivery job (sent concurrently); the push
    * services the worker may contact (normalised `host:port` entries; undefined: the database's list, by default
    * the browsers' push services); the hard deadline of one push, connect to last byte; delivery jobs one worker
-   * runs at once, beside (not among) its WORKER_CONCURRENCY other jobs.
+   * runs at once, beside (not among) its WORKER_CONCURRENCY other jobs; the per-member limit on registering
+   * devices (a bucket of `burst`, refilled at `perHour`).
    */
-  push: { batchSize: number; fanoutPageSize: number; allowedHosts: string | undefined; timeoutMs: number; concurrency: number };
+  push: {
+    batchSize: number;
+    fanoutPageSize: number;
+    allowedHosts: string | undefined;
+    timeoutMs: number;
+    concurrency: number;
+    registrationLimit: { perHour: number; burst: number };
+  };
   /** Presence rows open this long with no event are closed by the sweep (their leave was lost). */
   presenceMaxOpenHours: number;
   dataDir: string;
@@ -360,6 +372,7 @@ export function loadConfig(
       allowedHosts: env.PUSH_ALLOWED_HOSTS,
       timeoutMs: env.PUSH_TIMEOUT_MS,
       concurrency: env.PUSH_CONCURRENCY,
+      registrationLimit: { perHour: env.PUSH_REGISTRATIONS_PER_HOUR, burst: env.PUSH_REGISTRATION_BURST },
     },
     presenceMaxOpenHours: env.PRESENCE_MAX_OPEN_HOURS,
     dataDir: env.NEXUS_DATA_DIR,

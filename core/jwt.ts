@@ -146,7 +146,8 @@ function checkJwt(token: string, secret: string): Claims {
 /**
  * Settings from the configuration that SQL rules read (current_setting), passed with every request's
  * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR), the LiveKit token
- * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql) and,
+ * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql), the push
+ * registration bucket (nexus.push_registrations_per_hour, nexus.push_registration_burst) and,
  * when PUSH_ALLOWED_HOSTS is set, the push services an endpoint may name (nexus.push_allowed_hosts).
  * And `statement_timeout` (STATEMENT_TIMEOUT_MS): set with the role switch, local to the request's transaction,
  * so it binds every API role on every path (GraphQL, REST, the pipelined voice path) and never the worker. A
@@ -158,6 +159,8 @@ export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "token
     "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
     "nexus.livekit_tokens_per_minute": String(config.tokenRateLimit.perMinute),
     "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
+    "nexus.push_registrations_per_hour": String(config.push.registrationLimit.perHour),
+    "nexus.push_registration_burst": String(config.push.registrationLimit.burst),
     ...(config.push.allowedHosts ? { "nexus.push_allowed_hosts": config.push.allowedHosts } : {}),
   };
 }

@@ -34,6 +34,11 @@ begin
     perform nexus_private.fail('BAD_REQUEST', 'auth must be the device''s 16-byte secret, base64url');
   end if;
 
+  -- Each registration that would be stored takes one from the caller's bucket (PUSH_REGISTRATION_BURST, refilled
+  -- at PUSH_REGISTRATIONS_PER_HOUR): a refresh from every page load fits, a script rotating endpoints or moving
+  -- one between its own accounts (an audit row each time) does not. A refused input above charges nothing.
+  perform nexus_private.charge_rate_limit(caller, 'push_registration', 1);
+
   select s.user_id into previous_owner from public.push_subscriptions s where s.endpoint = clean_endpoint for update;
 
   insert into public.push_subscriptions as s (user_id, endpoint, p256dh, auth)
@@ -63,7 +68,7 @@ begin
 end
 $$;
 comment on function public.subscribe_push(text, text, text) is
-  E'@resultFieldName pushSubscription\nRegister (or refresh) this device for push notifications: the endpoint and keys of the browser''s PushSubscription. An endpoint already registered by another member moves to you.';
+  E'@resultFieldName pushSubscription\nRegister (or refresh) this device for push notifications: the endpoint and keys of the browser''s PushSubscription. An endpoint already registered by another member moves to you. Rate limited per member (RATE_LIMITED with retryAfter).';
 grant execute on function public.subscribe_push(text, text, text) to authenticated;
 
 create or replace function public.unsubscribe_push(endpoint text) returns boolean

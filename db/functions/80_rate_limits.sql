@@ -6,8 +6,10 @@
  * Limits come from settings the API server passes with every request (server/auth.ts configPgSettings), so they
  * are configured by environment; an operator may also set them for a database or role
  * (`alter database … set nexus.livekit_token_burst = 40`):
- *   nexus.livekit_tokens_per_minute  LIVEKIT_TOKENS_PER_MINUTE  refill rate (default 30)
- *   nexus.livekit_token_burst        LIVEKIT_TOKEN_BURST        bucket size (default 20)
+ *   nexus.livekit_tokens_per_minute    LIVEKIT_TOKENS_PER_MINUTE    refill rate (default 30)
+ *   nexus.livekit_token_burst          LIVEKIT_TOKEN_BURST          bucket size (default 20)
+ *   nexus.push_registrations_per_hour  PUSH_REGISTRATIONS_PER_HOUR  refill rate of push registrations (default 60)
+ *   nexus.push_registration_burst      PUSH_REGISTRATION_BURST      bucket size (default 20)
  */
 
 /* Refuse with RATE_LIMITED, saying how long to wait (at least one second). */
@@ -45,7 +47,7 @@ grant execute on function nexus_private.rate_limit_setting(text, integer) to ano
  * RATE_LIMITED (saying when they will), or, with `refuse` false, take nothing and return false: a batch that
  * has already been granted part of what it asked for answers the rest per item (public.issue_voice_grants).
  * Called by the decisions it guards with their caller (public.issue_voice_grants, public.accept_training,
- * public.join_sim_pod), inside their own transaction and their own security definer context, so it needs
+ * public.join_sim_pod, public.subscribe_push), inside their own transaction and their own security definer context, so it needs
  * neither security definer nor SET clauses of its own (each costs a GUC save and restore per call); not
  * executable by the API roles, whose way in is take_rate_limit() below.
  *
@@ -71,6 +73,9 @@ begin
     when 'livekit_token' then
       burst := nexus_private.rate_limit_setting('livekit_token_burst', 20);
       per_second := nexus_private.rate_limit_setting('livekit_tokens_per_minute', 30) / 60.0;
+    when 'push_registration' then
+      burst := nexus_private.rate_limit_setting('push_registration_burst', 20);
+      per_second := nexus_private.rate_limit_setting('push_registrations_per_hour', 60) / 3600.0;
     else
       raise exception 'charge_rate_limit: unknown action %', action;
   end case;
@@ -100,7 +105,7 @@ begin
 end
 $$;
 comment on function nexus_private.charge_rate_limit(uuid, text, integer, boolean) is
-  'Take tokens from a member''s bucket for an action (livekit_token): true, or RATE_LIMITED with retry_after (false instead when refuse is false). Called by the decisions it guards.';
+  'Take tokens from a member''s bucket for an action (livekit_token, push_registration): true, or RATE_LIMITED with retry_after (false instead when refuse is false). Called by the decisions it guards.';
 revoke execute on function nexus_private.charge_rate_limit(uuid, text, integer, boolean) from public;
 
 /*
@@ -128,7 +133,13 @@ grant execute on function nexus_private.take_rate_limit(text, integer) to anon, 
 create or replace function nexus_private.rate_limit_message(action text, burst double precision, per_second double precision, retry_after integer)
 returns text
 language sql immutable parallel safe as $$
-  select format('too many %s: at most %s at once, then %s a minute; try again in %s seconds',
-    case action when 'livekit_token' then 'LiveKit tokens' else action end, burst, round(per_second * 60), greatest(1, retry_after))
+  select case action
+    when 'push_registration' then
+      format('too many push registrations: at most %s at once, then %s an hour; try again in %s seconds',
+        burst, round(per_second * 3600), greatest(1, retry_after))
+    else
+      format('too many %s: at most %s at once, then %s a minute; try again in %s seconds',
+        case action when 'livekit_token' then 'LiveKit tokens' else action end, burst, round(per_second * 60), greatest(1, retry_after))
+  end
 $$;
 grant execute on function nexus_private.rate_limit_message(text, double precision, double precision, integer) to anon, authenticated, service_role;
