@@ -74,7 +74,9 @@ grant execute on function nexus_private.enqueue_push(uuid, text, jsonb, text) to
 /*
  * The rows of a delivery job still to send, with their device's endpoint and keys, and the host and port the
  * endpoint names (the sender connects there and nowhere else). Rows whose device was removed since they were
- * queued (unsubscribed, or pruned after a 410) are marked failed here, and so are rows whose endpoint is not on
+ * queued (unsubscribed, or pruned after a 410) are marked failed here, as are rows whose device has since been
+ * registered by another member (public.subscribe_push moves an endpoint to whoever subscribes it last: a shared
+ * browser's next member must not receive the last one's pages, sealed with their keys), and rows whose endpoint is not on
  * the allowed list (`allowed`, the worker's PUSH_ALLOWED_HOSTS; null: this session's list): a device stored
  * before the list changed is never contacted. The list is asked about each distinct host and port of the job
  * once (nexus_private.push_target_refusal), not about each row: a flare's batch names one or two push services,
@@ -88,13 +90,19 @@ declare
   allowed_list text := coalesce(nullif(btrim(push_deliveries_due.allowed), ''), nexus_private.push_allowed_hosts());
 begin
   update public.notification_queue q
-     set failed_at = now(), last_error = 'the device was unsubscribed before this was sent'
-   where q.id = any(push_deliveries_due.ids) and q.subscription_id is null and q.sent_at is null and q.failed_at is null;
+     set failed_at = now(),
+         last_error = case when q.subscription_id is null then 'the device was unsubscribed before this was sent'
+                           else 'the device was registered by another member before this was sent' end
+   where q.id = any(push_deliveries_due.ids) and q.sent_at is null and q.failed_at is null
+     and (q.subscription_id is null
+          or not exists (select 1 from public.push_subscriptions s where s.id = q.subscription_id and s.user_id = q.user_id));
   return query
     with due as materialized (
       select q.id, q.payload, s.endpoint, s.p256dh, s.auth, q.attempts, t.host, t.port
         from public.notification_queue q
-        join public.push_subscriptions s on s.id = q.subscription_id
+        -- the owner again: a move committed after the update above is never sent to the new owner (left due,
+        -- the job's retry fails it)
+        join public.push_subscriptions s on s.id = q.subscription_id and s.user_id = q.user_id
         cross join lateral nexus_private.push_endpoint_target(s.endpoint) t
        where q.id = any(push_deliveries_due.ids) and q.sent_at is null and q.failed_at is null
     ), verdict as materialized (

@@ -194,6 +194,27 @@ describe("a rescue flare over Web Push", () => {
     for (const d of recipients) expect(flareDeliveries(d, flareId)).toHaveLength(1);
   }, 40_000);
 
+  it("a page waiting to be retried is not sent to a device another member has since registered (a shared browser)", async () => {
+    const requester = await memberWithDevices("FOUNDER");
+    const previous = await memberWithDevices("SCOUT", [{ kind: "fail-first", times: 1, status: 500 }]);
+    const device = previous.devices[0]!;
+    const flareId = await fire(requester.member, "Hurston, Lorville gates", "COMBAT");
+    await service.waitFor(() => device.requests >= 1, 20_000);
+    // The next member signs in on the same browser, which posts its subscription again.
+    const next = await createMember(t.pool, "VOYAGER");
+    const moved = await t.rest("notifications-subscribe", { endpoint: device.endpoint, auth: device.auth, p256dh: device.p256dh }, next.token);
+    expect(moved).toEqual({ status: 200, body: { success: true } });
+    await waitForQueueSettled(`flare:${flareId}`, (await recipientsOf(requester.member)).length, 25_000);
+
+    expect(device.requests, "the 500, and no retry to the device now held by another member").toBe(1);
+    expect(flareDeliveries(device, flareId)).toHaveLength(0);
+    const { rows } = await t.pool.query(
+      "select sent_at, failed_at is not null as failed, last_error from public.notification_queue where dedupe_key = $1 and user_id = $2",
+      [`flare:${flareId}`, previous.member.id],
+    );
+    expect(rows).toEqual([{ sent_at: null, failed: true, last_error: "the device was registered by another member before this was sent" }]);
+  }, 40_000);
+
   it("pages the requester when a responder answers", async () => {
     const requester = await memberWithDevices("PIONEER", [{ kind: "accept" }, { kind: "accept" }]);
     const responder = await createMember(t.pool, "VAGRANT");
