@@ -9,12 +9,32 @@
 create or replace function nexus_private.push_devices_per_member() returns integer
 language sql immutable parallel safe as $$ select 10 $$;
 
+/*
+ * One spelling per device: the host in lower case and the default port left out (`https://FCM.googleapis.com:0443/x`
+ * is `https://fcm.googleapis.com/x`), so the same endpoint written another way is the same row and is paged once.
+ * The path is kept as written (push services' paths are case-sensitive). Null for what is not an endpoint.
+ */
+create or replace function nexus_private.canonical_push_endpoint(endpoint text) returns text
+language plpgsql immutable strict parallel safe set search_path = pg_catalog as $$
+declare
+  parts text[];
+begin
+  if not nexus_private.is_push_endpoint(endpoint) then
+    return null;
+  end if;
+  parts := regexp_match(endpoint, '^https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(.*)$');
+  return 'https://' || lower(parts[1])
+      || case when parts[2] is null or parts[2]::integer = 443 then '' else ':' || parts[2]::integer end
+      || parts[3];
+end
+$$;
+
 create or replace function public.subscribe_push(endpoint text, p256dh text, auth text)
 returns public.push_subscriptions
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   caller uuid := nexus_private.require_member('receive push notifications');
-  clean_endpoint text := btrim(subscribe_push.endpoint);
+  clean_endpoint text := nexus_private.canonical_push_endpoint(btrim(subscribe_push.endpoint));
   -- Browsers give base64url without padding; accept standard base64 and padding too, store base64url.
   clean_p256dh text := rtrim(translate(btrim(subscribe_push.p256dh), '+/', '-_'), '=');
   clean_auth text := rtrim(translate(btrim(subscribe_push.auth), '+/', '-_'), '=');
@@ -76,7 +96,10 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   caller uuid := nexus_private.require_member('manage push notifications');
 begin
-  delete from public.push_subscriptions s where s.endpoint = btrim(unsubscribe_push.endpoint) and s.user_id = caller;
+  -- As stored now, or as written before endpoints were stored in one spelling.
+  delete from public.push_subscriptions s
+   where s.endpoint in (btrim(unsubscribe_push.endpoint), nexus_private.canonical_push_endpoint(btrim(unsubscribe_push.endpoint)))
+     and s.user_id = caller;
   return found;
 end
 $$;

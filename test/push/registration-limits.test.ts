@@ -83,6 +83,17 @@ describe("push registrations per member (PUSH_REGISTRATION_BURST, PUSH_REGISTRAT
     expect(rows[0].n).toBe(5);
   });
 
+  it("one device under several spellings of its endpoint is one row, paged once", async () => {
+    const m = await createMember(app.pool, "SCOUT");
+    const d = device();
+    const path = new URL(d.endpoint).pathname;
+    for (const spelling of [`https://FCM.googleapis.com${path}`, `https://fcm.googleapis.com:443${path}`, `https://Fcm.GoogleApis.com:0443${path}`]) {
+      expect((await rest(app.nexus.baseUrl, "notifications-subscribe", { ...d, endpoint: spelling }, m.token)).status).toBe(200);
+    }
+    const { rows } = await app.pool.query("select endpoint from public.push_subscriptions where user_id = $1", [m.id]);
+    expect(rows).toEqual([{ endpoint: `https://fcm.googleapis.com${path}` }]);
+  });
+
   it("one member's empty bucket does not limit another, and unsubscribing is never limited", async () => {
     const [spent, other] = await Promise.all([createMember(app.pool, "SCOUT"), createMember(app.pool, "VOYAGER")]);
     const kept = device();
