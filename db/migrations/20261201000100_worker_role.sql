@@ -11,7 +11,9 @@
  * after these migrations). No API role, service_role included, gets the queue: the webhook shim enqueues
  * through one security definer function that only adds LiveKit webhook jobs.
  *
- * Roles are cluster-wide, so the down section leaves the role in place; it only takes away who may switch to it.
+ * Roles and role memberships are cluster-wide, so the down section leaves both in place: revoking the
+ * membership here took the worker's role away from every other database on the cluster too (a staging rollback
+ * stopped production's worker starting; the test suite met it as a worker refused its schema mid-run).
  */
 do $$
 begin
@@ -28,5 +30,5 @@ grant nexus_worker to nexus_authenticator;
 comment on role nexus_worker is 'graphile-worker runners: service_role''s rights plus the graphile_worker queue. The worker process SETs this role; nothing logs in as it.';
 
 -- migrate:down
-revoke nexus_worker from nexus_authenticator;
-revoke service_role from nexus_worker;
+-- Nothing: nexus_worker and who may switch to it are the cluster's, not this database's (see above).
+select 1;
