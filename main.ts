@@ -20,7 +20,10 @@ const runWorker = !args.has("--server");
 
 async function main() {
   // Before anything starts (the embedded Postgres, migrations, a worker): a port another process holds.
-  if (runServer) await assertPortFree(configBeforeStart().port);
+  if (runServer) {
+    const { port, host } = configBeforeStart();
+    await assertPortFree(port, host);
+  }
   const db = await resolveDatabase(log);
   const { config } = db;
   log.level = config.logLevel;
@@ -49,9 +52,10 @@ async function main() {
   if (workerPool) worker = await startWorker({ config, pool: workerPool, log });
   if (pool) {
     server = await createServer({ config, pool, log });
-    await new Promise<void>((resolve) => server!.server.listen(config.port, resolve));
-    const base = `http://localhost:${config.port}`;
-    log.info({ port: config.port }, "server listening");
+    await new Promise<void>((resolve) => server!.server.listen(config.port, config.host, resolve));
+    const named = config.host && !["0.0.0.0", "::"].includes(config.host) ? config.host : "localhost";
+    const base = `http://${named.includes(":") ? `[${named}]` : named}:${config.port}`;
+    log.info({ port: config.port, host: config.host ?? "(every address)" }, "server listening");
     process.stdout.write(
       [
         "",

@@ -2,7 +2,7 @@
  * Configuration from the environment, validated once at start-up. A missing or malformed variable stops the
  * process with one line naming it (ConfigError), never a stack trace deep inside a request.
  */
-import { isIPv6 } from "node:net";
+import { isIP, isIPv6 } from "node:net";
 import { z } from "zod";
 import { OneLineError } from "./fatal.ts";
 
@@ -123,6 +123,10 @@ const allowedHosts = optionalString.transform((value, ctx) => {
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default(DEFAULTS.NODE_ENV),
   PORT: positiveInt(DEFAULTS.PORT),
+  // The address the API listens on: unset, every address (a container's port mapping needs that).
+  HOST: optionalString.refine((v) => v === undefined || v === "localhost" || isIP(v) !== 0, {
+    message: "must be an IP address (127.0.0.1, ::1, 0.0.0.0, ::) or localhost",
+  }),
   DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
     message: "must be a postgres:// connection URL",
   }),
@@ -205,6 +209,8 @@ export interface Config {
   env: Env["NODE_ENV"];
   isProduction: boolean;
   port: number;
+  /** The address the HTTP server listens on; undefined: every address. */
+  host: string | undefined;
   databaseUrl: string | undefined;
   /** Where migrations run: the schema owner's login (DATABASE_OWNER_URL), else DATABASE_URL. */
   databaseOwnerUrl: string | undefined;
@@ -322,6 +328,7 @@ export function loadConfig(
     env: env.NODE_ENV,
     isProduction: env.NODE_ENV === "production",
     port: env.PORT,
+    host: env.HOST,
     databaseUrl: env.DATABASE_URL,
     databaseOwnerUrl: env.DATABASE_OWNER_URL ?? env.DATABASE_URL,
     statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,

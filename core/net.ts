@@ -16,17 +16,18 @@ export function freePort(): Promise<number> {
 
 /**
  * Refuse to start when the HTTP port is taken (another `npm start`, another service), checked the way the server
- * will listen (every address), before anything else starts: no migration, no worker, no embedded Postgres.
+ * will listen (HOST, else every address), before anything else starts: no migration, no worker, no embedded Postgres.
  */
-export function assertPortFree(port: number): Promise<void> {
+export function assertPortFree(port: number, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.unref();
     probe.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") reject(new OneLineError(`port ${port} is in use: set PORT`));
       else if (error.code === "EACCES") reject(new OneLineError(`port ${port} needs privileges this process lacks: set PORT (1024 or above)`));
+      else if (error.code === "EADDRNOTAVAIL") reject(new OneLineError(`HOST ${host} is not an address of this machine: set HOST`));
       else reject(error);
     });
-    probe.listen(port, () => probe.close(() => resolve()));
+    probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }

@@ -31,6 +31,18 @@ describe("npm start refuses to start", () => {
     expect(rows[0].n, "nothing was migrated, no worker schema installed").toBe(0);
   });
 
+  it("on a HOST that is no address of this machine, or not an address at all: one line naming HOST", async () => {
+    const base = { PATH: process.env.PATH, DATABASE_URL: empty.url, JWT_SECRET: TEST_JWT_SECRET, PORT: String(await freePort()), LOG_LEVEL: "info" };
+    const foreign = await runNode("main.ts", [], { env: { ...base, HOST: "192.0.2.1" } });
+    expect(foreign.code).toBe(1);
+    expect(foreign.output).toBe("HOST 192.0.2.1 is not an address of this machine: set HOST\n");
+    const word = await runNode("main.ts", [], { env: { ...base, HOST: "example.org" } });
+    expect(word.code).toBe(1);
+    expect(word.output).toMatch(/^config: HOST must be an IP address .*\n$/);
+    const { rows } = await adminQuery("select count(*)::int as n from pg_namespace where nspname in ('dbmate', 'graphile_worker', 'nexus_private')", [], empty.name);
+    expect(rows[0].n, "nothing was migrated").toBe(0);
+  });
+
   it("on an unreachable database in production: one line naming its host", async () => {
     const closed = await freePort();
     const env = {

@@ -30,7 +30,7 @@ export async function startNexusProcess(env: Record<string, string>, args: strin
   return {
     child: nexus.child,
     port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://${env.HOST ?? "127.0.0.1"}:${port}`,
     output: nexus.output,
     waitFor: nexus.waitFor,
     async stop() {
@@ -47,6 +47,8 @@ export async function startNexusProcess(env: Record<string, string>, args: strin
 export function productionEnv(databaseUrl: string, name: string): Record<string, string> {
   return {
     NODE_ENV: "production",
+    // Loopback only, as a deployment behind its proxy listens: no test server is reachable from elsewhere.
+    HOST: "127.0.0.1",
     DATABASE_URL: databaseUrl,
     JWT_SECRET: TEST_JWT_SECRET,
     LIVEKIT_URL: "wss://127.0.0.1:9",
