@@ -13,7 +13,8 @@
  * refused if it reads anything else: web-push parses endpoints with the legacy url.parse.
  *
  * Connections to a push service are kept alive and shared (one agent); a request past its deadline destroys its
- * socket, so a stalled push service holds nothing after it. The VAPID header is reused per push service.
+ * socket, so a stalled push service holds nothing after it, and so does an answer whose body runs past
+ * MAX_ANSWER_BYTES. The VAPID header is reused per push service.
  */
 import https from "node:https";
 import type { IncomingMessage } from "node:http";
@@ -62,7 +63,10 @@ export interface PushSender {
 
 /** Error codes of failures on the way (DNS, TCP, TLS): the push service may answer next time. */
 const NETWORK_ERROR = /^(E[A-Z]+|UND_ERR_\w+|ERR_SSL_\w+|ERR_TLS_\w+|ERR_STREAM_PREMATURE_CLOSE|CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HPE_\w+)$/;
-/** Of a push service's answer, this much is kept for last_error; the rest is read and dropped. */
+/**
+ * Of a push service's answer, this much is kept for last_error; past it the worker stops reading and closes the
+ * connection, so a push service streaming an endless body costs one chunk, not the deadline's worth of download.
+ */
 const MAX_ANSWER_BYTES = 4096;
 
 export function classifyStatus(status: number, body: string): { outcome: PushOutcomeKind; status: number; error?: string } {
@@ -147,13 +151,20 @@ function request(url: URL, details: webpush.RequestDetails, agent: https.Agent, 
         response = res;
         const chunks: Buffer[] = [];
         let kept = 0;
+        const answer = (): Answer => ({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString("utf8") });
         res.on("data", (chunk: Buffer) => {
-          if (kept < MAX_ANSWER_BYTES) {
-            chunks.push(chunk);
-            kept += chunk.length;
+          if (settled) return;
+          chunks.push(chunk);
+          kept += chunk.length;
+          if (kept > MAX_ANSWER_BYTES) {
+            // Enough to classify and record: the status is the answer. Settle first, so 'close' (res.complete is
+            // false) finds the push settled, then drop the connection: the agent never pools a destroyed socket.
+            settle(undefined, answer());
+            req.destroy();
+            res.destroy();
           }
         });
-        res.on("end", () => settle(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString("utf8") }));
+        res.on("end", () => settle(undefined, answer()));
         res.on("error", (error) => settle(error));
         res.on("close", () => {
           if (!res.complete) settle(Object.assign(new Error("the push service closed the connection mid-answer"), { code: "ECONNRESET" }));

@@ -14,9 +14,10 @@ import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.ts";
 import { LIVEKIT_ENV, liveKitBody, postWebhook, signWebhook } from "../support/livekit.ts";
-import { createMember, type Member } from "../support/members.ts";
+import { createMember } from "../support/members.ts";
+import { memberWithDevice } from "../support/push-devices.ts";
 import { spawnWorker, type WorkerProcess } from "../support/processes.ts";
-import { startPushService, type Behaviour, type PushService, type Subscriber } from "../support/push-service.ts";
+import { startPushService, type PushService, type Subscriber } from "../support/push-service.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
 
 const vapid = webpush.generateVAPIDKeys();
@@ -51,18 +52,6 @@ afterAll(async () => {
   await service?.close();
 });
 
-async function memberWithDevice(behaviour: Behaviour): Promise<{ member: Member; device: Subscriber }> {
-  const member = await createMember(t.pool, "AFFILIATE");
-  const device = service.subscribe(behaviour);
-  const res = await t.graphql(
-    `mutation($input: SubscribePushInput!) { subscribePush(input: $input) { pushSubscription { endpoint } } }`,
-    { input: { endpoint: device.endpoint, p256dh: device.p256dh, auth: device.auth } },
-    member.token,
-  );
-  expect(res.body.errors).toBeUndefined();
-  return { member, device };
-}
-
 async function rowsOf(flareId: string, devices: Subscriber[]) {
   const { rows } = await t.pool.query<{ endpoint: string; attempts: number; sent: boolean; failed: boolean; last_error: string | null }>(
     `select s.endpoint, q.attempts, q.sent_at is not null as sent, q.failed_at is not null as failed, q.last_error
@@ -81,9 +70,9 @@ describe("push services that stall", () => {
   it("cost only their own rows: everyone else is paged, a webhook is applied meanwhile, and the sockets are closed by the deadline", async () => {
     const requester = await createMember(t.pool, "SCOUT");
     stalled = [];
-    for (const kind of ["stall-body", "no-answer", "silent"] as const) stalled.push((await memberWithDevice({ kind })).device);
+    for (const kind of ["stall-body", "no-answer", "silent"] as const) stalled.push((await memberWithDevice(t, service, { kind })).device);
     fine = [];
-    for (let i = 0; i < 4; i++) fine.push((await memberWithDevice({ kind: "accept" })).device);
+    for (let i = 0; i < 4; i++) fine.push((await memberWithDevice(t, service, { kind: "accept" })).device);
 
     const fired = await t.graphql(
       `mutation($input: FireRescueFlareInput!) { fireRescueFlare(input: $input) { rescueFlare { id } } }`,

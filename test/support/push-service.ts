@@ -13,8 +13,10 @@
  * accept (201), gone (410), or fail the first n requests with 500 before accepting; or, as a hostile or broken
  * push service would, never finish: `stall-body` sends 201 and the first bytes of a body, then nothing;
  * `no-answer` reads the request and never answers; `silent` endpoints are on a second port that accepts TCP
- * connections and never says a word (not even TLS). `held` counts the connections such a subscriber is holding
- * open right now: the sender must close them by its deadline.
+ * connections and never says a word (not even TLS); `flood` answers its status and then streams body chunks for
+ * as long as the connection stays open, recording in `floods` how much it wrote before it closed (it is not
+ * counted in `held`). `held` counts the connections the stalling subscribers are holding open right now: the
+ * sender must close them by its deadline.
  *
  * The sender must be allowed to contact it: `env` has PUSH_ALLOWED_HOSTS (127.0.0.1 on any port) and
  * NODE_EXTRA_CA_CERTS for the server and worker that use it.
@@ -34,7 +36,19 @@ export type Behaviour =
   | { kind: "fail-first"; times: number; status?: number }
   | { kind: "stall-body" }
   | { kind: "no-answer" }
-  | { kind: "silent" };
+  | { kind: "silent" }
+  | { kind: "flood"; status: number };
+
+/** One connection a `flood` subscriber streamed its endless body on, until the other side closed it. */
+export interface Flood {
+  subscriberId: string;
+  status: number;
+  /** Body bytes accepted by the socket so far, and in all once it has closed. */
+  bytesWritten: number;
+  openedAt: number;
+  /** performance.now() when the socket closed; undefined while it is open. */
+  closedAt?: number;
+}
 
 /** The allowed list a deployment of the tests names its local push service with. */
 export const PUSH_SERVICE_ALLOWED_HOSTS = "127.0.0.1:*";
@@ -76,6 +90,7 @@ export interface PushService {
   held(): number;
   /** Connections the stalling behaviours have held in all (each attempt is one). */
   stalls: number;
+  floods: Flood[];
   deliveries: Delivery[];
   rejected: Rejection[];
   /** Distinct VAPID JWTs seen: a sender that reuses its header per push service sends few. */
@@ -176,6 +191,7 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
   let origin = "";
   const holding = new Set<Socket>();
   let stalls = 0;
+  const floods: Flood[] = [];
   function hold(socket: Socket) {
     stalls++;
     holding.add(socket);
@@ -233,6 +249,26 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
         }
         return;
       }
+      if (behaviour.kind === "flood") {
+        const flood: Flood = { subscriberId: subscriber.id, status: behaviour.status, bytesWritten: 0, openedAt: performance.now() };
+        floods.push(flood);
+        const chunk = Buffer.alloc(16 * 1024, "x");
+        res.writeHead(behaviour.status, { "content-type": "text/plain" });
+        res.on("error", () => {});
+        // One chunk a millisecond (up to 16 MiB/s, some 160 MiB over a 10 s deadline), never ending the chunked
+        // body. Paced, so what it counts is what it sent while the connection was open, not what loopback's
+        // socket buffers (megabytes) would take in at once.
+        const pour = setInterval(() => {
+          if (res.writableNeedDrain) return;
+          flood.bytesWritten += chunk.length;
+          res.write(chunk);
+        }, 1);
+        req.socket.once("close", () => {
+          clearInterval(pour);
+          flood.closedAt = performance.now();
+        });
+        return;
+      }
       if (behaviour.kind === "gone") return res.writeHead(410).end("push subscription has unsubscribed or expired");
       if (behaviour.kind === "fail-first" && subscriber.requests <= behaviour.times) {
         return res.writeHead(behaviour.status ?? 500).end("temporarily unavailable");
@@ -281,6 +317,7 @@ export async function startPushService(options: { vapidPublicKey: string }): Pro
     get stalls() {
       return stalls;
     },
+    floods,
     deliveries,
     rejected,
     vapidTokens,
