@@ -17,15 +17,15 @@ language sql immutable parallel safe as $$ select 10 $$;
 create or replace function nexus_private.canonical_push_endpoint(endpoint text) returns text
 language plpgsql immutable strict parallel safe set search_path = pg_catalog as $$
 declare
-  parts text[];
+  target record;
 begin
-  if not nexus_private.is_push_endpoint(endpoint) then
+  -- The host and port as the allowed list and the sender read them (lower case; 443 when none is written).
+  target := nexus_private.push_endpoint_target(endpoint);
+  if target.host is null then
     return null;
   end if;
-  parts := regexp_match(endpoint, '^https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(.*)$');
-  return 'https://' || lower(parts[1])
-      || case when parts[2] is null or parts[2]::integer = 443 then '' else ':' || parts[2]::integer end
-      || parts[3];
+  return 'https://' || target.host || case when target.port = 443 then '' else ':' || target.port end
+      || substring(endpoint from '^https://[^/]*(.*)$');
 end
 $$;
 
@@ -41,7 +41,8 @@ declare
   previous_owner uuid;
   subscription public.push_subscriptions;
 begin
-  if clean_endpoint is null or not nexus_private.is_push_endpoint(clean_endpoint) then
+  -- null unless it is an endpoint (nexus_private.is_push_endpoint)
+  if clean_endpoint is null then
     perform nexus_private.fail('BAD_REQUEST', 'endpoint must be the https:// URL your browser''s push service issued');
   end if;
   if clean_p256dh is null or clean_p256dh !~ '^[A-Za-z0-9_-]+$'

@@ -133,13 +133,11 @@ grant execute on function nexus_private.take_rate_limit(text, integer) to anon, 
 create or replace function nexus_private.rate_limit_message(action text, burst double precision, per_second double precision, retry_after integer)
 returns text
 language sql immutable parallel safe as $$
-  select case action
-    when 'push_registration' then
-      format('too many push registrations: at most %s at once, then %s an hour; try again in %s seconds',
-        burst, round(per_second * 3600), greatest(1, retry_after))
-    else
-      format('too many %s: at most %s at once, then %s a minute; try again in %s seconds',
-        case action when 'livekit_token' then 'LiveKit tokens' else action end, burst, round(per_second * 60), greatest(1, retry_after))
-  end
+  select format('too many %s: at most %s at once, then %s %s; try again in %s seconds',
+    case action when 'livekit_token' then 'LiveKit tokens' when 'push_registration' then 'push registrations' else action end,
+    burst,
+    case action when 'push_registration' then round(per_second * 3600) else round(per_second * 60) end,
+    case action when 'push_registration' then 'an hour' else 'a minute' end,
+    greatest(1, retry_after))
 $$;
 grant execute on function nexus_private.rate_limit_message(text, double precision, double precision, integer) to anon, authenticated, service_role;

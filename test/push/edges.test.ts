@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../core/database/migrate.ts";
 import { VapidHeaderCache } from "../../core/push/vapid.ts";
 import { createMember } from "../support/members.ts";
+import { browserDevice } from "../support/push-devices.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 /** The push and flare edges without a worker: GraphQL and the runbook's REST routes over the same SQL. */
@@ -23,15 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => Promise.all([t?.close(), unconfigured?.close()]));
 
-function device(host = "fcm.googleapis.com") {
-  const ecdh = createECDH("prime256v1");
-  ecdh.generateKeys();
-  return {
-    endpoint: `https://${host}/fcm/send/${randomBytes(12).toString("base64url")}`,
-    p256dh: ecdh.getPublicKey().toString("base64url"),
-    auth: randomBytes(16).toString("base64url"),
-  };
-}
+const device = browserDevice;
 
 const SUBSCRIBE = `mutation($input: SubscribePushInput!) { subscribePush(input: $input) { pushSubscription { id endpoint } } }`;
 const UNSUBSCRIBE = `mutation($input: UnsubscribePushInput!) { unsubscribePush(input: $input) { unsubscribed } }`;

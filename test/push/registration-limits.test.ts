@@ -4,24 +4,16 @@
  * takes one from the member's bucket in Postgres (public.subscribe_push → nexus_private.charge_rate_limit,
  * PUSH_REGISTRATION_BURST, PUSH_REGISTRATIONS_PER_HOUR), so every path to the rule meets the same limit.
  */
-import { createECDH, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createMember } from "../support/members.ts";
 import { graphql, rest } from "../support/http.ts";
 import { useProductionServer } from "../support/production-server.ts";
+import { browserDevice } from "../support/push-devices.ts";
 
 // A bucket of 3, one more every 100 s.
 const app = useProductionServer("pushlimits", { PUSH_REGISTRATION_BURST: "3", PUSH_REGISTRATIONS_PER_HOUR: "36" });
 
-function device() {
-  const ecdh = createECDH("prime256v1");
-  ecdh.generateKeys();
-  return {
-    endpoint: `https://fcm.googleapis.com/fcm/send/${randomBytes(12).toString("base64url")}`,
-    p256dh: ecdh.getPublicKey().toString("base64url"),
-    auth: randomBytes(16).toString("base64url"),
-  };
-}
+const device = browserDevice;
 
 const SUBSCRIBE = `mutation($input: SubscribePushInput!) { subscribePush(input: $input) { pushSubscription { endpoint } } }`;
 
