@@ -9,7 +9,7 @@ import { migrate } from "./core/database/migrate.ts";
 import { createPool, createWorkerPool, poolsShuttingDown } from "./core/database/pool.ts";
 import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
 import { OneLineError } from "./core/fatal.ts";
-import { assertPortFree } from "./core/net.ts";
+import { assertPortFree, localBaseUrl } from "./core/net.ts";
 import { createLogger } from "./core/log.ts";
 import { startWorker } from "./worker/runner.ts";
 
@@ -53,8 +53,7 @@ async function main() {
   if (pool) {
     server = await createServer({ config, pool, log });
     await new Promise<void>((resolve) => server!.server.listen(config.port, config.host, resolve));
-    const named = config.host && !["0.0.0.0", "::"].includes(config.host) ? config.host : "localhost";
-    const base = `http://${named.includes(":") ? `[${named}]` : named}:${config.port}`;
+    const base = localBaseUrl(config.host, config.port, "localhost");
     log.info({ port: config.port, host: config.host ?? "(every address)" }, "server listening");
     process.stdout.write(
       [

@@ -1,7 +1,7 @@
 /**
  * `npm run doctor`: the runbook's Phase 9 checklist as a command. It reads the same environment as the server
  * (DATABASE_URL, the secrets), talks to the database and to the running server at NEXUS_URL (default
- * http://127.0.0.1:$PORT), and prints one PASS or FAIL line per check:
+ * http://$HOST:$PORT, 127.0.0.1 when HOST is unset or every address), and prints one PASS or FAIL line per check:
  *
  *   environment   the configuration loads as the server loads it (core/config validates it), and what a
  *                 deployment needs beyond that: LiveKit and Web Push configured, keys well formed, TLS, origins,
@@ -25,6 +25,7 @@ import { signJwt } from "../core/jwt.ts";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.ts";
 import { ROOT } from "../core/database/migrate.ts";
 import { resolveDatabase } from "../core/database/resolve.ts";
+import { localBaseUrl } from "../core/net.ts";
 import { createLogger } from "../core/log.ts";
 // @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
 import { PATCHES, patchState } from "../scripts/dependency-patches.mjs";
@@ -435,7 +436,7 @@ export async function runDoctor(env: Env, print: (line: string) => void): Promis
   }
   const environment = environmentChecks(effective, generated);
   const port = environment.config?.port ?? DEFAULTS.PORT;
-  const base = (value(env, "NEXUS_URL") ?? `http://127.0.0.1:${port}`).replace(/\/+$/, "");
+  const base = (value(env, "NEXUS_URL") ?? localBaseUrl(environment.config?.host, port, "127.0.0.1")).replace(/\/+$/, "");
   print(`NomadNexus doctor: server ${base}, database ${databaseUrl ? redactUrl(databaseUrl) : "(none)"}`);
 
   try {

@@ -15,6 +15,15 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * The URL of this machine's server for a client on the same machine: HOST when it names one address (IPv6 in
+ * brackets), else `wildcard` (the server listens on every address: unset, 0.0.0.0 or ::).
+ */
+export function localBaseUrl(host: string | undefined, port: number, wildcard: string): string {
+  const named = host && !["0.0.0.0", "::"].includes(host) ? host : wildcard;
+  return `http://${net.isIPv6(named) ? `[${named}]` : named}:${port}`;
+}
+
+/**
  * Refuse to start when the HTTP port is taken (another `npm start`, another service), checked the way the server
  * will listen (HOST, else every address), before anything else starts: no migration, no worker, no embedded Postgres.
  */

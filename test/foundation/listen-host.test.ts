@@ -4,6 +4,8 @@
  */
 import net from "node:net";
 import { describe, expect, it } from "vitest";
+import { runNode } from "../support/child.ts";
+import { productionEnv } from "../support/nexus-process.ts";
 import { useProductionServer } from "../support/production-server.ts";
 
 const app = useProductionServer("host", { HOST: "127.0.0.2" });
@@ -26,4 +28,11 @@ describe("HOST", () => {
     expect(app.nexus.output()).toContain(`"host":"127.0.0.2"`);
     expect(app.nexus.output()).toContain(`GraphQL:   http://127.0.0.2:${app.nexus.port}/graphql`);
   });
+
+  it("is where npm run doctor looks for the server when NEXUS_URL is unset", async () => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...productionEnv(app.db.url, "host"), HOST: "127.0.0.2", PORT: String(app.nexus.port) };
+    const { output } = await runNode("cli/doctor.ts", [], { env });
+    expect(output).toContain(`server http://127.0.0.2:${app.nexus.port},`);
+    expect(output).toMatch(/PASS {2}GET \/healthz/);
+  }, 60_000);
 });
