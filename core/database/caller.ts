@@ -191,6 +191,14 @@ class CallerBatch {
   handleCopyData(): void {}
 }
 
+/**
+ * Statements are prepared once per connection and known by name from then on, so Postgres saying one is missing
+ * (26000) or already there (42P05) means the connection is not the one it was: something between the server and
+ * Postgres hands each transaction another backend (a transaction-mode pooler), or a statement ran DEALLOCATE. The
+ * batch fails with a sentence naming the likely cause, and the connection is dropped (its bookkeeping is wrong).
+ */
+const STATEMENTS_LOST = new Set(["26000", "42P05"]);
+
 /** An AsCaller over the given pool (the same pool, roles and pgSettings as PostGraphile's withPgClient). */
 export function makeAsCaller(pool: pg.Pool): AsCaller {
   return async (pgSettings, statements) => {
@@ -208,7 +216,15 @@ export function makeAsCaller(pool: pg.Pool): AsCaller {
       }
       const batch = new CallerBatch([settingsStatement(pgSettings), ...statements], (client as unknown as { _types?: unknown })._types);
       client.query(batch as unknown as pg.Submittable);
-      return await batch.done;
+      return await batch.done.catch((error: { code?: unknown }) => {
+        if (!STATEMENTS_LOST.has(error?.code as string)) throw error;
+        broken = new Error(
+          "the database connection lost track of its prepared statements: is a transaction-mode pooler " +
+            "(PgBouncer pool_mode=transaction, Supabase's port 6543) between this server and Postgres? Connect directly or in session mode (docs/scaling.md)",
+          { cause: error },
+        );
+        throw broken;
+      });
     } finally {
       client.release(broken);
     }

@@ -145,4 +145,19 @@ describe("statements as the caller in one round trip", () => {
     const [who] = await asCaller(as(vagrant), [WHO]);
     expect(who!.rows[0].uid).toBe(vagrant.id);
   });
+
+  it("fail with the likely cause when the connection's prepared statements are not the ones it prepared (a transaction pooler)", async () => {
+    await asCaller(as(vagrant), [WHO]);
+    // What a transaction-mode pooler does to a client: the next transaction runs on a backend that never saw them.
+    await pool.query("deallocate all");
+    await expect(asCaller(as(vagrant), [WHO])).rejects.toThrow(/transaction-mode pooler .*docs\/scaling\.md/);
+    // Or one that already has them, under a name this connection has not prepared yet.
+    const [who] = await asCaller(as(vagrant), [WHO]);
+    expect(who!.rows[0].uid).toBe(vagrant.id);
+    await pool.query("prepare test_caller_taken as select 1");
+    await expect(asCaller(as(vagrant), [{ name: "test_caller_taken", text: "select 2 as two", values: [] }])).rejects.toThrow(/transaction-mode pooler/);
+    // Each time the connection was dropped, so its bookkeeping starts again on a fresh one.
+    const [two] = await asCaller(as(founder), [{ name: "test_caller_taken", text: "select 2 as two", values: [] }]);
+    expect(two!.rows).toEqual([{ two: 2 }]);
+  });
 });
