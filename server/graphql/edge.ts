@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { authenticateOrRefuse, edgeAuth } from "../auth.ts";
 import type { Config } from "../../core/config.ts";
 import { toApiError } from "../../core/errors.ts";
+import { anonymousRequest } from "./errors.ts";
 import { MAX_REQUEST_BYTES } from "./limits.ts";
 import type { Logger } from "../../core/log.ts";
 import { clientAddressOf, closeAfterAnswer, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
@@ -64,7 +65,7 @@ export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fa
       }
       closeOn413(req, res);
     }
-    await handler(req, res, () => fallback(req, res));
+    await anonymousRequest.run(auth.pgSettings.role === "anon", () => handler(req, res, () => fallback(req, res)));
   };
 
   return (req, res) => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { isSafeError } from "postgraphile/grafast";
 import { GraphQLError } from "postgraphile/graphql";
 import { ApiError, toApiError, type ErrorCode } from "../../core/errors.ts";
@@ -35,6 +36,15 @@ function plainRefusal(error: Error): ApiError | undefined {
 }
 
 /**
+ * Whether the GraphQL request being answered acts as anon (no JWT, or Supabase's anon key), set by the HTTP edge
+ * (edge.ts) around grafserv. Postgres refuses anon a member's function by its grants (42501, insufficient
+ * privilege), before the function's own "sign in to …" check could run; for anon that refusal is UNAUTHENTICATED,
+ * as the REST routes answer it, not INSUFFICIENT_CLEARANCE (a rank that is too low). The refusal itself is the
+ * database's; only its code follows who asked.
+ */
+export const anonymousRequest = new AsyncLocalStorage<boolean>();
+
+/**
  * grafserv's maskError: every error leaves with a stable extensions.code. Database rule violations keep their
  * human message; anything unexpected is logged in full and shown as INTERNAL with an id to find it in the log.
  * What a client caused (a bad value, a refusal, a timeout of its query) is not logged here at all.
@@ -53,7 +63,10 @@ export function makeMaskError(log: Logger) {
       }
       return new GraphQLError(original.message, { ...shape, extensions: { code: "INTERNAL", ...original.extensions } });
     }
-    const apiError = plainRefusal(original) ?? toApiError(original);
+    let apiError = plainRefusal(original) ?? toApiError(original);
+    if ((original as { code?: unknown }).code === "42501" && anonymousRequest.getStore() === true) {
+      apiError = new ApiError("UNAUTHENTICATED", "sign in first: this needs a signed-in member", { cause: original });
+    }
     const extensions: Record<string, unknown> = { code: apiError.code };
     // The REST edge sends this as the Retry-After header; a GraphQL response has one status for many fields.
     if (apiError.retryAfterSeconds !== undefined) extensions.retryAfter = Math.ceil(apiError.retryAfterSeconds);

@@ -19,6 +19,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Config } from "../../core/config.ts";
 import { memberOfSettings } from "../../core/jwt.ts";
 import type { Logger } from "../../core/log.ts";
+import { anonymousRequest } from "./errors.ts";
 import { MAX_REQUEST_BYTES } from "./limits.ts";
 
 /** grafserv's default: a ping every 12 s, and a socket that has not answered the last one by the next is ended. */
@@ -120,6 +121,12 @@ export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config
       if (!args || Array.isArray(args)) return args;
       return subscriptions.admit(ctx, payload, args as ExecutionArgs) ?? (args as ExecutionArgs);
     },
+    // grafserv masks each result's errors here; as on HTTP (edge.ts), an anon caller's refusal by the grants is
+    // UNAUTHENTICATED.
+    onNext: (ctx, id, payload, args, result) =>
+      anonymousRequest.run((args.contextValue as { pgSettings?: Record<string, string> } | undefined)?.pgSettings?.role === "anon", () =>
+        options.onNext?.(ctx, id, payload, args, result),
+      ),
     onComplete: (ctx, _id, payload) => subscriptions.completed(ctx, payload),
     onClose: (ctx) => subscriptions.closed(ctx),
   });
