@@ -1,8 +1,13 @@
 import { pino, type Logger } from "pino";
 
-/** Structured JSON logs, one line an event, so an operator can grep and ship them. */
+/**
+ * Structured JSON logs, one line an event, so an operator can grep and ship them. Made before the configuration
+ * is read, so a LOG_LEVEL pino does not know starts it at info (pino would throw, with a stack trace): the
+ * configuration then refuses that LOG_LEVEL in one line, as it does any malformed variable.
+ */
 export function createLogger(level: string = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({ level, base: { service: "nomadnexus" }, timestamp: pino.stdTimeFunctions.isoTime });
+  const known = level === "silent" || Object.hasOwn(pino.levels.values, level);
+  return pino({ level: known ? level : "info", base: { service: "nomadnexus" }, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
 export type { Logger };

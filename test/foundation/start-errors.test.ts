@@ -43,6 +43,13 @@ describe("npm start refuses to start", () => {
     expect(rows[0].n, "nothing was migrated").toBe(0);
   });
 
+  it("on a LOG_LEVEL it does not know: one line naming it, no stack trace", async () => {
+    const env = { PATH: process.env.PATH, DATABASE_URL: empty.url, JWT_SECRET: TEST_JWT_SECRET, PORT: String(await freePort()), LOG_LEVEL: "verbose" };
+    const { code, output } = await runNode("main.ts", [], { env });
+    expect(code).toBe(1);
+    expect(output).toMatch(/^config: LOG_LEVEL [^\n]*\n$/);
+  });
+
   it("on an unreachable database in production: one line naming its host", async () => {
     const closed = await freePort();
     const env = {
