@@ -37,11 +37,33 @@ export interface WorkerOptions {
   concurrency?: number;
 }
 
-/** graphile-worker's own messages, into our JSON log (its per-job "Completed task" lines at debug). */
-function workerLogger(log: Logger): GraphileLogger {
+interface FailedJob {
+  id: string;
+  task_identifier: string;
+  attempts: number;
+  max_attempts: number;
+}
+
+/**
+ * graphile-worker's own messages, into our JSON log (its per-job "Completed task" lines at debug). An error it
+ * passes goes under `err`, where the log's serializer writes its message and stack (under its own `error` key an
+ * Error is `{}`). A failed attempt that will be retried is a warning with the attempt and the next step; the last
+ * one, which leaves a dead letter (`npm run nexus -- jobs --failed`), is an error.
+ */
+export function workerLogger(log: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
+    const { error, failure, job, duration, ...rest } = (meta ?? {}) as { error?: unknown; failure?: unknown; job?: FailedJob; duration?: number };
+    if (failure === true && job) {
+      const last = job.attempts >= job.max_attempts;
+      log[last ? "error" : "warn"](
+        { scope: "graphile-worker", ...scope, ...rest, jobId: job.id, task: job.task_identifier, attempt: job.attempts, maxAttempts: job.max_attempts, ms: duration, err: error },
+        last ? "job failed for good: a dead letter now (npm run nexus -- jobs --failed)" : "job attempt failed; it will be retried",
+      );
+      return;
+    }
     const pinoLevel = level === "error" ? "error" : level === "warning" ? "warn" : level === "info" && !scope.taskIdentifier ? "info" : "debug";
-    log[pinoLevel]({ scope: "graphile-worker", ...scope, ...meta }, message);
+    const about = job ? { jobId: job.id, task: job.task_identifier } : {};
+    log[pinoLevel]({ scope: "graphile-worker", ...scope, ...rest, ...about, ...(error !== undefined ? { err: error } : {}) }, message);
   });
 }
 
