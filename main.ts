@@ -33,6 +33,19 @@ async function main() {
     await migrate(db.ownerUrl);
     log.info("database migrated");
   }
+  // What members would otherwise find out only from a 503: a production process without LiveKit or Web Push.
+  if (config.isProduction) {
+    const unset = (names: Record<string, string | undefined>) => Object.keys(names).filter((name) => !names[name]);
+    const { url, apiKey, apiSecret } = config.livekit;
+    const livekit = unset({ LIVEKIT_URL: url, LIVEKIT_API_KEY: apiKey, LIVEKIT_API_SECRET: apiSecret });
+    if (livekit.length > 0) {
+      log.warn({ unset: livekit }, "LiveKit is not configured: voice tokens and LiveKit's webhooks answer 503 LIVEKIT_NOT_CONFIGURED");
+    }
+    const push = unset({ NEXT_PUBLIC_VAPID_PUBLIC_KEY: config.vapid.publicKey, VAPID_PRIVATE_KEY: config.vapid.privateKey });
+    if (push.length > 0) {
+      log.warn({ unset: push }, "Web Push is not configured: push registration answers 503 PUSH_NOT_CONFIGURED and no flare reaches a phone");
+    }
+  }
   if (config.isProduction && runServer && !config.metricsToken) {
     log.warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach this server");
   }
@@ -86,7 +99,7 @@ async function main() {
     await pool?.end().catch(() => {});
     await workerPool?.end().catch(() => {});
     await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
-    log.debug({ ms: Date.now() - t0 }, "stopped");
+    log.info({ ms: Date.now() - t0 }, "stopped");
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
