@@ -5,6 +5,8 @@
  * every row so a second run changes nothing. `--dry-run` runs exactly the same and rolls it back.
  */
 import pg from "pg";
+import { OneLineError } from "../core/fatal.ts";
+import { assertDatabaseReachable } from "../core/database/resolve.ts";
 import { redactUrl } from "./doctor.ts";
 
 /** Old tables, in the order their references need (users before profiles before everything that names a member). */
@@ -40,6 +42,8 @@ export interface ImportOptions {
 }
 
 async function readOldTables(from: string): Promise<Map<string, unknown[]>> {
+  // Unreachable, a refused login or no such database: one line naming the host, as the server says it at start-up.
+  await assertDatabaseReachable(from, "--from");
   const old = new pg.Client({
     connectionString: from,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -66,6 +70,10 @@ async function readOldTables(from: string): Promise<Map<string, unknown[]>> {
 
 export async function importSupabase({ from, dryRun, asService }: ImportOptions): Promise<string> {
   const tables = await readOldTables(from);
+  // Without its members there is nothing to bring over: most likely --from names the wrong database.
+  if (!tables.has("auth.users") && !tables.has("public.profiles")) {
+    throw new OneLineError(`${redactUrl(from)} has neither auth.users nor public.profiles: not an old NomadNexus Supabase database (check --from)`);
+  }
   const lines: string[] = [
     `import supabase from ${redactUrl(from)}${dryRun ? " (dry run: nothing is written)" : ""}`,
   ];

@@ -41,7 +41,7 @@ export async function resolveDatabase(log: Logger, env: NodeJS.ProcessEnv = proc
  * Connect once before anything else uses the database, so that a database that is down, unreachable or refuses
  * the login is one line naming its host, not a stack from the first query.
  */
-export async function assertDatabaseReachable(url: string): Promise<void> {
+export async function assertDatabaseReachable(url: string, setting = "DATABASE_URL"): Promise<void> {
   const parsed = new URL(url);
   const where = `${parsed.hostname || "localhost"}:${parsed.port || "5432"}`;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -52,7 +52,7 @@ export async function assertDatabaseReachable(url: string): Promise<void> {
   } catch (error) {
     const e = error as Error & { code?: string };
     const reason = e.code === "28P01" ? "refused the login" : e.code === "3D000" ? "has no such database" : `does not answer (${e.code ?? e.message.split("\n")[0]})`;
-    throw new OneLineError(`the database at ${where} ${reason}: check DATABASE_URL`);
+    throw new OneLineError(`the database at ${where} ${reason}: check ${setting}`);
   } finally {
     await client.end().catch(() => {});
   }

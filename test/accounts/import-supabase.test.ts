@@ -12,6 +12,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../core/database/migrate.ts";
 import { signJwt } from "../../core/jwt.ts";
+import { freePort } from "../../core/net.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { LIVEKIT_ENV, LIVEKIT_KEY, LIVEKIT_SECRET } from "../support/livekit.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
@@ -128,6 +129,24 @@ async function snapshot() {
 }
 
 describe("npm run nexus -- import supabase", () => {
+  it("says in one line, and exit 2 (as for a wrong argument), when --from does not answer or is not an old Supabase database", async () => {
+    const closed = new URL(old.url);
+    closed.port = String(await freePort());
+    const unreachable = nexus("import", "supabase", "--from", closed.toString());
+    expect([unreachable.status, unreachable.stdout]).toEqual([2, ""]);
+    expect(unreachable.stderr).toBe(`the database at 127.0.0.1:${closed.port} does not answer (ECONNREFUSED): check --from\n`);
+    const before = await snapshot();
+    const blank = await createTestDatabase({ empty: true });
+    try {
+      const empty = nexus("import", "supabase", "--from", blank.url);
+      expect([empty.status, empty.stdout]).toEqual([2, ""]);
+      expect(empty.stderr).toMatch(/^postgres:\/\/[^\n]* has neither auth\.users nor public\.profiles: not an old NomadNexus Supabase database \(check --from\)\n$/);
+    } finally {
+      await blank.drop();
+    }
+    expect(await snapshot(), "nothing was written").toEqual(before);
+  });
+
   it("--dry-run lists what it would do and what has no column here, and writes nothing", async () => {
     const before = await snapshot();
     const run = nexus("import", "supabase", "--from", old.url, "--dry-run");
