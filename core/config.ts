@@ -205,6 +205,9 @@ export type TrustProxy = boolean | number | string[];
 
 export type Env = z.infer<typeof schema>;
 
+/** The variables loadConfig reads; `.env.example` lists each (test/foundation/config.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config {
   env: Env["NODE_ENV"];
   isProduction: boolean;

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
 import proxyAddr from "proxy-addr";
+import type { z } from "zod";
 import type { TrustProxy } from "../core/config.ts";
 import { ApiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
@@ -261,6 +262,41 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, ling
 export function refuseBody(req: IncomingMessage, res: ServerResponse, error: BodyError): void {
   if (error.unread) closeAfterAnswer(req, res);
   writeError(res, new ApiError("BAD_REQUEST", error.message));
+}
+
+/** "a string", "an object": zod's name of a type with its article. */
+function aType(expected: string): string {
+  return `${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`;
+}
+
+/** One zod issue of a request body in plain words: `auth is required (a string)`, `action must be one of …`. */
+function describeBodyIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.join(".");
+  if (!field && issue.code === "invalid_type") return "the body must be a JSON object";
+  const unit = (origin: string) => (origin === "string" ? " characters" : origin === "array" ? " items" : "");
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined ? `${field} is required (${aType(issue.expected)})` : `${field} must be ${aType(issue.expected)}`;
+    case "too_small":
+      if (issue.origin === "string" && Number(issue.minimum) === 1) return `${field} must not be empty`;
+      return `${field} must be at least ${issue.minimum}${unit(issue.origin)}`;
+    case "too_big":
+      return `${field} must be at most ${issue.maximum}${unit(issue.origin)}`;
+    case "invalid_format":
+      return `${field} must be ${issue.format === "uuid" ? "a UUID" : `a valid ${issue.format}`}`;
+    case "invalid_value":
+      return `${field} must be one of ${issue.values.map((value) => JSON.stringify(value)).join(", ")}`;
+    default:
+      return field ? `${field}: ${issue.message}` : issue.message;
+  }
+}
+
+/** A request body checked against its zod schema: the parsed value, or BAD_REQUEST naming the first problem. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  // reportInput: an issue carries the value it is about, so a missing field (undefined) reads as "is required".
+  const parsed = schema.safeParse(body ?? {}, { reportInput: true });
+  if (!parsed.success) throw new ApiError("BAD_REQUEST", describeBodyIssue(parsed.error.issues[0]!));
+  return parsed.data;
 }
 
 /**

@@ -20,6 +20,7 @@ import { z } from "zod";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { authenticateRequest, type EdgeAuth, type RequestAuth } from "../auth.ts";
+import { parseBody } from "../http.ts";
 import type { Account, Accounts, SessionGrant } from "./sessions.ts";
 
 const API_VERSION = "2024-01-01";
@@ -106,15 +107,6 @@ const updateBody = z.object({
   data: z.object({ callsign: z.string().max(64).optional() }).loose().optional(),
 });
 
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ApiError("BAD_REQUEST", `${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
 /** The caller must be a member (a JWT with role authenticated); which member, and whether they still exist, SQL says. */
 function requireMemberToken(auth: RequestAuth): void {
   if (auth.claims?.role !== "authenticated" || !auth.claims.sub) {
@@ -154,7 +146,7 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
   router.post(
     "/signup",
     handle(noGrant, async (req, res) => {
-      const body = parse(signUpBody, req.body);
+      const body = parseBody(signUpBody, req.body);
       const callsign = body.data?.callsign;
       if (!callsign) throw new ApiError("BAD_REQUEST", "sign-up needs a callsign: options.data.callsign", { reason: "validation_failed" });
       const grant = await accounts.register(req.nexusAuth!.pgSettings, { email: body.email, password: body.password, callsign }, client(req));
@@ -171,10 +163,10 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
     handle(grantType, async (req, res) => {
       const type = grantType(req);
       if (type === "password") {
-        const body = parse(credentials, req.body);
+        const body = parseBody(credentials, req.body);
         res.json(gotrueSession(await accounts.signIn(req.nexusAuth!.pgSettings, body, client(req))));
       } else if (type === "refresh_token") {
-        const body = parse(refreshBody, req.body);
+        const body = parseBody(refreshBody, req.body);
         res.json(gotrueSession(await accounts.refresh(req.nexusAuth!.pgSettings, body.refresh_token)));
       } else {
         throw new ApiError("BAD_REQUEST", "grant_type must be password or refresh_token", { reason: "unsupported_grant_type" });
@@ -210,7 +202,7 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
     handle(noGrant, async (req, res) => {
       const auth = req.nexusAuth!;
       requireMemberToken(auth);
-      const body = parse(updateBody, req.body);
+      const body = parseBody(updateBody, req.body);
       if (body.email !== undefined) {
         const current = await accounts.currentAccount(auth.pgSettings);
         if (body.email.toLowerCase() !== current?.email) {

@@ -612,8 +612,9 @@ function errorOnlyBody(result: Result | null): ErrorOnlyBody | undefined {
  * with 200; our routes answer a refused request with 400 everywhere.
  *
  * graphql-js's own refusals of a document (a syntax error, a field that does not exist, a value of the wrong type,
- * two anonymous operations) carry no code: in a refused response each gets BAD_REQUEST, like every other refusal,
- * so a client can tell them from a fault by extensions.code alone.
+ * two anonymous operations) carry no code: in a refused response each gets BAD_REQUEST, like every other refusal
+ * (METHOD_NOT_ALLOWED when grafserv answers 405: GET, or a mutation over GET), so a client can tell them from a
+ * fault by extensions.code alone.
  */
 function refusedResponse(result: Result | null): void {
   const body = errorOnlyBody(result);
@@ -622,7 +623,8 @@ function refusedResponse(result: Result | null): void {
   if (result.statusCode === undefined || result.statusCode < 400 || result.statusCode >= 500) return;
   const uncoded = body.errors.filter((e) => e && typeof e === "object" && e.extensions?.code === undefined);
   if (uncoded.length === 0) return;
-  for (const error of uncoded) error.extensions = { ...error.extensions, code: "BAD_REQUEST" };
+  const code = refusalCode(result.statusCode);
+  for (const error of uncoded) error.extensions = { ...error.extensions, code };
   if (result.type === "buffer") {
     result.buffer = Buffer.from(JSON.stringify(body));
     for (const name of Object.keys(result.headers)) {
@@ -631,13 +633,18 @@ function refusedResponse(result: Result | null): void {
   }
 }
 
+/** The code of a refusal grafserv made without one: 405 (another method than POST) is METHOD_NOT_ALLOWED, any other 4xx BAD_REQUEST. */
+function refusalCode(status: number): "METHOD_NOT_ALLOWED" | "BAD_REQUEST" {
+  return status === 405 ? "METHOD_NOT_ALLOWED" : "BAD_REQUEST";
+}
+
 /** grafserv's own request refusals (unparsable body, persisted operation missing) with a code, like ours. */
 function withCode(error: unknown): never {
   if (error instanceof SafeError) {
     const extensions = (error.extensions ?? {}) as Record<string, unknown>;
     const status = Number(extensions.statusCode);
     if (status >= 400 && status < 500 && extensions.code === undefined) {
-      throw new SafeError(error.message, { ...extensions, code: status === 405 ? "METHOD_NOT_ALLOWED" : "BAD_REQUEST" });
+      throw new SafeError(error.message, { ...extensions, code: refusalCode(status) });
     }
   }
   throw error;

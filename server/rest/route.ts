@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { answeredBodyFailure, BodyError, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { answeredBodyFailure, BodyError, parseBody, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -44,12 +44,6 @@ export interface RestRoute {
 /** Declare a route: its name under /functions/v1, its body schema, its handler. */
 export function defineRoute<S extends z.ZodType<any>>(name: string, schema: S, handler: RouteHandler<z.infer<S>>): RestRoute {
   return { name, schema, handler };
-}
-
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const field = issue.path.join(".");
-  return field ? `${field}: ${issue.message}` : issue.message;
 }
 
 export interface RestOptions {
@@ -80,16 +74,17 @@ function charsetOf(contentType: string | undefined): BufferEncoding {
 }
 
 
-/** A JSON object or array, as body-parser's strict mode accepts (empty body: {}); BAD_REQUEST otherwise. */
+/** A JSON object (empty body: {}); BAD_REQUEST for text that is not JSON, and for JSON that is not an object. */
 function parseJson(text: string): unknown {
-  const trimmed = text.trimStart();
-  if (trimmed === "") return {};
-  if (trimmed[0] !== "{" && trimmed[0] !== "[") throw new BodyError("body is not valid JSON");
+  if (text.trimStart() === "") return {};
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new BodyError("body is not valid JSON");
   }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new BodyError("the body must be a JSON object");
+  return body;
 }
 
 /**
@@ -121,9 +116,8 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       if (!userId || auth.claims?.role !== "authenticated") {
         throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's JWT");
       }
-      const parsed = route.schema.safeParse(body ?? {});
-      if (!parsed.success) throw new ApiError("BAD_REQUEST", describeIssue(parsed.error));
-      const result = await route.handler(parsed.data, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
+      const input = parseBody(route.schema, body);
+      const result = await route.handler(input, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
       writeJson(res, result.status ?? 200, result.body);
     } catch (error) {
       if (answeredBodyFailure(req, res, error, tracked.log)) return;

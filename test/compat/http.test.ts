@@ -34,6 +34,15 @@ describe("methods and paths", () => {
     }
   });
 
+  it("answers another method than POST on /graphql with 405 METHOD_NOT_ALLOWED, like the REST routes", async () => {
+    for (const method of ["GET", "PUT"]) {
+      const res = await fetch(`${t.baseUrl}/graphql?query=%7B__typename%7D`, { method, headers: { accept: "application/json" } });
+      expect(res.status, method).toBe(405);
+      const body = (await res.json()) as { errors: { message: string; extensions?: { code?: string } }[] };
+      expect(body.errors.map((e) => e.extensions?.code), method).toEqual(["METHOD_NOT_ALLOWED"]);
+    }
+  });
+
   it("answers unknown paths and undecodable URLs with the JSON error body, not an HTML page", async () => {
     const missing = await fetch(`${t.baseUrl}/no/such/thing`);
     expect(missing.status).toBe(404);
@@ -139,5 +148,44 @@ describe("emergency disable (docs/operations.md, phase 8.3)", () => {
       await t.pool.query("grant execute on function public.issue_voice_grants(text[]) to authenticated");
     }
     expect((await ask()).status).toBe(200);
+  });
+});
+
+// Last: its refusals would count in the latency histogram test above.
+describe("REST bodies", () => {
+  const post = (route: string, body: string, token?: string) =>
+    fetch(`${t.baseUrl}/functions/v1/${route}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body,
+    });
+
+  it("refuses JSON that is not an object with a message that says so, and text that is not JSON as such", async () => {
+    for (const body of ["null", '"str"', "42", "true", "[]", '[{"roomName":"test-room"}]']) {
+      const res = await post("livekit-token", body);
+      expect(res.status, body).toBe(400);
+      expect(await res.json(), body).toEqual({ error: "BAD_REQUEST", message: "the body must be a JSON object" });
+    }
+    const res = await post("livekit-token", "{not json");
+    expect(await res.json()).toEqual({ error: "BAD_REQUEST", message: "body is not valid JSON" });
+  });
+
+  it("names a missing or mistyped field in plain words", async () => {
+    const member = await createMember(t.pool, "SCOUT");
+    const cases: [string, unknown, string][] = [
+      ["notifications-subscribe", { endpoint: "https://fcm.googleapis.com/fcm/send/x", p256dh: "k" }, "auth is required (a string)"],
+      ["notifications-subscribe", { endpoint: "https://fcm.googleapis.com/fcm/send/x", p256dh: "k", auth: 5 }, "auth must be a string"],
+      ["academy-request", {}, "skillId is required (a string)"],
+      ["academy-request", { skillId: "not-a-uuid" }, "skillId must be a UUID"],
+      ["academy-join", { simPodId: "   " }, "simPodId must not be empty"],
+      ["academy-join", { simPodId: "x".repeat(65) }, "simPodId must be at most 64 characters"],
+      ["net-bridge", { sourceNetId: crypto.randomUUID(), targetNetId: crypto.randomUUID(), action: "merge" }, 'action must be one of "link", "unlink"'],
+      ["livekit-token", {}, "give roomName (or netId)"],
+    ];
+    for (const [route, body, message] of cases) {
+      const res = await post(route, JSON.stringify(body), member.token);
+      expect(res.status, message).toBe(400);
+      expect(await res.json(), message).toEqual({ error: "BAD_REQUEST", message });
+    }
   });
 });

@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../core/config.ts";
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../../core/config.ts";
 import { ROOT } from "../../core/database/migrate.ts";
 
 describe("configuration", () => {
@@ -58,6 +59,14 @@ describe("configuration", () => {
       expect(() => loadConfig({ ...base, PUSH_ALLOWED_HOSTS: value }), value).toThrow(new RegExp(`^config: PUSH_ALLOWED_HOSTS .*${says.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
     }
     expect(() => loadConfig({ ...base, PUSH_TIMEOUT_MS: "0" })).toThrow(/^config: PUSH_TIMEOUT_MS must be a positive whole number/);
+  });
+
+  it(".env.example lists every variable the server, the worker and the CLI read", () => {
+    // Names, set or commented out (`# NEXUS_URL=`), at the start of a line.
+    const listed = new Set([...readFileSync(path.join(ROOT, ".env.example"), "utf8").matchAll(/^(?:# )?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    // Read outside core/config.ts: the doctor's server (cli/doctor.ts), `db login-password`'s password (cli/nexus.ts).
+    const cli = ["NEXUS_URL", "NEXUS_AUTHENTICATOR_PASSWORD"];
+    expect([...CONFIG_VARIABLES, ...cli].filter((name) => !listed.has(name))).toEqual([]);
   });
 
   it("npm start exits non-zero with one line naming the missing variable", () => {

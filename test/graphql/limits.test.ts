@@ -92,6 +92,18 @@ describe("GraphQL cost limits (production mode, over HTTP)", () => {
     expect(one.body.data.authenticate.jwtToken).toMatch(/^ey/);
   });
 
+  it("a batch (a JSON array of operations) is refused whole with 400 BAD_REQUEST: no limit is escaped by splitting an attack over one", async () => {
+    const guess = (i: number) => ({ query: `mutation { authenticate(input: { email: "${scout.callsign}@members.test", password: "guess-${i}" }) { jwtToken } }` });
+    const register = { query: `mutation { register(input: { email: "batch@members.test", password: "password-123", callsign: "BatchOne" }) { jwtToken } }` };
+    for (const batch of [[guess(1), guess(2)], [register], [{ query: "{ __typename }" }, { query: "{ __typename }" }]]) {
+      const answer = await post(batch, scout.token);
+      expect(answer.status).toBe(400);
+      expect(answer.body.data).toBeUndefined();
+      expect(answer.body.errors?.map((e) => [e.message, e.extensions?.code])).toEqual([["Invalid body; expected object", "BAD_REQUEST"]]);
+    }
+    expect((await t.pool.query("select count(*)::int as n from public.profiles where callsign = 'BatchOne'")).rows[0].n).toBe(0);
+  });
+
   it("one voice token decision per request: 20 aliased issueVoiceTokens of 100 nets each are refused before any lookup", async () => {
     const member = await createMember(t.pool, "SCOUT");
     // One net the member may join, so any lookup that ran would charge their token bucket; 99 that do not exist.
@@ -229,7 +241,6 @@ describe("every refusal carries a code", () => {
     await refused({ query: "{ noSuchField }" });
     await refused({ query: '{ voiceNets(first: "ten") { nodes { id } } }' });
     await refused({ query: "query { __typename } query { __typename }" });
-    await refused([{ query: "{ __typename }" }]);
     const unparsable = await postJson(`${t.baseUrl}/graphql`, "{not json", bearer(scout.token));
     expect(unparsable.status).toBe(400);
     expect(unparsable.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
