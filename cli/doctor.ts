@@ -24,7 +24,8 @@ import pg from "pg";
 import { signJwt } from "../core/jwt.ts";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.ts";
 import { ROOT } from "../core/database/migrate.ts";
-import { resolveDatabase } from "../core/database/resolve.ts";
+import { resolveDatabaseForCommand } from "../core/database/resolve.ts";
+import { endCommand, handleCommandExits } from "../core/command.ts";
 import { localBaseUrl } from "../core/net.ts";
 import { createLogger } from "../core/log.ts";
 // @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
@@ -434,7 +435,7 @@ export async function runDoctor(env: Env, print: (line: string) => void): Promis
   const generated = new Set<string>();
   if (!databaseUrl && value(env, "NODE_ENV") !== "production") {
     try {
-      const db = await resolveDatabase(createLogger("silent"), env as NodeJS.ProcessEnv);
+      const db = await resolveDatabaseForCommand(createLogger("silent"), env as NodeJS.ProcessEnv);
       databaseUrl = db.url;
       stopEmbedded = db.stop;
       for (const name of ["JWT_SECRET", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "NEXT_PUBLIC_VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"]) {
@@ -487,6 +488,13 @@ export async function runDoctor(env: Env, print: (line: string) => void): Promis
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const lines = await runDoctor(process.env, (line) => process.stdout.write(`${line}\n`));
-  process.exit(lines.every((l) => l.ok) ? 0 : 1);
+  // Ctrl-C, or a reader that closed the pipe (`| head`), stops the embedded Postgres and exits without a trace.
+  handleCommandExits();
+  try {
+    const lines = await runDoctor(process.env, (line) => process.stdout.write(`${line}\n`));
+    await endCommand(lines.every((l) => l.ok) ? 0 : 1);
+  } catch (error) {
+    process.stderr.write(`doctor: ${(error as Error).message}\n`);
+    await endCommand(1);
+  }
 }
