@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -74,6 +74,7 @@ function postmaster(dir: string): number | undefined {
 
 /** A folder of its own for each case below; whatever Postgres a failing case leaves behind is stopped here. */
 const folders: string[] = [];
+const owners: ChildProcess[] = [];
 function folder(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-lifetime-"));
   chmodSync(dir, 0o755);
@@ -81,6 +82,7 @@ function folder(): string {
   return dir;
 }
 afterAll(async () => {
+  for (const owner of owners) if (owner.exitCode === null && owner.signalCode === null) owner.kill("SIGKILL");
   for (const dir of folders) {
     const pid = postmaster(dir);
     if (pid !== undefined) process.kill(pid, "SIGQUIT");
@@ -120,6 +122,7 @@ describe("the embedded Postgres outlives no command that started it", () => {
       process.stdout.write("started\\n");
       setInterval(() => {}, 1000);`;
     const owner = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    owners.push(owner);
     await new Promise<void>((resolve, reject) => {
       owner.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve());
       owner.once("exit", (code) => reject(new Error(`the owner exited ${code}`)));
