@@ -17,6 +17,8 @@ const log = createLogger();
 const args = new Set(process.argv.slice(2));
 const runServer = !args.has("--worker");
 const runWorker = !args.has("--server");
+/** The embedded Postgres this process started or adopted, stopped also when start-up fails after it. */
+let stopDatabase = async () => {};
 
 async function main() {
   // Before anything starts (the embedded Postgres, migrations, a worker): a port another process holds.
@@ -25,6 +27,7 @@ async function main() {
     await assertPortFree(port, host);
   }
   const db = await resolveDatabase(log);
+  stopDatabase = db.stop;
   const { config } = db;
   log.level = config.logLevel;
   await assertDatabaseReachable(db.url);
@@ -61,6 +64,27 @@ async function main() {
 
   let server: NexusServer | undefined;
   let worker: Runner | undefined;
+  // Ctrl-C and SIGTERM are handled from here on, also while the worker and server start: the banner below means both.
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    poolsShuttingDown();
+    const t0 = Date.now();
+    // The HTTP server and the worker stop side by side; the pools, then Postgres, once nothing uses them.
+    await Promise.all([
+      server?.close().catch((error) => log.error({ err: error }, "server close failed")).then(() => log.debug({ ms: Date.now() - t0 }, "server closed")),
+      worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed")).then(() => log.debug({ ms: Date.now() - t0 }, "worker stopped")),
+    ]);
+    await pool?.end().catch(() => {});
+    await workerPool?.end().catch(() => {});
+    await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
+    log.info({ ms: Date.now() - t0 }, "stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
   // The worker starts first so the banner below means everything is up.
   if (workerPool) worker = await startWorker({ config, pool: workerPool, log });
   if (pool) {
@@ -84,33 +108,14 @@ async function main() {
     );
   }
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    poolsShuttingDown();
-    const t0 = Date.now();
-    // The HTTP server and the worker stop side by side; the pools, then Postgres, once nothing uses them.
-    await Promise.all([
-      server?.close().catch((error) => log.error({ err: error }, "server close failed")).then(() => log.debug({ ms: Date.now() - t0 }, "server closed")),
-      worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed")).then(() => log.debug({ ms: Date.now() - t0 }, "worker stopped")),
-    ]);
-    await pool?.end().catch(() => {});
-    await workerPool?.end().catch(() => {});
-    await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
-    log.info({ ms: Date.now() - t0 }, "stopped");
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
   if (error instanceof OneLineError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     log.fatal({ err: error }, "start-up failed");
   }
+  await stopDatabase().catch(() => {});
   process.exit(1);
 });

@@ -24,7 +24,8 @@ import pg from "pg";
 import { signJwt } from "../core/jwt.ts";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.ts";
 import { ROOT } from "../core/database/migrate.ts";
-import { resolveDatabase } from "../core/database/resolve.ts";
+import { resolveDatabaseForCommand } from "../core/database/resolve.ts";
+import { endCommand, handleCommandExits } from "../core/command.ts";
 import { localBaseUrl } from "../core/net.ts";
 import { createLogger } from "../core/log.ts";
 // @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
@@ -225,6 +226,14 @@ async function sqlFunctionNames(): Promise<Map<string, string[]>> {
   return byFile;
 }
 
+/** SQLSTATEs the database checks tell apart: not there (never migrated) and not this login's to read. */
+const UNDEFINED_TABLE = "42P01";
+const INVALID_SCHEMA_NAME = "3F000";
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+/** A query's result, or the error it failed with (for the checks that tell a missing table from an unreadable one). */
+const attempt = <T>(query: Promise<T>): Promise<T | { error: unknown }> => query.catch((error: unknown) => ({ error }));
+
 async function databaseChecks(url: string, deadAfter: number, add: (name: string, outcome: Outcome) => void): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
@@ -234,8 +243,16 @@ async function databaseChecks(url: string, deadAfter: number, add: (name: string
     return;
   }
   try {
-    const version = await client.query<{ v: string }>("select current_setting('server_version') as v");
-    add("connect", pass(`${redactUrl(url)} (PostgreSQL ${version.rows[0]!.v})`));
+    const version = await client.query<{ v: string; login: string }>("select current_setting('server_version') as v, current_user as login");
+    const login = version.rows[0]!.login;
+    add("connect", pass(`${redactUrl(url)} (PostgreSQL ${version.rows[0]!.v}, as ${login})`));
+    /** Why `what` could not be read, by SQLSTATE: not there (`missing`), not this login's to read, or the error itself. */
+    const unreadable = (error: unknown, what: string, missing: string): Outcome => {
+      const code = (error as { code?: string }).code;
+      if (code === UNDEFINED_TABLE || code === INVALID_SCHEMA_NAME) return fail(missing);
+      if (code === INSUFFICIENT_PRIVILEGE) return fail(`${login} may not read ${what}: run the doctor with the database owner's URL as DATABASE_URL for the database checks`);
+      return fail(`cannot read ${what}: ${(error as Error).message}${code ? ` (SQLSTATE ${code})` : ""}`);
+    };
 
     const { rows: tables } = await client.query<{ name: string; rls: boolean }>(
       `select c.relname as name, c.relrowsecurity as rls from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -251,9 +268,9 @@ async function databaseChecks(url: string, deadAfter: number, add: (name: string
     add("other public tables", open.length === 0 ? pass(`${others.length} more, each with row level security on`) : fail(`row level security is OFF on ${open.join(", ")}`));
 
     const files = (await readdir(path.join(ROOT, "db/migrations"))).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
-    const ledger = await client.query<{ version: string }>("select version from dbmate.schema_migrations").catch(() => null);
-    if (!ledger) {
-      add("migrations", fail("no dbmate.schema_migrations: this database was never migrated (npm run db:migrate)"));
+    const ledger = await attempt(client.query<{ version: string }>("select version from dbmate.schema_migrations"));
+    if ("error" in ledger) {
+      add("migrations", unreadable(ledger.error, "dbmate.schema_migrations", "no dbmate.schema_migrations: this database was never migrated (npm run db:migrate)"));
     } else {
       const applied = new Set(ledger.rows.map((r) => r.version));
       for (const name of RUNBOOK_MIGRATIONS) {
@@ -279,15 +296,19 @@ async function databaseChecks(url: string, deadAfter: number, add: (name: string
       add(`functions ${file}`, missing.length === 0 ? pass(`${names.length} present`) : fail(`missing ${missing.join(", ")}: re-run npm run db:migrate (it re-applies db/functions)`));
     }
 
-    const queue = await client.query("select 1 from graphile_worker.jobs limit 0").then(() => true, () => false);
-    add("job queue", queue ? pass("graphile_worker schema installed") : fail("graphile_worker schema missing: run the migrations"));
+    const queue = await attempt(client.query("select 1 from graphile_worker.jobs limit 0"));
+    add("job queue", !("error" in queue) ? pass("graphile_worker schema installed") : unreadable(queue.error, "graphile_worker.jobs", "graphile_worker schema missing: run the migrations"));
 
-    const beats = await client
-      .query<{ n: number }>("select count(distinct runner_id)::int as n from nexus_private.worker_heartbeats where last_seen > now() - make_interval(secs => $1)", [deadAfter])
-      .catch(() => null);
+    const beats = await attempt(
+      client.query<{ n: number }>("select count(distinct runner_id)::int as n from nexus_private.worker_heartbeats where last_seen > now() - make_interval(secs => $1)", [deadAfter]),
+    );
     add(
       "worker",
-      !beats ? fail("cannot read worker heartbeats") : beats.rows[0]!.n > 0 ? pass(`${beats.rows[0]!.n} worker process(es) alive (heartbeat within ${deadAfter} s)`) : fail(`no worker has reported in ${deadAfter} s: start one (npm run start:worker); webhooks and pushes wait in the queue until then`),
+      "error" in beats
+        ? unreadable(beats.error, "nexus_private.worker_heartbeats", "no nexus_private.worker_heartbeats: run the migrations")
+        : beats.rows[0]!.n > 0
+          ? pass(`${beats.rows[0]!.n} worker process(es) alive (heartbeat within ${deadAfter} s)`)
+          : fail(`no worker has reported in ${deadAfter} s: start one (npm run start:worker); webhooks and pushes wait in the queue until then`),
     );
   } finally {
     await client.end().catch(() => {});
@@ -414,7 +435,7 @@ export async function runDoctor(env: Env, print: (line: string) => void): Promis
   const generated = new Set<string>();
   if (!databaseUrl && value(env, "NODE_ENV") !== "production") {
     try {
-      const db = await resolveDatabase(createLogger("silent"), env as NodeJS.ProcessEnv);
+      const db = await resolveDatabaseForCommand(createLogger("silent"), env as NodeJS.ProcessEnv);
       databaseUrl = db.url;
       stopEmbedded = db.stop;
       for (const name of ["JWT_SECRET", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "NEXT_PUBLIC_VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"]) {
@@ -467,6 +488,13 @@ export async function runDoctor(env: Env, print: (line: string) => void): Promis
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const lines = await runDoctor(process.env, (line) => process.stdout.write(`${line}\n`));
-  process.exit(lines.every((l) => l.ok) ? 0 : 1);
+  // Ctrl-C, or a reader that closed the pipe (`| head`), stops the embedded Postgres and exits without a trace.
+  handleCommandExits();
+  try {
+    const lines = await runDoctor(process.env, (line) => process.stdout.write(`${line}\n`));
+    await endCommand(lines.every((l) => l.ok) ? 0 : 1);
+  } catch (error) {
+    process.stderr.write(`doctor: ${(error as Error).message}\n`);
+    await endCommand(1);
+  }
 }

@@ -25,7 +25,8 @@ import { JOBS_USAGE, JobsUsageError, parseJobsArgs, runJobs } from "./jobs.ts";
 import { signJwt } from "../core/jwt.ts";
 import { OneLineError } from "../core/fatal.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
-import { configBeforeStart, resolveDatabase } from "../core/database/resolve.ts";
+import { configBeforeStart, resolveDatabaseForCommand } from "../core/database/resolve.ts";
+import { endCommand, handleCommandExits, withInteractiveChild } from "../core/command.ts";
 import { embeddedUrl, loadDevSecrets } from "../core/database/embedded.ts";
 import { toApiError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
@@ -80,7 +81,7 @@ async function jobs(argv: string[]): Promise<number> {
     if (error instanceof JobsUsageError) throw new UsageError(`${error.message}\n${USAGE}`);
     throw error;
   }
-  const db = await resolveDatabase(createLogger(process.env.LOG_LEVEL ?? "warn"));
+  const db = await resolveDatabaseForCommand(createLogger(process.env.LOG_LEVEL ?? "warn"));
   try {
     const { output, code } = await runJobs(request, (fn) => asService(db.url, fn));
     process.stdout.write(output);
@@ -98,16 +99,19 @@ async function databaseUrl(): Promise<string> {
 
 /** psql on the configured database, with the operator's own options; the embedded one is started if need be. */
 async function psql(args: string[]): Promise<number> {
-  const db = await resolveDatabase(createLogger(process.env.LOG_LEVEL ?? "warn"));
+  const db = await resolveDatabaseForCommand(createLogger(process.env.LOG_LEVEL ?? "warn"));
   try {
-    const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn("psql", [db.url, ...args], { stdio: "inherit" });
-      child.on("error", (error: NodeJS.ErrnoException) =>
-        reject(error.code === "ENOENT" ? new OneLineError("psql is not installed: apt-get install postgresql-client, or point any client at npm run -s nexus -- db url") : error),
-      );
-      child.on("close", (status) => resolve(status ?? 1));
-    });
-    return code;
+    // Ctrl-C is psql's (it cancels the query); this process waits for psql to end, then stops the database.
+    return await withInteractiveChild(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn("psql", [db.url, ...args], { stdio: "inherit" });
+          child.on("error", (error: NodeJS.ErrnoException) =>
+            reject(error.code === "ENOENT" ? new OneLineError("psql is not installed: apt-get install postgresql-client, or point any client at npm run -s nexus -- db url") : error),
+          );
+          child.on("close", (status) => resolve(status ?? 1));
+        }),
+    );
   } finally {
     await db.stop();
   }
@@ -144,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError("db seed refused: NODE_ENV=production (the seed creates accounts with published passwords)");
   }
   const log = createLogger(process.env.LOG_LEVEL ?? "warn");
-  const db = await resolveDatabase(log);
+  const db = await resolveDatabaseForCommand(log);
   try {
     if (group === "user" && action === "add") {
       const [email, password, callsign] = required(values, "email", "password", "callsign");
@@ -243,17 +247,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Ctrl-C, SIGTERM or a closed pipe stops an embedded Postgres this command started (core/command.ts).
+handleCommandExits();
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => endCommand(code),
   (error) => {
     if (error instanceof UsageError || error instanceof OneLineError) {
       process.stderr.write(`${error.message}\n`);
-      process.exit(2);
+      return endCommand(2);
     }
     const apiError = toApiError(error);
     process.stderr.write(
       apiError.code === "INTERNAL" ? `error: ${(error as Error).message}\n` : `${apiError.code}: ${apiError.message}\n`,
     );
-    process.exit(1);
+    return endCommand(1);
   },
 );

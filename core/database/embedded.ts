@@ -9,10 +9,13 @@
  * under it. Postgres refuses to run as root, so as root it runs as the `postgres` user (created if missing);
  * when that user cannot reach the clone (a clone under /root, mode 0700), the binaries are copied to, and the
  * database kept in, a folder under /var/lib/nomadnexus that it can reach, and the log says where.
+ *
+ * The data folder's `postgres.owner` names the node process that stops that Postgres: the one that started it, or
+ * one that adopted it after its owner died without stopping it. Others on the same folder reuse it and leave it.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -62,17 +65,48 @@ export function embeddedUrl(secrets: DevSecrets): string {
   return `postgres://postgres:${encodeURIComponent(secrets.POSTGRES_PASSWORD)}@127.0.0.1:${secrets.POSTGRES_PORT}/${DATABASE}`;
 }
 
+/**
+ * Whether process `pid` runs (EPERM: it does, as another user). A zombie does not: it has ended and waits to be
+ * reaped, which in a container whose init reaps nothing can be forever (a stopped postmaster's parent is init).
+ */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return true; // no /proc (not Linux): kill's answer stands
+  }
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+}
+
 /** The port of a postmaster already running on this data folder (another `npm start`), if any. */
 async function runningPort(pgDir: string): Promise<number | undefined> {
   const pidFile = path.join(pgDir, "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
   const [pid, , , port] = (await readFile(pidFile, "utf8").catch(() => "")).split("\n");
-  try {
-    process.kill(Number(pid), 0);
-  } catch {
-    return undefined;
-  }
-  return Number(port);
+  return processAlive(Number(pid)) ? Number(port) : undefined;
+}
+
+/**
+ * Which node process is responsible for stopping the Postgres on this data folder: the pid in `postgres.owner`,
+ * written before it starts Postgres (or when it adopts one). A Postgres running with no live owner (its `npm start`
+ * or command was killed) is an orphan: the next process on the folder adopts it and stops it when it ends.
+ */
+const ownerFile = (root: string) => path.join(root, "postgres.owner");
+
+async function liveOwner(root: string): Promise<number | undefined> {
+  const pid = Number((await readFile(ownerFile(root), "utf8").catch(() => "")).trim());
+  return pid !== process.pid && processAlive(pid) ? pid : undefined;
+}
+
+async function releaseOwnership(root: string): Promise<void> {
+  if (Number((await readFile(ownerFile(root), "utf8").catch(() => "")).trim()) === process.pid) await rm(ownerFile(root), { force: true });
 }
 
 interface Binaries {
@@ -174,8 +208,18 @@ function run(command: string, args: string[], user: RunAs): Promise<{ code: numb
 export interface EmbeddedDatabase {
   url: string;
   secrets: DevSecrets;
-  /** Stops Postgres if this process started it. */
+  /** Stops Postgres if this process started it (or adopted it: left running by a process that has ended). */
   stop(): Promise<void>;
+}
+
+/** Stop the Postgres on `pgDir` once (later calls wait for the first), and give up the folder's ownership. */
+function stopper(bin: Binaries, pgDir: string, root: string, user: RunAs): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () =>
+    (stopping ??= (async () => {
+      await run(bin.pg_ctl, ["-D", pgDir, "-m", "fast", "-w", "-t", "30", "stop"], user);
+      await releaseOwnership(root);
+    })());
 }
 
 export async function startEmbedded(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
@@ -184,12 +228,21 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   const url = embeddedUrl(secrets);
   const user = runAs(log);
   const pgDir = await reachablePgDir(root, user, log);
+  const bin = await reachableBinaries(await platformBinaries(), user, log);
   const already = await runningPort(pgDir);
   if (already !== undefined) {
-    log.info({ port: already }, "embedded postgres already running on this data folder; reusing it");
-    return { url: url.replace(`:${secrets.POSTGRES_PORT}/`, `:${already}/`), secrets, stop: async () => {} };
+    const reused = url.replace(`:${secrets.POSTGRES_PORT}/`, `:${already}/`);
+    const owner = await liveOwner(root);
+    if (owner !== undefined) {
+      log.info({ port: already, owner }, "embedded postgres already running on this data folder; reusing it");
+      return { url: reused, secrets, stop: async () => {} };
+    }
+    await writeFile(ownerFile(root), `${process.pid}\n`);
+    log.info({ port: already }, "embedded postgres left running on this data folder by a process that has ended; adopting it (it stops when this process does)");
+    return { url: reused, secrets, stop: stopper(bin, pgDir, root, user) };
   }
-  const bin = await reachableBinaries(await platformBinaries(), user, log);
+  // Claimed before Postgres starts, so that a process arriving meanwhile reuses it rather than adopting it.
+  await writeFile(ownerFile(root), `${process.pid}\n`);
 
   const fresh = !existsSync(path.join(pgDir, "PG_VERSION"));
   if (fresh) {
@@ -210,27 +263,23 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   const logFile = path.join(pgDir, "postgres.log");
   const started = await run(bin.pg_ctl, ["-D", pgDir, "-o", options, "-l", logFile, "-w", "-t", "60", "start"], user);
   if (started.code !== 0) {
+    await releaseOwnership(root);
     const last = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").pop() ?? started.output.trim();
     throw new OneLineError(`the embedded Postgres did not start on port ${secrets.POSTGRES_PORT} (${last}); its log: ${logFile}`);
   }
+  const stop = stopper(bin, pgDir, root, user);
   if (fresh) {
     const client = new pg.Client({ connectionString: url.replace(`/${DATABASE}`, "/postgres") });
-    await client.connect();
     try {
+      await client.connect();
       await client.query(`create database ${DATABASE}`);
+    } catch (error) {
+      await stop().catch(() => {});
+      throw error;
     } finally {
-      await client.end();
+      await client.end().catch(() => {});
     }
   }
   log.info({ port: secrets.POSTGRES_PORT, dataDir: pgDir }, "embedded postgres started");
-  let stopped = false;
-  return {
-    url,
-    secrets,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await run(bin.pg_ctl, ["-D", pgDir, "-m", "fast", "-w", "-t", "30", "stop"], user);
-    },
-  };
+  return { url, secrets, stop };
 }

@@ -5,6 +5,7 @@
  */
 import pg from "pg";
 import { loadConfig, type Config } from "../config.ts";
+import { stopBeforeExit } from "../command.ts";
 import { OneLineError } from "../fatal.ts";
 import type { Logger } from "../log.ts";
 import { startEmbedded } from "./embedded.ts";
@@ -33,8 +34,35 @@ export async function resolveDatabase(log: Logger, env: NodeJS.ProcessEnv = proc
     return { config, url: preliminary.databaseUrl, ownerUrl: config.databaseOwnerUrl ?? preliminary.databaseUrl, embedded: false, stop: async () => {} };
   }
   const db = await startEmbedded(preliminary.dataDir, log);
-  const config = loadConfig(env, db.secrets);
+  let config: Config;
+  try {
+    config = loadConfig(env, db.secrets);
+  } catch (error) {
+    await db.stop().catch(() => {});
+    throw error;
+  }
   return { config, url: db.url, ownerUrl: db.url, embedded: true, stop: db.stop };
+}
+
+/**
+ * resolveDatabase for a command (the doctor, `npm run nexus`), not the server: an embedded Postgres it starts is
+ * stopped however the command ends (core/command.ts), also when Ctrl-C or a closed pipe comes while it starts.
+ */
+export async function resolveDatabaseForCommand(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedDatabase> {
+  let starting: Promise<ResolvedDatabase> | undefined;
+  const forget = stopBeforeExit(async () => (await starting?.catch(() => undefined))?.stop());
+  starting = resolveDatabase(log, env);
+  const db = await starting.catch((error: unknown) => {
+    forget();
+    throw error;
+  });
+  return {
+    ...db,
+    async stop() {
+      await db.stop();
+      forget();
+    },
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import webpush from "web-push";
 import { modules } from "../../server/modules.ts";
 import { runNode } from "../support/child.ts";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { allowAuthenticatorLogin, authenticatorUrl, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { freePort } from "../../core/net.ts";
 import { startNexusProcess, type NexusProcess } from "../support/nexus-process.ts";
 import { TEST_JWT_SECRET } from "../support/server.ts";
@@ -124,6 +124,24 @@ describe("npm run doctor", () => {
     const badTtl = await doctor({ LIVEKIT_TOKEN_TTL: "soon" });
     expect(badTtl.code).toBe(1);
     expect(failLines(badTtl.out)).toEqual([expect.stringMatching(/FAIL {2}configuration +config: LIVEKIT_TOKEN_TTL must be a positive whole number, got "soon"/)]);
+  }, 60_000);
+
+  it("run with the server's own login (nexus_authenticator), says which checks that login may not read, not \"never migrated\"", async () => {
+    const login = allowAuthenticatorLogin(db.url);
+    expect(login.stderr).toBe("");
+    const { code, out } = await doctor({ DATABASE_URL: authenticatorUrl(db.url) });
+    expect(code).toBe(1);
+    expect(out).toMatch(/PASS {2}connect +.* as nexus_authenticator\)/);
+    const fails = failLines(out);
+    expect(fails).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/FAIL {2}migrations +nexus_authenticator may not read dbmate.schema_migrations: run the doctor with the database owner's URL as DATABASE_URL/),
+        expect.stringMatching(/FAIL {2}job queue +nexus_authenticator may not read graphile_worker.jobs: /),
+        expect.stringMatching(/FAIL {2}worker +nexus_authenticator may not read nexus_private.worker_heartbeats: /),
+      ]),
+    );
+    expect(out).not.toMatch(/never migrated|schema missing|missing: run the migrations/);
+    expect(fails.every((l) => / may not read /.test(l)), fails.join("\n")).toBe(true);
   }, 60_000);
 
   it("fails with named lines, not a crash, when the server or the database is unreachable", async () => {

@@ -12,7 +12,7 @@ import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
 import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { allowAuthenticatorLogin, authenticatorUrl, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { eventually, until } from "../support/eventually.ts";
 import { graphql, rest } from "../support/http.ts";
 import { liveKitBody, signWebhook } from "../support/livekit.ts";
@@ -38,16 +38,6 @@ let worker: WorkerProcess;
 let env: Record<string, string>;
 const members = {} as Record<"SCOUT" | "VOYAGER" | "FOUNDER" | "PIONEER", Member>;
 
-const LOGIN_PASSWORD = "least-privilege-login-password";
-
-/** The same database, logged in as the API's login role. */
-function authenticatorUrl(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = "nexus_authenticator";
-  parsed.password = LOGIN_PASSWORD;
-  return parsed.toString();
-}
-
 beforeAll(async () => {
   db = await createTestDatabase();
   owner = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -71,11 +61,7 @@ beforeAll(async () => {
     NODE_EXTRA_CA_CERTS: service.caFile,
     PRESENCE_MAX_OPEN_HOURS: "100000",
   };
-  // The operator's step (docs/HARDENING.md; docker-compose's migrate service runs it too).
-  const cli = spawnSync(process.execPath, [path.join(ROOT, "cli/nexus.ts"), "db", "login-password"], {
-    env: { PATH: process.env.PATH, DATABASE_URL: env.DATABASE_URL, DATABASE_OWNER_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, NEXUS_AUTHENTICATOR_PASSWORD: LOGIN_PASSWORD },
-    encoding: "utf8",
-  });
+  const cli = allowAuthenticatorLogin(db.url, { JWT_SECRET: TEST_JWT_SECRET });
   expect(cli.stderr).toBe("");
   expect(cli.stdout).toMatch(/nexus_authenticator may log in/);
   const { rows } = await owner.query("select rolsuper, rolbypassrls from pg_roles where rolname = 'nexus_authenticator'");

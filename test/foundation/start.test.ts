@@ -1,9 +1,14 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { processAlive } from "../../core/database/embedded.ts";
+import { ROOT } from "../../core/database/migrate.ts";
 import { freePort } from "../../core/net.ts";
 import { spawnNode, type NodeChild } from "../support/child.ts";
+import { until } from "../support/eventually.ts";
 import { graphql } from "../support/http.ts";
 
 /**
@@ -14,12 +19,17 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), "nexus-start-"));
 chmodSync(dataDir, 0o755); // as root, Postgres runs as its own user and must reach its folder
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-async function start(port: number): Promise<NodeChild> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NEXUS_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "info" };
+/** The environment of a newcomer's `npm start` or command on the data folder `dir`. */
+function newcomerEnv(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NEXUS_DATA_DIR: dir, LOG_LEVEL: "info", ...extra };
   delete env.DATABASE_URL;
   delete env.JWT_SECRET;
   delete env.NODE_ENV;
-  const nexus = spawnNode("main.ts", [], { env, detached: true });
+  return env;
+}
+
+async function start(port: number, dir = dataDir): Promise<NodeChild> {
+  const nexus = spawnNode("main.ts", [], { env: newcomerEnv(dir, { PORT: String(port) }), detached: true });
   await nexus.waitFor("GraphQL:", 90_000);
   return nexus;
 }
@@ -51,6 +61,89 @@ describe("npm start with no configuration", () => {
     expect(auth.data.authenticate.userId).toBe(reg.data.register.userId);
     expect(second.output()).not.toContain("initialising embedded postgres");
     expect(await second.stop()).toBe(0);
+  }, 180_000);
+});
+
+/** The postmaster running on a data folder's embedded Postgres, if any (its postmaster.pid names a live process). */
+function postmaster(dir: string): number | undefined {
+  const file = path.join(dir, "pg/postmaster.pid");
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
+  return processAlive(pid) ? pid : undefined;
+}
+
+/** A folder of its own for each case below; whatever Postgres a failing case leaves behind is stopped here. */
+const folders: string[] = [];
+const owners: ChildProcess[] = [];
+function folder(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-lifetime-"));
+  chmodSync(dir, 0o755);
+  folders.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  for (const owner of owners) if (owner.exitCode === null && owner.signalCode === null) owner.kill("SIGKILL");
+  for (const dir of folders) {
+    const pid = postmaster(dir);
+    if (pid !== undefined) process.kill(pid, "SIGQUIT");
+    await until(`the postmaster of ${dir} gone`, () => postmaster(dir) === undefined, { timeoutMs: 20_000 }).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe("the embedded Postgres outlives no command that started it", () => {
+  it("the doctor piped into a reader that closes early (| head -3): exits quietly, its Postgres stopped", async () => {
+    const dir = folder();
+    // A server that takes the connection and never answers: the doctor still has lines to print when the reader has gone.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const nexusUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+      const doctor = spawnNode("cli/doctor.ts", [], { env: newcomerEnv(dir, { NEXUS_URL: nexusUrl }) });
+      await doctor.waitFor("Environment", 90_000);
+      const pid = postmaster(dir);
+      expect(pid, "the doctor started the embedded Postgres").toBeDefined();
+      doctor.child.stdout!.destroy(); // `head` has its three lines and exits
+      expect(await doctor.exited).toBe(0);
+      expect(doctor.stderr()).toBe("");
+      expect(postmaster(dir), "no postmaster on the data folder").toBeUndefined();
+      expect(processAlive(pid!), "the doctor's Postgres is not running").toBe(false);
+    } finally {
+      silent.close();
+    }
+  }, 120_000);
+
+  it("npm start reuses a Postgres a live process owns and leaves it; one whose owner died it adopts and stops on Ctrl-C", async () => {
+    const dir = folder();
+    // A command that starts the embedded Postgres and is then killed (SIGKILL: no handler of its own runs).
+    const script = `import { startEmbedded } from ${JSON.stringify(path.join(ROOT, "core/database/embedded.ts"))};
+      import { createLogger } from ${JSON.stringify(path.join(ROOT, "core/log.ts"))};
+      await startEmbedded(${JSON.stringify(dir)}, createLogger("silent"));
+      process.stdout.write("started\\n");
+      setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    owners.push(owner);
+    await new Promise<void>((resolve, reject) => {
+      owner.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve());
+      owner.once("exit", (code) => reject(new Error(`the owner exited ${code}`)));
+    });
+    const pid = postmaster(dir);
+    expect(pid).toBeDefined();
+
+    const port = await freePort();
+    const beside = await start(port, dir);
+    expect(beside.output()).toContain("embedded postgres already running on this data folder; reusing it");
+    expect(await beside.interrupt(), beside.output()).toBe(0);
+    expect(postmaster(dir), "the live owner's Postgres is left running").toBe(pid);
+
+    owner.kill("SIGKILL");
+    await new Promise((resolve) => owner.once("exit", resolve));
+    expect(postmaster(dir), "the orphan").toBe(pid);
+    const adopter = await start(port, dir);
+    expect(adopter.output()).toContain("adopting it");
+    expect(await adopter.interrupt(), adopter.output()).toBe(0);
+    expect(postmaster(dir), "the adopted Postgres stopped with npm start").toBeUndefined();
+    expect(existsSync(path.join(dir, "postgres.owner")), "no owner left named").toBe(false);
   }, 180_000);
 });
 

@@ -2,8 +2,11 @@
  * A fresh database per test file, copied from the migrated template that `npm test` prepared on its throwaway
  * cluster. Copying a template takes milliseconds, so files never share rows.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import pg from "pg";
+import { ROOT } from "../../core/database/migrate.ts";
 
 export interface TestDatabase {
   url: string;
@@ -42,4 +45,26 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
       await adminQuery(`drop database if exists ${name} with (force)`);
     },
   };
+}
+
+/**
+ * nexus_authenticator's test password. Roles belong to the whole cluster, so every test file that lets it log in
+ * sets this same password: files running side by side never lock each other's logins out.
+ */
+export const AUTHENTICATOR_PASSWORD = "least-privilege-login-password";
+
+/** The same database, logged in as the API's login role (after allowAuthenticatorLogin). */
+export function authenticatorUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = "nexus_authenticator";
+  parsed.password = AUTHENTICATOR_PASSWORD;
+  return parsed.toString();
+}
+
+/** The operator's step (docs/HARDENING.md; docker-compose's migrate service runs it too): `npm run nexus -- db login-password`. */
+export function allowAuthenticatorLogin(ownerUrl: string, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [path.join(ROOT, "cli/nexus.ts"), "db", "login-password"], {
+    env: { PATH: process.env.PATH, DATABASE_URL: authenticatorUrl(ownerUrl), DATABASE_OWNER_URL: ownerUrl, JWT_SECRET: "x".repeat(32), ...env, NEXUS_AUTHENTICATOR_PASSWORD: AUTHENTICATOR_PASSWORD },
+    encoding: "utf8",
+  });
 }
