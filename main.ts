@@ -107,7 +107,6 @@ async function main() {
       ].join("\n") + "\n",
     );
   }
-
 }
 
 main().catch(async (error) => {
