@@ -165,10 +165,10 @@ describe("JWT verification at the HTTP edge", () => {
     expect(res.body.data.currentProfile.id).toBe(m.id);
   });
 
-  it("treats a request without a token as anon, which cannot read profiles", async () => {
+  it("treats a request without a token as anon, which cannot read profiles and is told to sign in", async () => {
     const res = await t.graphql(`{ profiles { nodes { callsign } } }`);
     expect(res.status).toBe(200);
-    expect(res.body.errors?.[0].extensions.code).toBe("INSUFFICIENT_CLEARANCE");
+    expect(res.body.errors?.[0].extensions.code).toBe("UNAUTHENTICATED");
   });
 });
 

@@ -14,7 +14,7 @@ let nexus: NexusProcess;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const { LIVEKIT_API_SECRET: _unset, ...env } = productionEnv(db.url, "warnings");
+  const { LIVEKIT_API_SECRET: _secret, NEXT_PUBLIC_VAPID_PUBLIC_KEY: _public, VAPID_PRIVATE_KEY: _private, ...env } = productionEnv(db.url, "warnings");
   nexus = await startNexusProcess(env, ["--server"]);
 }, 90_000);
 afterAll(async () => {

@@ -3,6 +3,7 @@
  * in a child process on a free loopback port, for tests of commands that talk to a running server (npm run doctor).
  */
 import type { ChildProcess } from "node:child_process";
+import webpush from "web-push";
 import { freePort } from "../../core/net.ts";
 import { spawnNode } from "./child.ts";
 import { TEST_JWT_SECRET } from "./server.ts";
@@ -39,10 +40,13 @@ export async function startNexusProcess(env: Record<string, string>, args: strin
   };
 }
 
+/** One VAPID pair for this test process's production servers. */
+const VAPID = webpush.generateVAPIDKeys();
+
 /**
  * What a production deployment of `node main.ts --server` needs, on the test database `databaseUrl`: JWT and
- * LiveKit secrets (the LiveKit URL a dead local port: no test here reaches LiveKit) and a metrics token, so that
- * production mode starts without warnings. `name` keeps each test's LiveKit key its own.
+ * LiveKit secrets (the LiveKit URL a dead local port: no test here reaches LiveKit), a VAPID pair and a metrics
+ * token, so that production mode starts without warnings. `name` keeps each test's LiveKit key its own.
  */
 export function productionEnv(databaseUrl: string, name: string): Record<string, string> {
   return {
@@ -55,5 +59,8 @@ export function productionEnv(databaseUrl: string, name: string): Record<string,
     LIVEKIT_API_KEY: `API${name}`,
     LIVEKIT_API_SECRET: `${name}-livekit-secret-0123456789abcdef`,
     METRICS_TOKEN: `${name}-metrics-token`,
+    NEXT_PUBLIC_VAPID_PUBLIC_KEY: VAPID.publicKey,
+    VAPID_PRIVATE_KEY: VAPID.privateKey,
+    VAPID_SUBJECT: "mailto:ops@nomadnexus.test",
   };
 }
