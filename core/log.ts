@@ -7,7 +7,13 @@ import { pino, type Logger } from "pino";
  */
 export function createLogger(level: string = process.env.LOG_LEVEL ?? "info"): Logger {
   const known = level === "silent" || Object.hasOwn(pino.levels.values, level);
-  return pino({ level: known ? level : "info", base: { service: "nomadnexus" }, timestamp: pino.stdTimeFunctions.isoTime });
+  // Written synchronously, as node writes process.stdout to a pipe or file: lines stay in order with the banner and
+  // with each other, and the last ones are not lost to process.exit() (pino's default asynchronous destination let
+  // "stopped" be overtaken by, or lost after, the line before it).
+  return pino(
+    { level: known ? level : "info", base: { service: "nomadnexus" }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 1, sync: true }),
+  );
 }
 
 export type { Logger };
