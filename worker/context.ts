@@ -10,6 +10,8 @@ export interface WorkerContext {
   config: Config;
   pool: Pool;
   log: Logger;
+  /** The tasks the crontab runs (periodic tasks): of each, only the newest dead letter is kept (worker__unlock_dead). */
+  cronTasks: readonly string[];
 }
 
 // Kept on globalThis: graphile-worker imports task files itself, and a test runner's module graph may load this

@@ -16,7 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventEmitter } from "node:events";
-import { Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
+import { readFile } from "node:fs/promises";
+import { Logger as GraphileLogger, parseCrontab, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import type { Pool } from "pg";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
@@ -67,6 +68,18 @@ export function workerLogger(log: Logger): GraphileLogger {
   });
 }
 
+/**
+ * Of each periodic task, only its newest dead letter is kept: every run of a task that keeps failing (LiveKit
+ * unreachable for presence__reconcile) would otherwise add one (nexus_private.prune_superseded_dead_letters).
+ */
+export async function pruneSupersededDeadLetters(pool: Pool, cronTasks: readonly string[], log: Logger): Promise<number> {
+  if (cronTasks.length === 0) return 0;
+  const { rows } = await pool.query<{ pruned: number }>("select nexus_private.prune_superseded_dead_letters($1::text[]) as pruned", [cronTasks]);
+  const pruned = rows[0]?.pruned ?? 0;
+  if (pruned > 0) log.debug({ pruned }, "older dead letters of periodic tasks deleted: each task keeps its newest");
+  return pruned;
+}
+
 export async function unlockDeadWorkers(pool: Pool, deadAfterSeconds: number, log: Logger): Promise<string[]> {
   const { rows } = await pool.query<{ dead: string[] }>(
     "select nexus_private.unlock_dead_workers(make_interval(secs => $1)) as dead",
@@ -77,9 +90,18 @@ export async function unlockDeadWorkers(pool: Pool, deadAfterSeconds: number, lo
   return dead;
 }
 
+/** The crontab the worker runs (worker/crontab unless a test names another). */
+export const CRONTAB_FILE = path.join(HERE, "crontab");
+
+/** The tasks a crontab file runs, each once. */
+export async function crontabTasks(file: string): Promise<string[]> {
+  return [...new Set(parseCrontab(await readFile(file, "utf8")).map((item) => item.task))];
+}
+
 export async function startWorker(options: WorkerOptions): Promise<Runner> {
   const { config, pool, log } = options;
-  setWorkerContext({ config, pool, log });
+  const crontabFile = options.crontabFile ?? CRONTAB_FILE;
+  setWorkerContext({ config, pool, log, cronTasks: await crontabTasks(crontabFile) });
   const runnerId = randomUUID();
   const workerIds = new Set<string>();
   const beat = () =>
@@ -105,7 +127,7 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     logger,
     pgPool: pool,
     taskList: split(false),
-    crontabFile: options.crontabFile ?? path.join(HERE, "crontab"),
+    crontabFile,
     concurrency,
     noHandleSignals: true,
     pollInterval: 1000,

@@ -219,3 +219,38 @@ language sql volatile security definer set search_path = pg_catalog, public as $
   select exists (select 1 from given_up)
 $$;
 grant execute on function nexus_private.give_up_job(bigint, text) to service_role;
+
+/*
+ * A periodic task (an item of worker/crontab) that fails for good on every run would leave one more dead letter per
+ * run: an hour of LiveKit being unreachable, sixty presence__reconcile dead letters with the same error. Each run
+ * supersedes the last, so of each such task only the newest dead letter is kept: it still counts in
+ * nexus_job_dead_letters and shows on /ops with its error, and it goes when a later run fails (or an operator
+ * discards it). The older ones are deleted and audited as job.superseded with what they held. Jobs of other tasks,
+ * and jobs running or with attempts left, are never touched. Called by the worker's minute sweep with the crontab's
+ * task names; the number deleted.
+ */
+create or replace function nexus_private.prune_superseded_dead_letters(tasks text[]) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  pruned public.queue_job[];
+begin
+  select coalesce(array_agg(nexus_private.queue_job_of(removed) order by removed.id), '{}')
+    into pruned
+    from graphile_worker.complete_jobs(array(
+      select d.id from (
+        select j.id, row_number() over (partition by j.task_identifier order by j.updated_at desc, j.id desc) as age
+          from graphile_worker.jobs j
+         where j.task_identifier = any(prune_superseded_dead_letters.tasks)
+           and j.attempts >= j.max_attempts and j.locked_at is null
+      ) d
+      where d.age > 1)) removed;
+  if cardinality(pruned) > 0 then
+    perform nexus_private.audit('job.superseded', jsonb_build_object(
+      'jobs', (select jsonb_agg(jsonb_build_object('id', p.id, 'task', p.task_identifier, 'attempts', p.attempts,
+                 'last_error', left(p.last_error, 500))) from unnest(pruned) p)));
+  end if;
+  return cardinality(pruned);
+end
+$$;
+revoke execute on function nexus_private.prune_superseded_dead_letters(text[]) from public;
+grant execute on function nexus_private.prune_superseded_dead_letters(text[]) to service_role;

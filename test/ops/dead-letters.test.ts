@@ -42,3 +42,22 @@ describe("a payload that can never be valid", () => {
     );
   });
 });
+
+describe("a periodic task that fails on every run", () => {
+  it("keeps only its newest dead letter once the minute sweep has run: failedJobs shows one, with the latest error", async () => {
+    const dead: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const { rows } = await t.pool.query("select id::text from graphile_worker.add_job('presence__reconcile', '{}'::json, max_attempts => 1, run_at => now() + interval '1 hour')");
+      dead.push(rows[0].id);
+      // As a failed run leaves it: attempts used up, the error recorded.
+      await t.pool.query("update graphile_worker._private_jobs set attempts = 1, last_error = $2, updated_at = now() + make_interval(secs => $3) where id = $1", [rows[0].id, `LiveKit unreachable (${n})`, n]);
+    }
+    await t.pool.query("select graphile_worker.add_job('worker__unlock_dead', '{}'::json)");
+    await runQueuedJobs(t);
+
+    const res = await t.graphql(FAILED, { task: "presence__reconcile" }, founder.token);
+    expect(res.body.data.failedJobs.nodes.map((n: { id: string; lastError: string }) => [n.id, n.lastError])).toEqual([[dead[2], "LiveKit unreachable (3)"]]);
+    const { rows } = await t.pool.query("select details from nexus_private.audit_log where action = 'job.superseded' order by id desc limit 1");
+    expect(rows[0].details.jobs.map((j: { id: number }) => String(j.id)).sort()).toEqual([dead[0], dead[1]].sort());
+  });
+});

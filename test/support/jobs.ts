@@ -10,6 +10,7 @@ import type pg from "pg";
 import type { Config } from "../../core/config.ts";
 import { createLogger } from "../../core/log.ts";
 import { setWorkerContext } from "../../worker/context.ts";
+import { CRONTAB_FILE, crontabTasks } from "../../worker/runner.ts";
 import { loadTaskList } from "../../worker/task-list.ts";
 import { until } from "./eventually.ts";
 
@@ -18,7 +19,7 @@ export const TASK_DIRECTORY = path.resolve(path.dirname(fileURLToPath(import.met
 const quiet = new GraphileLogger(() => () => {});
 
 export async function runQueuedJobs({ config, pool }: { config: Config; pool: pg.Pool }, taskDirectory = TASK_DIRECTORY): Promise<void> {
-  setWorkerContext({ config, pool, log: createLogger(process.env.LOG_LEVEL ?? "silent") });
+  setWorkerContext({ config, pool, log: createLogger(process.env.LOG_LEVEL ?? "silent"), cronTasks: await crontabTasks(CRONTAB_FILE) });
   const list = await loadTaskList(taskDirectory, quiet);
   try {
     await runOnce({ pgPool: pool, logger: quiet }, list.tasks);
