@@ -10,7 +10,7 @@ import { createPool, createWorkerPool, poolsShuttingDown } from "./core/database
 import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
 import { OneLineError } from "./core/fatal.ts";
 import { assertPortFree, localBaseUrl } from "./core/net.ts";
-import { createLogger } from "./core/log.ts";
+import { createLogger, exitWhenDrained } from "./core/log.ts";
 import { startWorker } from "./worker/runner.ts";
 
 const log = createLogger();
@@ -81,7 +81,7 @@ async function main() {
     await workerPool?.end().catch(() => {});
     await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
     log.info({ ms: Date.now() - t0 }, "stopped");
-    process.exit(0);
+    exitWhenDrained(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -116,5 +116,5 @@ main().catch(async (error) => {
     log.fatal({ err: error }, "start-up failed");
   }
   await stopDatabase().catch(() => {});
-  process.exit(1);
+  exitWhenDrained(1);
 });

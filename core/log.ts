@@ -7,13 +7,20 @@ import { pino, type Logger } from "pino";
  */
 export function createLogger(level: string = process.env.LOG_LEVEL ?? "info"): Logger {
   const known = level === "silent" || Object.hasOwn(pino.levels.values, level);
-  // Written synchronously, as node writes process.stdout to a pipe or file: lines stay in order with the banner and
-  // with each other, and the last ones are not lost to process.exit() (pino's default asynchronous destination let
-  // "stopped" be overtaken by, or lost after, the line before it).
-  return pino(
-    { level: known ? level : "info", base: { service: "nomadnexus" }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 1, sync: true }),
-  );
+  // Into process.stdout itself: in order with the banner and everything else written there, and queued in memory
+  // (not blocking the event loop) while a slow reader has the pipe full. pino's own default destination writes
+  // from a thread of its own, so a line could be overtaken by the next or lost at exit (see exitWhenDrained).
+  return pino({ level: known ? level : "info", base: { service: "nomadnexus" }, timestamp: pino.stdTimeFunctions.isoTime }, process.stdout);
+}
+
+/**
+ * End the process with `code` once what it wrote to stdout has gone out: by letting the event loop run dry rather
+ * than process.exit(), which can cut a pipe's queued lines (the shutdown's "stopped", a start-up's fatal line).
+ * Anything still holding the loop gets `deadlineMs`, then the exit is forced.
+ */
+export function exitWhenDrained(code: number, deadlineMs = 3000): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), deadlineMs).unref();
 }
 
 export type { Logger };
