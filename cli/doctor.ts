@@ -25,7 +25,7 @@ import { signJwt } from "../core/jwt.ts";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.ts";
 import { ROOT } from "../core/database/migrate.ts";
 import { resolveDatabaseForCommand } from "../core/database/resolve.ts";
-import { endCommand, handleCommandExits } from "../core/command.ts";
+import { commandClient, endCommand, handleCommandExits } from "../core/command.ts";
 import { localBaseUrl } from "../core/net.ts";
 import { createLogger } from "../core/log.ts";
 // @ts-expect-error plain JavaScript module (it runs at npm install, on whatever Node npm has)
@@ -235,7 +235,7 @@ const INSUFFICIENT_PRIVILEGE = "42501";
 const attempt = <T>(query: Promise<T>): Promise<T | { error: unknown }> => query.catch((error: unknown) => ({ error }));
 
 async function databaseChecks(url: string, deadAfter: number, add: (name: string, outcome: Outcome) => void): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  const client = commandClient({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
   } catch (error) {

@@ -4,6 +4,7 @@
  * decided in SQL (nexus_private.import_supabase_rows, db/functions/90_supabase_import.sql), which also records
  * every row so a second run changes nothing. `--dry-run` runs exactly the same and rolls it back.
  */
+import { commandClient } from "../core/command.ts";
 import pg from "pg";
 import { OneLineError } from "../core/fatal.ts";
 import { assertDatabaseReachable } from "../core/database/resolve.ts";
@@ -44,7 +45,7 @@ export interface ImportOptions {
 async function readOldTables(from: string): Promise<Map<string, unknown[]>> {
   // Unreachable, a refused login or no such database: one line naming the host, as the server says it at start-up.
   await assertDatabaseReachable(from, "--from");
-  const old = new pg.Client({
+  const old = commandClient({
     connectionString: from,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,

@@ -26,7 +26,7 @@ import { signJwt } from "../core/jwt.ts";
 import { OneLineError } from "../core/fatal.ts";
 import { applyDefinitions, migrate, ROOT, rollback, status } from "../core/database/migrate.ts";
 import { configBeforeStart, resolveDatabaseForCommand } from "../core/database/resolve.ts";
-import { endCommand, handleCommandExits, withInteractiveChild } from "../core/command.ts";
+import { commandClient, endCommand, handleCommandExits, withInteractiveChild } from "../core/command.ts";
 import { embeddedUrl, loadDevSecrets } from "../core/database/embedded.ts";
 import { toApiError } from "../core/errors.ts";
 import { createLogger } from "../core/log.ts";
@@ -48,7 +48,7 @@ export class UsageError extends Error {}
 
 /** Run SQL as the service role (operators' tools bypass RLS but still go through the rule functions). */
 async function asService<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+  const client = commandClient({ connectionString: url });
   await client.connect();
   try {
     await client.query("begin");
@@ -226,7 +226,7 @@ async function main(argv: string[]): Promise<number> {
         // environment, never the command line (which other users of the host can read in the process list).
         const password = process.env.NEXUS_AUTHENTICATOR_PASSWORD ?? "";
         if (password.length < 16) throw new UsageError("db login-password: set NEXUS_AUTHENTICATOR_PASSWORD (at least 16 characters)");
-        const client = new pg.Client({ connectionString: db.ownerUrl });
+        const client = commandClient({ connectionString: db.ownerUrl });
         await client.connect();
         try {
           await client.query(`alter role nexus_authenticator with login password ${client.escapeLiteral(password)}`);

@@ -6,7 +6,20 @@
  * a word. `npm start` is not a command: main.ts shuts its server and worker down in its own order.
  */
 
+import pg from "pg";
+
 type Cleanup = () => Promise<void>;
+
+/**
+ * A database client for a command. An idle client whose connection ends (the embedded Postgres stopped by the
+ * command's own Ctrl-C cleanup, a restart) would otherwise throw from its 'error' event and crash the command with
+ * a stack trace; the next query on it fails with its own error, which the command reports.
+ */
+export function commandClient(config: pg.ClientConfig): pg.Client {
+  const client = new pg.Client(config);
+  client.on("error", () => {});
+  return client;
+}
 
 const cleanups = new Set<Cleanup>();
 let installed = false;
@@ -31,6 +44,8 @@ function install(): void {
   for (const [signal, number] of Object.entries(SIGNALS)) {
     process.on(signal, () => {
       if (signal === "SIGINT" && interactive > 0) return;
+      // A second signal while the cleanup waits (pg_ctl can take its time): the user means it, exit now.
+      if (ending) process.exit(128 + number);
       void endCommand(128 + number);
     });
   }

@@ -3,6 +3,7 @@
  * graphile-worker installs its queue schema, then every file in db/functions and db/policies is re-applied in one
  * transaction (they are idempotent: create or replace, drop-and-create policies).
  */
+import { commandClient } from "../command.ts";
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -52,7 +53,7 @@ async function sqlFiles(dir: string): Promise<string[]> {
 /** Re-apply db/functions then db/policies in one transaction: all of them or none. */
 export async function applyDefinitions(url: string): Promise<number> {
   const files = [...(await sqlFiles("db/functions")), ...(await sqlFiles("db/policies"))];
-  const client = new pg.Client({ connectionString: url });
+  const client = commandClient({ connectionString: url });
   await client.connect();
   try {
     await client.query("begin");
