@@ -238,10 +238,16 @@ begin
     into pruned
     from graphile_worker.complete_jobs(array(
       select d.id from (
-        select j.id, row_number() over (partition by j.task_identifier order by j.updated_at desc, j.id desc) as age
-          from graphile_worker.jobs j
-         where j.task_identifier = any(prune_superseded_dead_letters.tasks)
-           and j.attempts >= j.max_attempts and j.locked_at is null
+        select c.id, row_number() over (partition by c.task_id order by c.updated_at desc, c.id desc) as age
+          from (
+            -- Locked until this transaction ends: an operator's retry (attempts back to 0) waits for it, so no job
+            -- is deleted after it got attempts back.
+            select j.id, j.task_id, j.updated_at
+              from graphile_worker._private_jobs j
+             where j.task_id in (select t.id from graphile_worker._private_tasks t where t.identifier = any(prune_superseded_dead_letters.tasks))
+               and j.attempts >= j.max_attempts and j.locked_at is null
+               for update skip locked
+          ) c
       ) d
       where d.age > 1)) removed;
   if cardinality(pruned) > 0 then
