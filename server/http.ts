@@ -273,16 +273,19 @@ function aType(expected: string): string {
 function describeBodyIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.join(".");
   if (!field && issue.code === "invalid_type") return "the body must be a JSON object";
-  const unit = (origin: string) => (origin === "string" ? " characters" : origin === "array" ? " items" : "");
+  // "at least 2 characters", "at most 1 item": the unit of a length, singular for one; none for a number.
+  const unit = (origin: string, bound: unknown) =>
+    origin === "string" ? (Number(bound) === 1 ? " character" : " characters") : origin === "array" ? (Number(bound) === 1 ? " item" : " items") : "";
   switch (issue.code) {
     case "invalid_type":
       return issue.input === undefined ? `${field} is required (${aType(issue.expected)})` : `${field} must be ${aType(issue.expected)}`;
     case "too_small":
-      if (issue.origin === "string" && Number(issue.minimum) === 1) return `${field} must not be empty`;
-      return `${field} must be at least ${issue.minimum}${unit(issue.origin)}`;
+      if ((issue.origin === "string" || issue.origin === "array") && Number(issue.minimum) === 1) return `${field} must not be empty`;
+      return `${field} must be ${issue.inclusive === false ? "more than" : "at least"} ${issue.minimum}${unit(issue.origin, issue.minimum)}`;
     case "too_big":
-      return `${field} must be at most ${issue.maximum}${unit(issue.origin)}`;
+      return `${field} must be ${issue.inclusive === false ? "less than" : "at most"} ${issue.maximum}${unit(issue.origin, issue.maximum)}`;
     case "invalid_format":
+      if (issue.format === "regex") return `${field} is not in the expected form`;
       return `${field} must be ${issue.format === "uuid" ? "a UUID" : `a valid ${issue.format}`}`;
     case "invalid_value":
       return `${field} must be one of ${issue.values.map((value) => JSON.stringify(value)).join(", ")}`;

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { z } from "zod";
+import { ApiError } from "../../core/errors.ts";
+import { parseBody } from "../../server/http.ts";
 
 let t: TestServer;
 beforeAll(async () => {
@@ -106,5 +109,27 @@ describe("per-request objects (young-generation pressure)", () => {
     expect(typeof a).toBe("function");
     expect(a).toBe(b);
     expect(requests[1]!.log?.bindings().reqId).toBe(requests[1]!.id);
+  });
+});
+
+describe("a request body's refusal, in plain words", () => {
+  const refusal = (schema: z.ZodType, body: unknown) => {
+    try {
+      parseBody(schema, body);
+      return "accepted";
+    } catch (error) {
+      return `${(error as ApiError).code}: ${(error as Error).message}`;
+    }
+  };
+
+  it("says what a field must be, with the bound's own sense and unit", () => {
+    expect(refusal(z.object({ n: z.number().positive() }), { n: 0 })).toBe("BAD_REQUEST: n must be more than 0");
+    expect(refusal(z.object({ n: z.number().lt(5) }), { n: 9 })).toBe("BAD_REQUEST: n must be less than 5");
+    expect(refusal(z.object({ a: z.array(z.string()).min(1) }), { a: [] })).toBe("BAD_REQUEST: a must not be empty");
+    expect(refusal(z.object({ a: z.array(z.string()).min(2) }), { a: ["x"] })).toBe("BAD_REQUEST: a must be at least 2 items");
+    expect(refusal(z.object({ s: z.string().max(1) }), { s: "xy" })).toBe("BAD_REQUEST: s must be at most 1 character");
+    expect(refusal(z.object({ s: z.string().regex(/^x$/) }), { s: "y" })).toBe("BAD_REQUEST: s is not in the expected form");
+    expect(refusal(z.object({ s: z.string() }), {})).toBe("BAD_REQUEST: s is required (a string)");
+    expect(refusal(z.object({ s: z.string() }), { s: "ok" })).toBe("accepted");
   });
 });
