@@ -16,7 +16,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { chmod, chown, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -222,8 +222,52 @@ function stopper(bin: Binaries, pgDir: string, root: string, user: RunAs): () =>
     })());
 }
 
+/**
+ * Only one process at a time looks at, initialises or starts the Postgres of a data folder (`npm run start:server`
+ * and `start:worker` launched together, a CLI beside `npm start`): `postgres.starting`, created exclusively, names
+ * the process doing it; the others wait for it to finish and then find Postgres running. A holder that has died is
+ * taken over; one that is starting for over two minutes is reported, not waited on for ever.
+ */
+async function lockStart(root: string, log: Logger): Promise<() => Promise<void>> {
+  await mkdir(root, { recursive: true });
+  const file = path.join(root, "postgres.starting");
+  const deadline = Date.now() + 120_000;
+  let told = false;
+  for (;;) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: "wx" });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const written = (await readFile(file, "utf8").catch(() => "")).trim();
+    // Empty: its holder has created it and not yet written its pid (or died doing so, 10 s on). Otherwise a holder
+    // that is gone frees it.
+    const stale = written === "" && Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? Date.now()) > 10_000;
+    if (stale || (written !== "" && !processAlive(Number(written)))) {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new OneLineError(`process ${written || "?"} has been starting the embedded Postgres in ${root} for two minutes: stop it, or remove ${file}`);
+    }
+    if (!told) log.info({ pid: Number(written) || undefined }, "another process is starting the embedded postgres on this data folder; waiting for it");
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export async function startEmbedded(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
   const root = path.resolve(dataDir);
+  const unlock = await lockStart(root, log);
+  try {
+    return await startEmbeddedLocked(root, log);
+  } finally {
+    await unlock();
+  }
+}
+
+async function startEmbeddedLocked(root: string, log: Logger): Promise<EmbeddedDatabase> {
   const secrets = await loadDevSecrets(root);
   const url = embeddedUrl(secrets);
   const user = runAs(log);

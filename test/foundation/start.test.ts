@@ -147,6 +147,45 @@ describe("the embedded Postgres outlives no command that started it", () => {
   }, 180_000);
 });
 
+describe("two processes starting on one fresh data folder at once (start:server and start:worker together)", () => {
+  it("take turns: one initialises and starts Postgres, the other waits and reuses it, with the same secrets", async () => {
+    const dir = folder();
+    const script = `import { startEmbedded } from ${JSON.stringify(path.join(ROOT, "core/database/embedded.ts"))};
+      import { createLogger } from ${JSON.stringify(path.join(ROOT, "core/log.ts"))};
+      import pg from "pg";
+      const db = await startEmbedded(${JSON.stringify(dir)}, createLogger("info"));
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query("select 1");
+      await client.end();
+      process.stdout.write("ready " + new URL(db.url).port + "\\n");
+      setInterval(() => {}, 1000);`;
+    const spawnOne = () => {
+      const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+      owners.push(child);
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      const ready = new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", () => {
+          const port = /ready (\d+)/.exec(out)?.[1];
+          if (port) resolve(port);
+        });
+        child.once("exit", (code) => reject(new Error(`exited ${code} before it was ready:\n${out}`)));
+      });
+      return { child, ready, output: () => out };
+    };
+    const [a, b] = [spawnOne(), spawnOne()];
+    const ports = await Promise.all([a.ready, b.ready]);
+    expect(ports[0]).toBe(ports[1]);
+    const started = [a, b].filter((p) => p.output().includes('"msg":"embedded postgres started"'));
+    const reused = [a, b].filter((p) => p.output().includes("already running on this data folder; reusing it"));
+    expect([started.length, reused.length], a.output() + b.output()).toEqual([1, 1]);
+    expect(existsSync(path.join(dir, "postgres.starting")), "the start lock is given back").toBe(false);
+    expect(readFileSync(path.join(dir, "postgres.owner"), "utf8").trim()).toBe(String(started[0]!.child.pid));
+  }, 180_000);
+});
+
 describe("npm start from a folder the postgres user cannot enter (a clone under /root)", () => {
   it.runIf(process.getuid?.() === 0)("keeps the database where that user can reach it, and says where", async () => {
     const locked = mkdtempSync(path.join(os.tmpdir(), "nexus-locked-")); // mode 0700, owned by root
