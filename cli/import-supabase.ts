@@ -4,8 +4,8 @@
  * decided in SQL (nexus_private.import_supabase_rows, db/functions/90_supabase_import.sql), which also records
  * every row so a second run changes nothing. `--dry-run` runs exactly the same and rolls it back.
  */
-import { commandClient } from "../core/command.ts";
 import pg from "pg";
+import { commandClient } from "../core/command.ts";
 import { OneLineError } from "../core/fatal.ts";
 import { assertDatabaseReachable } from "../core/database/resolve.ts";
 import { redactUrl } from "./doctor.ts";

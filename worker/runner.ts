@@ -51,7 +51,7 @@ interface FailedJob {
  * Error is `{}`). A failed attempt that will be retried is a warning with the attempt and the next step; the last
  * one, which leaves a dead letter (`npm run nexus -- jobs --failed`), is an error.
  */
-export function workerLogger(log: Logger): GraphileLogger {
+function workerLogger(log: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const { error, failure, job, duration, ...rest } = (meta ?? {}) as { error?: unknown; failure?: unknown; job?: FailedJob; duration?: number };
     if (failure === true && job) {

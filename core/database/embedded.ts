@@ -100,13 +100,21 @@ async function runningPort(pgDir: string): Promise<number | undefined> {
  */
 const ownerFile = (root: string) => path.join(root, "postgres.owner");
 
-async function liveOwner(root: string): Promise<number | undefined> {
-  const pid = Number((await readFile(ownerFile(root), "utf8").catch(() => "")).trim());
-  return pid !== process.pid && processAlive(pid) ? pid : undefined;
+/** The pid a file of this folder names (postgres.owner, postgres.starting): undefined while missing or empty. */
+async function pidIn(file: string): Promise<number | undefined> {
+  const text = (await readFile(file, "utf8").catch(() => "")).trim();
+  return text === "" ? undefined : Number(text);
 }
 
+async function liveOwner(root: string): Promise<number | undefined> {
+  const pid = await pidIn(ownerFile(root));
+  return pid !== undefined && pid !== process.pid && processAlive(pid) ? pid : undefined;
+}
+
+const claimOwnership = (root: string) => writeFile(ownerFile(root), `${process.pid}\n`);
+
 async function releaseOwnership(root: string): Promise<void> {
-  if (Number((await readFile(ownerFile(root), "utf8").catch(() => "")).trim()) === process.pid) await rm(ownerFile(root), { force: true });
+  if ((await pidIn(ownerFile(root))) === process.pid) await rm(ownerFile(root), { force: true });
 }
 
 interface Binaries {
@@ -240,18 +248,18 @@ async function lockStart(root: string, log: Logger): Promise<() => Promise<void>
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const written = (await readFile(file, "utf8").catch(() => "")).trim();
-    // Empty: its holder has created it and not yet written its pid (or died doing so, 10 s on). Otherwise a holder
-    // that is gone frees it.
-    const stale = written === "" && Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? Date.now()) > 10_000;
-    if (stale || (written !== "" && !processAlive(Number(written)))) {
+    const holder = await pidIn(file);
+    // None yet: its holder has created the file and not yet written its pid (or died doing so, 10 s on). Otherwise
+    // a holder that is gone frees it.
+    const stale = holder === undefined && Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? Date.now()) > 10_000;
+    if (stale || (holder !== undefined && !processAlive(holder))) {
       await rm(file, { force: true });
       continue;
     }
     if (Date.now() > deadline) {
-      throw new OneLineError(`process ${written || "?"} has been starting the embedded Postgres in ${root} for two minutes: stop it, or remove ${file}`);
+      throw new OneLineError(`process ${holder ?? "?"} has been starting the embedded Postgres in ${root} for two minutes: stop it, or remove ${file}`);
     }
-    if (!told) log.info({ pid: Number(written) || undefined }, "another process is starting the embedded postgres on this data folder; waiting for it");
+    if (!told) log.info({ pid: holder }, "another process is starting the embedded postgres on this data folder; waiting for it");
     told = true;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -272,7 +280,6 @@ async function startEmbeddedLocked(root: string, log: Logger): Promise<EmbeddedD
   const url = embeddedUrl(secrets);
   const user = runAs(log);
   const pgDir = await reachablePgDir(root, user, log);
-  const bin = await reachableBinaries(await platformBinaries(), user, log);
   const already = await runningPort(pgDir);
   if (already !== undefined) {
     const reused = url.replace(`:${secrets.POSTGRES_PORT}/`, `:${already}/`);
@@ -281,12 +288,14 @@ async function startEmbeddedLocked(root: string, log: Logger): Promise<EmbeddedD
       log.info({ port: already, owner }, "embedded postgres already running on this data folder; reusing it");
       return { url: reused, secrets, stop: async () => {} };
     }
-    await writeFile(ownerFile(root), `${process.pid}\n`);
+    await claimOwnership(root);
     log.info({ port: already }, "embedded postgres left running on this data folder by a process that has ended; adopting it (it stops when this process does)");
+    const bin = await reachableBinaries(await platformBinaries(), user, log);
     return { url: reused, secrets, stop: stopper(bin, pgDir, root, user) };
   }
+  const bin = await reachableBinaries(await platformBinaries(), user, log);
   // Claimed before Postgres starts, so that a process arriving meanwhile reuses it rather than adopting it.
-  await writeFile(ownerFile(root), `${process.pid}\n`);
+  await claimOwnership(root);
 
   const fresh = !existsSync(path.join(pgDir, "PG_VERSION"));
   if (fresh) {

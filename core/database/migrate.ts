@@ -3,15 +3,14 @@
  * graphile-worker installs its queue schema, then every file in db/functions and db/policies is re-applied in one
  * transaction (they are idempotent: create or replace, drop-and-create policies).
  */
-import { commandClient } from "../command.ts";
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveBinary } from "dbmate";
 import { runMigrations as installWorkerSchema } from "graphile-worker";
-import pg from "pg";
 import { createPool } from "./pool.ts";
+import { commandClient } from "../command.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MIGRATIONS_DIR = path.join(ROOT, "db/migrations");

@@ -3,9 +3,8 @@
  * reused if another process on this data folder already runs it). Returns the validated config with any
  * development secrets the embedded mode generated.
  */
-import pg from "pg";
 import { loadConfig, type Config } from "../config.ts";
-import { stopBeforeExit } from "../command.ts";
+import { commandClient, stopBeforeExit } from "../command.ts";
 import { OneLineError } from "../fatal.ts";
 import type { Logger } from "../log.ts";
 import { startEmbedded } from "./embedded.ts";
@@ -72,8 +71,7 @@ export async function resolveDatabaseForCommand(log: Logger, env: NodeJS.Process
 export async function assertDatabaseReachable(url: string, setting = "DATABASE_URL"): Promise<void> {
   const parsed = new URL(url);
   const where = `${parsed.hostname || "localhost"}:${parsed.port || "5432"}`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on("error", () => {});
+  const client = commandClient({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
     await client.query("select 1");
