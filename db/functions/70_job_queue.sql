@@ -174,6 +174,15 @@ $$;
 comment on function public.retry_jobs(bigint[]) is 'Retry jobs now with attempts reset (jobs being run are skipped). Audited as job.retried. FOUNDER+ and service_role only.';
 grant execute on function public.retry_jobs(bigint[]) to anon, authenticated, service_role;
 
+/* What the audit trail keeps of jobs deleted for good (discarded, superseded), since their rows are gone. */
+create or replace function nexus_private.removed_jobs(jobs public.queue_job[]) returns jsonb
+language sql immutable as $$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', d.id, 'task', d.task_identifier, 'key', d.key, 'attempts', d.attempts, 'last_error', left(d.last_error, 500))), '[]')
+    from unnest(jobs) d
+$$;
+revoke execute on function nexus_private.removed_jobs(public.queue_job[]) from public;
+
 /*
  * Remove jobs for good (graphile-worker's complete_jobs: a job that is not running is deleted). What was removed
  * — task, attempts, last error, key — is kept in the audit trail, since the job row itself is gone.
@@ -191,10 +200,7 @@ begin
   perform nexus_private.audit('job.discarded', jsonb_build_object(
     'as', operator,
     'requested', to_jsonb(discard_jobs.job_ids),
-    'jobs', (select coalesce(jsonb_agg(jsonb_build_object(
-               'id', d.id, 'task', d.task_identifier, 'key', d.key, 'attempts', d.attempts,
-               'last_error', left(d.last_error, 500))), '[]')
-             from unnest(discarded) d)));
+    'jobs', nexus_private.removed_jobs(discarded)));
   return query select * from unnest(discarded);
 end
 $$;
@@ -251,9 +257,7 @@ begin
       ) d
       where d.age > 1)) removed;
   if cardinality(pruned) > 0 then
-    perform nexus_private.audit('job.superseded', jsonb_build_object(
-      'jobs', (select jsonb_agg(jsonb_build_object('id', p.id, 'task', p.task_identifier, 'attempts', p.attempts,
-                 'last_error', left(p.last_error, 500))) from unnest(pruned) p)));
+    perform nexus_private.audit('job.superseded', jsonb_build_object('jobs', nexus_private.removed_jobs(pruned)));
   end if;
   return cardinality(pruned);
 end
