@@ -130,6 +130,8 @@ export interface EdgeHttp {
   metrics: { track(method: string | undefined, res: ServerResponse, route: string): void };
   securityHeaders(res: ServerResponse): void;
   origins: ReadonlySet<string>;
+  /** What a CORS preflight is told this edge answers (CORS_METHODS). */
+  methods: string;
 }
 
 /**
@@ -141,7 +143,7 @@ export function startEdgeRequest(edge: EdgeHttp, req: IncomingMessage, res: Serv
   const tracked = trackRequest(edge.log, req, res);
   edge.metrics.track(req.method, res, route);
   edge.securityHeaders(res);
-  return applyCors(edge.origins, req, res) ? undefined : tracked;
+  return applyCors(edge.origins, edge.methods, req, res) ? undefined : tracked;
 }
 
 /**
@@ -172,14 +174,22 @@ export const HELMET_OPTIONS = { contentSecurityPolicy: false, crossOriginEmbedde
 // Headers a Supabase-era frontend sends: supabase-js adds apikey and x-client-info everywhere, auth-js
 // x-supabase-api-version, postgrest-js x-retry-count on retries, functions-js x-region when a region is chosen.
 const ALLOWED_HEADERS = "authorization, content-type, apikey, x-client-info, x-supabase-api-version, x-retry-count, x-region, x-request-id";
-// The methods supabase-js uses (PUT for /auth/v1/user); each route still answers only its own.
-const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+/**
+ * The methods a preflight may be answered for, per edge: only those its routes answer, so a browser is told no
+ * more than the server does (supabase-js's GET and PUT for /auth/v1/user; GraphQL over HTTP is POST only).
+ */
+export const CORS_METHODS = {
+  rest: "POST, OPTIONS",
+  graphql: "POST, OPTIONS",
+  auth: "GET, POST, PUT, OPTIONS",
+  get: "GET, OPTIONS",
+} as const;
 
 /**
  * CORS for the listed origins only; a preflight from any other origin gets no CORS headers (the browser blocks it).
  * Returns whether the request was a preflight, which it has answered (204).
  */
-export function applyCors(allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse): boolean {
+export function applyCors(allowed: ReadonlySet<string>, methods: string, req: IncomingMessage, res: ServerResponse): boolean {
   const origin = req.headers.origin;
   const vary = res.getHeader("Vary");
   res.setHeader("Vary", vary === undefined || vary === "" ? "Origin" : `${Array.isArray(vary) ? vary.join(", ") : vary}, Origin`);
@@ -191,7 +201,7 @@ export function applyCors(allowed: ReadonlySet<string>, req: IncomingMessage, re
   }
   if (req.method !== "OPTIONS") return false;
   if (ok) {
-    res.setHeader("Access-Control-Allow-Methods", ALLOWED_METHODS);
+    res.setHeader("Access-Control-Allow-Methods", methods);
     res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS);
     res.setHeader("Access-Control-Max-Age", "600");
   }
@@ -201,10 +211,10 @@ export function applyCors(allowed: ReadonlySet<string>, req: IncomingMessage, re
 }
 
 /** applyCors as Express middleware. */
-export function cors(origins: string[]): RequestHandler {
+export function cors(origins: string[], methods: string): RequestHandler {
   const allowed = new Set(origins);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!applyCors(allowed, req, res)) next();
+    if (!applyCors(allowed, methods, req, res)) next();
   };
 }
 

@@ -1,5 +1,5 @@
 import type { NexusModule } from "../context.ts";
-import { clientAddressOf, cors } from "../http.ts";
+import { clientAddressOf, cors, CORS_METHODS } from "../http.ts";
 import { edgeAuth } from "../auth.ts";
 import { accountsPlugin } from "./graphql.ts";
 import { gotrueRouter } from "./gotrue.ts";
@@ -20,6 +20,6 @@ export const accountsModule: NexusModule = {
   name: "accounts",
   plugins: (ctx) => [accountsPlugin(accountsFor(ctx))],
   mount(app, ctx) {
-    app.use("/auth/v1", cors(ctx.config.corsOrigins), gotrueRouter(accountsFor(ctx), edgeAuth(ctx.config), ctx.log, clientAddressOf(ctx.config.trustProxy, ctx.log)));
+    app.use("/auth/v1", cors(ctx.config.corsOrigins, CORS_METHODS.auth), gotrueRouter(accountsFor(ctx), edgeAuth(ctx.config), ctx.log, clientAddressOf(ctx.config.trustProxy, ctx.log)));
   },
 };

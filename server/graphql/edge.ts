@@ -16,7 +16,7 @@ import { toApiError } from "../../core/errors.ts";
 import { anonymousRequest } from "./errors.ts";
 import { MAX_REQUEST_BYTES } from "./limits.ts";
 import type { Logger } from "../../core/log.ts";
-import { clientAddressOf, closeAfterAnswer, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
+import { clientAddressOf, closeAfterAnswer, CORS_METHODS, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -44,7 +44,7 @@ export interface GraphqlEdgeOptions {
 
 /** The edge as a node request handler: answers (and returns true for) /graphql and below, false for anything else. */
 export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fallback }: GraphqlEdgeOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins) };
+  const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins), methods: CORS_METHODS.graphql };
   const edge = edgeAuth(config);
   const clientAddress = clientAddressOf(config.trustProxy, log);
 

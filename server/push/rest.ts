@@ -8,7 +8,7 @@ import type { Express } from "express";
 import { z } from "zod";
 import type { Config } from "../../core/config.ts";
 import { ApiError } from "../../core/errors.ts";
-import { cors } from "../http.ts";
+import { cors, CORS_METHODS } from "../http.ts";
 import { sendError } from "../http.ts";
 import { defineRoute } from "../rest/route.ts";
 
@@ -36,7 +36,8 @@ export function pushRoutes() {
 
 /** The applicationServerKey a browser passes to pushManager.subscribe(); fetched by the frontend (CORS_ORIGINS). */
 export function mountVapidPublicKey(app: Express, config: Config): void {
-  app.get("/push/vapid-public-key", cors(config.corsOrigins), (_req, res) => {
+  // .all: the preflight (OPTIONS) is answered too, not only the GET.
+  app.route("/push/vapid-public-key").all(cors(config.corsOrigins, CORS_METHODS.get)).get((_req, res) => {
     const publicKey = config.vapid.publicKey;
     if (!publicKey) {
       return sendError(res, new ApiError("PUSH_NOT_CONFIGURED", "Web Push is not configured: set NEXT_PUBLIC_VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY"));

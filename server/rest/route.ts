@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { answeredBodyFailure, BodyError, parseBody, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { answeredBodyFailure, BodyError, CORS_METHODS, parseBody, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -97,7 +97,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
   const key = (path: string) => (path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path).toLowerCase();
   const byPath = new Map(routes.map((route) => [key(`${PREFIX}/${route.name}`), route]));
   const skipped = new Set(except.map(key));
-  const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins) };
+  const http: EdgeHttp = { log, metrics, securityHeaders, origins: new Set(config.corsOrigins), methods: CORS_METHODS.rest };
   const edge = edgeAuth(config);
 
   const answer = async (req: IncomingMessage, res: ServerResponse, path: string, route: RestRoute | undefined, tracked: TrackedRequest) => {

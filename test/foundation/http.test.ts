@@ -33,6 +33,33 @@ describe("CORS", () => {
     });
   }
 
+  // A preflight names only the methods its edge answers: each one advertised gets an answer other than 405, and
+  // the methods no route answers (PATCH, DELETE; GET on /graphql) are not advertised.
+  const edges: [string, string, Record<string, RequestInit>][] = [
+    ["/functions/v1/livekit-token", "POST, OPTIONS", { POST: { body: "{}" } }],
+    ["/graphql", "POST, OPTIONS", { POST: { body: JSON.stringify({ query: "{ __typename }" }) } }],
+    ["/auth/v1/user", "GET, POST, PUT, OPTIONS", { GET: {}, PUT: { body: "{}" } }],
+    ["/push/vapid-public-key", "GET, OPTIONS", { GET: {} }],
+  ];
+  for (const [path, methods, tries] of edges) {
+    it(`tells a preflight on ${path} only the methods it answers (${methods})`, async () => {
+      const res = await fetch(`${t.baseUrl}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "https://nexus.example", "access-control-request-method": "POST" },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get("access-control-allow-methods")).toBe(methods);
+      for (const [method, init] of Object.entries(tries)) {
+        const answer = await fetch(`${t.baseUrl}${path}`, {
+          method,
+          headers: { origin: "https://nexus.example", "content-type": "application/json" },
+          ...init,
+        });
+        expect(answer.status, `${method} ${path}`).not.toBe(405);
+      }
+    });
+  }
+
   it("adds the allow-origin header to the actual request too", async () => {
     const res = await fetch(`${t.baseUrl}/graphql`, {
       method: "POST",
