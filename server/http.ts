@@ -307,7 +307,8 @@ function describeBodyIssue(issue: z.core.$ZodIssue): string {
 /** A request body checked against its zod schema: the parsed value, or BAD_REQUEST naming the first problem. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   // reportInput: an issue carries the value it is about, so a missing field (undefined) reads as "is required".
-  const parsed = schema.safeParse(body ?? {}, { reportInput: true });
+  // No body at all is an empty object; a JSON null is a body that is not an object.
+  const parsed = schema.safeParse(body === undefined ? {} : body, { reportInput: true });
   if (!parsed.success) throw new ApiError("BAD_REQUEST", describeBodyIssue(parsed.error.issues[0]!));
   return parsed.data;
 }

@@ -116,7 +116,9 @@ function requireMemberToken(auth: RequestAuth): void {
 
 export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, clientAddress: (req: Request) => string): Router {
   const router = express.Router();
-  router.use(express.json({ limit: "64kb", type: () => true }));
+  // strict: false, so a JSON value that is not an object (null, a number) reaches parseBody, which names it
+  // ("the body must be a JSON object"), as on /functions/v1; malformed JSON is still the parser's 400.
+  router.use(express.json({ limit: "64kb", type: () => true, strict: false }));
 
   // Every route reads the Authorization JWT first (the anon key, or a member's access token): a bad or
   // service_role one stops here with 401, before any SQL.

@@ -170,6 +170,19 @@ describe("REST bodies", () => {
     expect(await res.json()).toEqual({ error: "BAD_REQUEST", message: "body is not valid JSON" });
   });
 
+  it("says the same on /auth/v1 (supabase-js's routes), in GoTrue's error shape", async () => {
+    for (const path of ["/auth/v1/signup", "/auth/v1/token?grant_type=password", "/auth/v1/token?grant_type=refresh_token"]) {
+      for (const body of ["null", "42", '"str"', "[]"]) {
+        const res = await fetch(`${t.baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        expect(res.status, `${path} ${body}`).toBe(400);
+        expect(((await res.json()) as { msg: string }).msg, `${path} ${body}`).toBe("the body must be a JSON object");
+      }
+      const broken = await fetch(`${t.baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+      expect(broken.status).toBe(400);
+      expect(((await broken.json()) as { msg: string }).msg).toBe("body is not valid JSON");
+    }
+  });
+
   it("names a missing or mistyped field in plain words", async () => {
     const member = await createMember(t.pool, "SCOUT");
     const cases: [string, unknown, string][] = [
