@@ -20,6 +20,24 @@ const runWorker = !args.has("--server");
 /** The embedded Postgres this process started or adopted, stopped also when start-up fails after it. */
 let stopDatabase = async () => {};
 
+/**
+ * Ctrl-C and SIGTERM, from the first line on. Once everything is up, a signal shuts it down at once. During start-up
+ * (the embedded Postgres starting, migrations, the worker starting) the step in progress ends first and nothing
+ * after it starts; what did start is stopped as after start-up, so no Postgres is left behind for the next start to
+ * adopt. `shutDown` is main's, set once it has something to stop.
+ */
+let stopSignal: NodeJS.Signals | undefined;
+let started = false;
+let shutDown: (() => Promise<void>) | undefined;
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopSignal) return;
+  stopSignal = signal;
+  log.info({ signal, starting: started ? undefined : true }, started ? "shutting down" : "shutting down after the start-up step in progress");
+  if (started) void shutDown?.();
+}
+process.on("SIGINT", () => onSignal("SIGINT"));
+process.on("SIGTERM", () => onSignal("SIGTERM"));
+
 async function main() {
   // Before anything starts (the embedded Postgres, migrations, a worker): a port another process holds.
   if (runServer) {
@@ -30,11 +48,35 @@ async function main() {
   stopDatabase = db.stop;
   const { config } = db;
   log.level = config.logLevel;
+  let server: NexusServer | undefined;
+  let worker: Runner | undefined;
+  let pool: ReturnType<typeof createPool> | undefined;
+  let workerPool: ReturnType<typeof createWorkerPool> | undefined;
+  let stopping: Promise<void> | undefined;
+  // Whatever is running at the time: the HTTP server and the worker side by side; the pools, then Postgres, once
+  // nothing uses them.
+  shutDown = () =>
+    (stopping ??= (async () => {
+      poolsShuttingDown();
+      const t0 = Date.now();
+      await Promise.all([
+        server?.close().catch((error) => log.error({ err: error }, "server close failed")).then(() => log.debug({ ms: Date.now() - t0 }, "server closed")),
+        worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed")).then(() => log.debug({ ms: Date.now() - t0 }, "worker stopped")),
+      ]);
+      await pool?.end().catch(() => {});
+      await workerPool?.end().catch(() => {});
+      await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
+      log.info({ ms: Date.now() - t0 }, "stopped");
+      exitWhenDrained(0);
+    })());
+  if (stopSignal) return shutDown();
   await assertDatabaseReachable(db.url);
+  if (stopSignal) return shutDown();
   if (db.embedded || !config.isProduction) {
     // As the schema owner (DATABASE_OWNER_URL): the server and worker log in as nexus_authenticator, who owns nothing.
     await migrate(db.ownerUrl);
     log.info("database migrated");
+    if (stopSignal) return shutDown();
   }
   // What members would otherwise find out only from a 503: a production process without LiveKit or Web Push.
   if (config.isProduction) {
@@ -59,37 +101,15 @@ async function main() {
         "Prefer the number of proxies in front (TRUST_PROXY=1) or their addresses (docs/ACCOUNTS.md)",
     );
   }
-  const pool = runServer ? createPool(db.url, log, config.databasePoolSize) : undefined;
-  const workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
-
-  let server: NexusServer | undefined;
-  let worker: Runner | undefined;
-  // Ctrl-C and SIGTERM are handled from here on, also while the worker and server start: the banner below means both.
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down");
-    poolsShuttingDown();
-    const t0 = Date.now();
-    // The HTTP server and the worker stop side by side; the pools, then Postgres, once nothing uses them.
-    await Promise.all([
-      server?.close().catch((error) => log.error({ err: error }, "server close failed")).then(() => log.debug({ ms: Date.now() - t0 }, "server closed")),
-      worker?.stop().catch((error) => log.error({ err: error }, "worker stop failed")).then(() => log.debug({ ms: Date.now() - t0 }, "worker stopped")),
-    ]);
-    await pool?.end().catch(() => {});
-    await workerPool?.end().catch(() => {});
-    await db.stop().catch((error) => log.error({ err: error }, "embedded postgres stop failed"));
-    log.info({ ms: Date.now() - t0 }, "stopped");
-    exitWhenDrained(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  pool = runServer ? createPool(db.url, log, config.databasePoolSize) : undefined;
+  workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
   // The worker starts first so the banner below means everything is up.
   if (workerPool) worker = await startWorker({ config, pool: workerPool, log });
+  if (stopSignal) return shutDown();
   if (pool) {
     server = await createServer({ config, pool, log });
     await new Promise<void>((resolve) => server!.server.listen(config.port, config.host, resolve));
+    if (stopSignal) return shutDown();
     const base = localBaseUrl(config.host, config.port, "localhost");
     log.info({ port: config.port, host: config.host ?? "(every address)" }, "server listening");
     process.stdout.write(
@@ -109,12 +129,24 @@ async function main() {
   }
 }
 
-main().catch(async (error) => {
-  if (error instanceof OneLineError) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    log.fatal({ err: error }, "start-up failed");
-  }
-  await stopDatabase().catch(() => {});
-  exitWhenDrained(1);
-});
+main()
+  .then(() => {
+    started = true;
+  })
+  .catch(async (error) => {
+    // A step that failed because of the signal itself (Ctrl-C reaches dbmate and initdb too): the shutdown asked for.
+    if (stopSignal) {
+      log.debug({ err: error }, "a start-up step ended with the signal");
+      if (shutDown) return shutDown();
+      await stopDatabase().catch(() => {});
+      log.info("stopped");
+      return exitWhenDrained(0);
+    }
+    if (error instanceof OneLineError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      log.fatal({ err: error }, "start-up failed");
+    }
+    await stopDatabase().catch(() => {});
+    exitWhenDrained(1);
+  });

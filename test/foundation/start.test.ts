@@ -147,6 +147,28 @@ describe("the embedded Postgres outlives no command that started it", () => {
   }, 180_000);
 });
 
+describe("Ctrl-C while npm start is still starting", () => {
+  it("during the first start's migrations: the step ends, nothing after it starts, the embedded Postgres stops; the next start works", async () => {
+    const dir = folder();
+    const port = await freePort();
+    const nexus = spawnNode("main.ts", [], { env: newcomerEnv(dir, { PORT: String(port) }), detached: true });
+    // The migrations of a fresh database take about a second after this line.
+    await nexus.waitFor("embedded postgres started", 90_000);
+    expect(postmaster(dir), "the embedded Postgres is up").toBeDefined();
+    expect(await nexus.interrupt(), nexus.output()).toBe(0);
+    expect(nexus.output()).toContain("shutting down after the start-up step in progress");
+    expect(nexus.output()).toContain('"msg":"stopped"');
+    expect(nexus.output(), "nothing started after the signal").not.toContain("server listening");
+    expect(nexus.output().split("\n").filter((l) => /"level":(5|6)0/.test(l)), "no error or fatal line").toEqual([]);
+    expect(postmaster(dir), "no Postgres left for the next start to adopt").toBeUndefined();
+
+    const next = await start(port, dir);
+    expect(next.output()).not.toContain("adopting it");
+    expect(await next.interrupt(), next.output()).toBe(0);
+    expect(postmaster(dir)).toBeUndefined();
+  }, 180_000);
+});
+
 describe("two processes starting on one fresh data folder at once (start:server and start:worker together)", () => {
   it("take turns: one initialises and starts Postgres, the other waits and reuses it, with the same secrets", async () => {
     const dir = folder();
