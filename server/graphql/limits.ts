@@ -7,6 +7,10 @@
  * most MAX_PAGE_SIZE; a negative one is BAD_REQUEST) and how much it selects in all (the cost, graphql-armor's
  * formula with each page's real size, each `totalCount` and each row an `offset` skips).
  *
+ * Before all of these, what parsing and validating a document may cost, since an attacker makes each document
+ * distinct: at most MAX_TOKENS tokens (counted before parsing), and at most MAX_OVERLAP_PAIRS pairs of same-named
+ * selections for graphql-js's OverlappingFieldsCanBeMerged to compare (boundedOverlap, which replaces that rule).
+ *
  * Validation rules run once per distinct document (grafserv caches the result). Page sizes and the cost are
  * checked when the operation executes, on the coerced variable values (a variable's default included), so
  * `first: $n` is held to the same limits as `first: 1000`. A connection or list asked for without `first` or
@@ -32,7 +36,11 @@ import {
   isUnionType,
   isWrappingType,
   Kind,
+  Lexer,
+  OverlappingFieldsCanBeMergedRule,
   parse,
+  Source,
+  TokenKind,
   valueFromAST,
   visit,
   type ASTNode,
@@ -89,6 +97,20 @@ export const MAX_INTROSPECTION_FIELDS: Readonly<Record<"__schema" | "__type", nu
 export const MAX_INTROSPECTION_SIZE = 2;
 /** Bytes of one request: an HTTP body (413 past it) and a WebSocket message (closed with 1009 past it). */
 export const MAX_REQUEST_BYTES = 100_000;
+/**
+ * Tokens (names, punctuation, values) in one document, counted before it is parsed: parsing and validating are
+ * linear in them, so this bounds what a document can cost before any rule below has seen it. About ten times the
+ * complete standard introspection query (184).
+ */
+export const MAX_TOKENS = 2000;
+/**
+ * Pairs of selections under one response name that graphql-js's OverlappingFieldsCanBeMerged would compare (see
+ * boundedOverlap): `{ a { x } a { y } }` is one pair, a leaf pair (`id id`) counts 1/32 of one, as it is that much
+ * cheaper. The standard introspection query has none; a document with a field repeated by a few fragments, a few.
+ */
+export const MAX_OVERLAP_PAIRS = 2000;
+/** Fields a document expands to through its fragments (each spread counted where it is spread). */
+const MAX_EXPANDED_FIELDS = 20_000;
 /**
  * Root fields an operation may hold at most one of, whatever their aliases and fragments: one request is one
  * password guess (the sign-in limits count requests), and one voice token decision (issueVoiceTokens takes up to
@@ -383,6 +405,106 @@ const introspectionBounded: ValidationRule = (context): ASTVisitor => {
           ),
         );
       }
+    },
+  };
+};
+
+/**
+ * The document's tokens, refused past MAX_TOKENS before it is parsed (over HTTP and graphql-ws alike: grafserv runs
+ * processGraphQLRequestBody on both). Counting stops at the first token over; a lexing error is left to the parser,
+ * which reports it as ever.
+ */
+export function tokenRefusal(query: unknown): SafeError | undefined {
+  if (typeof query !== "string" || query.length < MAX_TOKENS) return undefined;
+  const lexer = new Lexer(new Source(query));
+  try {
+    for (let tokens = 0; lexer.advance().kind !== TokenKind.EOF; ) {
+      if (++tokens > MAX_TOKENS) {
+        return new SafeError(`the document has more than ${MAX_TOKENS} tokens: send a smaller one`, { statusCode: 400, code: "QUERY_TOO_COMPLEX" });
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * How many pairs graphql-js's OverlappingFieldsCanBeMerged compares, or more than `budget`. The rule compares every
+ * pair of selections that share a response name in one selection set, and for each pair with sub-selections, the
+ * pairs of their children: `{ a{x} a{x} … }` 4200 times took a second of the event loop, and a tree of `query {
+ * query { … } }` two wide and eight deep, 1800 tokens, 140 ms. Here the selections under one response name are
+ * merged into one node, whose children are the union of their sub-selections (fragments expanded once per node);
+ * a node merging c selections costs c(c-1)/2 pairs, which follows the rule's own count within a small factor on
+ * every shape measured (docs/BENCHMARKS.md), in time linear in what it visits. The walk also stops past
+ * MAX_EXPANDED_FIELDS (fragments spread inside fragments double what is visited at each level).
+ */
+function overlapPairs(document: DocumentNode, budget: number): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  let pairs = 0;
+  let visited = 0;
+  const over = () => pairs > budget || visited > MAX_EXPANDED_FIELDS;
+  const merged = (sets: readonly SelectionSetNode[], depth: number): void => {
+    const counts = new Map<string, number>();
+    const children = new Map<string, SelectionSetNode[]>();
+    const spread = new Set<string>();
+    const collect = (set: SelectionSetNode) => {
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD) {
+          visited++;
+          const key = selection.alias?.value ?? selection.name.value;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+          if (selection.selectionSet) {
+            const list = children.get(key);
+            if (list) list.push(selection.selectionSet);
+            else children.set(key, [selection.selectionSet]);
+          }
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          collect(selection.selectionSet);
+        } else if (!spread.has(selection.name.value)) {
+          spread.add(selection.name.value);
+          const fragment = fragments.get(selection.name.value);
+          if (fragment) collect(fragment.selectionSet);
+        }
+      }
+    };
+    for (const set of sets) collect(set);
+    for (const [key, c] of counts) pairs += ((c * (c - 1)) / 2) * (children.has(key) ? 1 : 1 / 32);
+    // Deeper than any document the depth limit lets through: only a fragment cycle, which its own rule refuses.
+    if (over() || depth > 4 * MAX_DEPTH) return;
+    for (const list of children.values()) {
+      merged(list, depth + 1);
+      if (over()) return;
+    }
+  };
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION) merged([definition.selectionSet], 0);
+    if (over()) return Math.max(pairs, budget + 1);
+  }
+  return pairs;
+}
+
+/**
+ * graphql-js's OverlappingFieldsCanBeMerged, run only on a document whose pairs (overlapPairs) are within
+ * MAX_OVERLAP_PAIRS; past it the document is refused before the rule starts. It replaces the rule of that name in
+ * the rules grafserv validates with.
+ */
+const boundedOverlap: ValidationRule = (context) => {
+  // graphql-js's rule does all its work when it enters a selection set.
+  const inner = OverlappingFieldsCanBeMergedRule(context) as { SelectionSet: (...args: unknown[]) => unknown };
+  let refused = false;
+  return {
+    Document(document) {
+      if (overlapPairs(document, MAX_OVERLAP_PAIRS) > MAX_OVERLAP_PAIRS) {
+        refused = true;
+        context.reportError(
+          refusal("QUERY_TOO_COMPLEX", `the document selects the same fields under one name too often (more than ${MAX_OVERLAP_PAIRS} pairs to compare): select each once`),
+        );
+      }
+    },
+    SelectionSet(...args) {
+      if (!refused) inner.SelectionSet(...args);
     },
   };
 };
@@ -683,10 +805,17 @@ export function queryLimitsPlugin(executionTimeoutMs: number): GraphileConfig.Pl
     grafserv: {
       middleware: {
         setPreset(next, dynamicOptions) {
-          dynamicOptions.validationRules.push(...VALIDATION_RULES);
+          const rules = dynamicOptions.validationRules;
+          const at = rules.indexOf(OverlappingFieldsCanBeMergedRule);
+          // Fail closed: without the rule to replace, its unbounded copy would run.
+          if (at < 0) throw new Error("graphql's OverlappingFieldsCanBeMergedRule is not among grafserv's validation rules: boundedOverlap cannot replace it");
+          rules.splice(at, 1, boundedOverlap);
+          rules.push(...VALIDATION_RULES);
           return next();
         },
-        processGraphQLRequestBody(next) {
+        processGraphQLRequestBody(next, event) {
+          const tooLong = tokenRefusal(event.body.query);
+          if (tooLong) throw tooLong;
           try {
             const result = next();
             return result && typeof (result as Promise<void>).then === "function" ? (result as Promise<void>).catch(withCode) : result;

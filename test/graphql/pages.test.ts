@@ -2,7 +2,7 @@ import { createClient, type Client } from "graphql-ws";
 import { buildClientSchema, getIntrospectionQuery } from "postgraphile/graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_COST, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES, STANDARD_INTROSPECTION, TOTAL_COUNT_COST } from "../../server/graphql/limits.ts";
+import { DEFAULT_PAGE_SIZE, MAX_ALIASES, MAX_COST, MAX_INTROSPECTION_FIELDS, MAX_PAGE_SIZE, MAX_REQUEST_BYTES, MAX_TOKENS, STANDARD_INTROSPECTION, TOTAL_COUNT_COST } from "../../server/graphql/limits.ts";
 import { bearer, postJson, type HttpAnswer } from "../support/http.ts";
 import { createMember, type Member } from "../support/members.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -210,8 +210,11 @@ describe("introspection: bounded by the size of its answer at the schema's real 
     for (const query of [wide(19), wide(1), typesFiveTimes, `{ __type(name: "Query") { a: fields { ${inner} } b: fields { ${inner} } c: fields { ${inner} } d: fields { ${inner} } e: fields { ${inner} } f: fields { ${inner} } g: fields { ${inner} } h: fields { ${inner} } } }`]) {
       const http = await post({ query });
       expectRefused(http, "QUERY_TOO_COMPLEX", query.slice(0, 80));
-      // Refused by validation, so no answer was built (the review's took 1.4 to 2.9 s).
-      expect(http.body.errors?.[0]?.message, query.slice(0, 80)).toMatch(/introspection limit of \d+ values|aliases inside __schema and __type are refused/);
+      // Refused by validation, so no answer was built (the review's took 1.4 to 2.9 s); the review's own query has
+      // more than MAX_TOKENS tokens, so it is refused before it is parsed.
+      expect(http.body.errors?.[0]?.message, query.slice(0, 80)).toMatch(
+        /introspection limit of \d+ values|aliases inside __schema and __type are refused|the document has more than \d+ tokens/,
+      );
       expect(codesOf(await overWs(ws, query)), `${query.slice(0, 80)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
     }
     expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
@@ -278,6 +281,51 @@ describe("totalCount and offset are costed: a member cannot count or skip a whol
     }
     // The same document with a small offset in its variable runs: the cost is judged on each request's values.
     expectRan(await post({ query: `query($o: Int) { ${skip("$o")} }`, variables: { o: 3 } }, vagrant.token));
+  });
+});
+
+describe("parsing and validating a document is bounded, whatever it spends its bytes on (review 5, F2)", () => {
+  // The review's document: one small selection 4200 times, 95 KB (under the body limit). graphql-js compared every
+  // pair of the repeated fields: 0.5 to 1.2 s of the event loop each, anonymously, a fresh document each time.
+  const repeated = (n: number) => `query Q { ${Array.from({ length: n }, () => "skills{nodes{id name}}").join(" ")} }`;
+  // Fewer tokens, the same pairwise work: a tree of Query's own `query` field, two wide and eight deep (1788 tokens).
+  const tree = (wide: number, deep: number): string =>
+    deep === 0 ? "__typename" : Array.from({ length: wide }, () => `query { ${tree(wide, deep - 1)} }`).join(" ");
+  // Repeated inside a fragment, and the fragment spread where its fields are compared again.
+  const inFragment = `query Q { skills { ...F ...F } } fragment F on SkillConnection { ${Array.from({ length: 120 }, () => "nodes { id }").join(" ")} }`;
+
+  it(`a document of more than ${MAX_TOKENS} tokens is QUERY_TOO_COMPLEX before it is parsed, anonymously, over HTTP and WebSocket`, async () => {
+    const query = repeated(4200);
+    expect(query.length).toBeLessThan(MAX_REQUEST_BYTES);
+    const answer = await post({ query });
+    expectRefused(answer, "QUERY_TOO_COMPLEX");
+    expect(answer.body.errors?.[0]?.message).toBe(`the document has more than ${MAX_TOKENS} tokens: send a smaller one`);
+    // A new operation name each time: no cached validation to lean on.
+    for (let i = 0; i < 3; i++) expectRefused(await post({ query: query.replace("query Q", `query Q${i}`) }), "QUERY_TOO_COMPLEX");
+    const ws = wsClient();
+    expect(codesOf(await overWs(ws, query))).toEqual(["QUERY_TOO_COMPLEX"]);
+    // The socket stays open for what is within the limits.
+    expect((await overWs(ws, "{ __typename }")).results).toEqual([{ data: { __typename: "Query" } }]);
+  });
+
+  it("fields repeated under one name past the pairs graphql-js would compare are QUERY_TOO_COMPLEX, within the token limit", async () => {
+    const ws = wsClient();
+    for (const query of [`{ ${tree(2, 8)} }`, repeated(200), inFragment]) {
+      const answer = await post({ query });
+      expectRefused(answer, "QUERY_TOO_COMPLEX", query.slice(0, 60));
+      expect(answer.body.errors?.[0]?.message, query.slice(0, 60)).toMatch(/^the document selects the same fields under one name too often/);
+      expect(codesOf(await overWs(ws, query)), `${query.slice(0, 60)} over WebSocket`).toEqual(["QUERY_TOO_COMPLEX"]);
+    }
+  });
+
+  it("ordinary repetition still runs: a field a few fragments each select, the same tree smaller, leaves repeated", async () => {
+    const fragments = `query($id: UUID!) { profiles(first: 1, condition: { id: $id }) { nodes { ...A ...B ...C } } }
+      fragment A on Profile { id callsign voicePresencesByUserId(first: 2) { nodes { id } } }
+      fragment B on Profile { id rank voicePresencesByUserId(first: 2) { nodes { id roomName } } }
+      fragment C on Profile { id voicePresencesByUserId(first: 2) { nodes { id } totalCount } }`;
+    expectRan(await post({ query: fragments, variables: { id: vagrant.id } }, vagrant.token), "fragments");
+    expectRan(await post({ query: `{ ${tree(2, 4)} }` }), "tree 2 x 4");
+    expectRan(await post({ query: `{ ${Array.from({ length: 300 }, () => "__typename").join(" ")} }` }), "300 leaves");
   });
 });
 
