@@ -129,7 +129,10 @@ language sql immutable parallel safe as $$
   select regexp_replace(btrim(callsign, ' '), ' {2,}', ' ', 'g')
 $$;
 
-/* The one place accounts are created: register() for newcomers, the operators' CLI for any rank. */
+/*
+ * The one place accounts are created: register() for newcomers, the operators' CLI for any rank. A taken callsign
+ * or e-mail raises CONFLICT (register() answers it as a refusal row, counted against the sign-up limit).
+ */
 create or replace function nexus_private.create_user(email text, password text, callsign text, rank public.rank)
 returns uuid
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
@@ -146,11 +149,13 @@ begin
   if callsign is null or callsign !~ '^[A-Za-z0-9][A-Za-z0-9 _.-]{1,31}$' then
     perform nexus_private.fail('BAD_REQUEST', 'callsign must be 2 to 32 letters, digits, spaces, dots, dashes or underscores', 'validation_failed');
   end if;
-  if exists (select 1 from auth.users u where lower(u.email) = lower(create_user.email)) then
-    perform nexus_private.fail('CONFLICT', 'an account with this email already exists', 'user_already_exists');
-  end if;
+  -- The callsign first: a taken one then answers the same whether the e-mail has an account or not, so it
+  -- cannot be used to ask about e-mails (auth.register).
   if exists (select 1 from public.profiles p where lower(p.callsign) = lower(create_user.callsign)) then
     perform nexus_private.fail('CONFLICT', format('callsign %s is taken', create_user.callsign));
+  end if;
+  if exists (select 1 from auth.users u where lower(u.email) = lower(create_user.email)) then
+    perform nexus_private.fail('CONFLICT', 'an account with this email already exists', 'user_already_exists');
   end if;
   insert into auth.users (email, password_hash)
   values (lower(create_user.email), crypt(create_user.password, gen_salt('bf', 10)))

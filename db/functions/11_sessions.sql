@@ -13,7 +13,8 @@
  *                                                             accounts (50): password spraying
  *   nexus.auth_max_failed_logins_per_account  AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT  … for one account over all
  *                                                             addresses (100): guessing from many addresses
- *   nexus.auth_signups_per_hour      AUTH_SIGNUPS_PER_HOUR    accounts created per client address an hour (30)
+ *   nexus.auth_signups_per_hour      AUTH_SIGNUPS_PER_HOUR    sign-ups per client address an hour, those refused
+ *                                                             as taken included (30)
  *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
  *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
  */
@@ -171,10 +172,17 @@ end
 $$;
 
 /*
- * Public sign-up: a VAGRANT account and its first session. At most nexus.auth_signups_per_hour accounts per
+ * Public sign-up: a VAGRANT account and its first session. At most nexus.auth_signups_per_hour sign-ups per
  * client address an hour (the server says which address: the socket's, or X-Forwarded-For's when TRUST_PROXY
  * says the proxy is believed); an unknown address counts as one address, so the limit never falls away.
- * Refusals raise (BAD_REQUEST, CONFLICT, RATE_LIMITED): nothing needs keeping when sign-up fails.
+ *
+ * A sign-up refused because its e-mail or callsign is taken counts as one all the same: with no e-mail
+ * confirmation, a free callsign and a taken e-mail must be refused as taken, so each such answer tells whether an
+ * account exists, and the limit is what bounds that probing. That refusal is therefore a row (CONFLICT, reason
+ * user_already_exists for the e-mail), not an exception, so the counted event is kept; create_user checks the
+ * callsign before the e-mail, so a taken callsign answers the same whether the e-mail is known or not. A value
+ * that is malformed (BAD_REQUEST: e-mail, password length, callsign) tells nothing about anyone and is raised,
+ * uncounted; so is RATE_LIMITED, which counts nothing either.
  */
 create or replace function auth.register(
   email text, password text, callsign text, user_agent text default null, client_address text default null
@@ -184,14 +192,23 @@ declare
   address text := nexus_private.limit_address(client_address);
   max_sign_ups integer := nexus_private.rate_limit_setting('auth_signups_per_hour', 30);
   wait integer := nexus_private.auth_limit_wait('sign_up', address, max_sign_ups, interval '1 hour');
+  member uuid;
+  refusal text;
+  refusal_hint text;
 begin
   if wait is not null then
     perform nexus_private.fail_rate_limited(
       format('too many sign-ups from this address: at most %s an hour; try again in %s seconds', max_sign_ups, wait), wait);
   end if;
   insert into nexus_private.auth_limit_events (kind, subject) values ('sign_up', address);
-  return nexus_private.open_session(
-    nexus_private.create_user(email, password, callsign, 'VAGRANT'), user_agent, client_address);
+  begin
+    member := nexus_private.create_user(email, password, callsign, 'VAGRANT');
+  exception when sqlstate 'NX409' then
+    -- Only create_user's own work is undone (this block is a subtransaction): the event above stays counted.
+    get stacked diagnostics refusal = pg_exception_detail, refusal_hint = pg_exception_hint;
+    return nexus_private.session_refused('CONFLICT', substring(refusal_hint from 'reason=([a-z_]+)'), refusal);
+  end;
+  return nexus_private.open_session(member, user_agent, client_address);
 end
 $$;
 grant execute on function auth.register(text, text, text, text, text) to anon, authenticated;

@@ -3,9 +3,10 @@
  * and the GoTrue-compatible /auth/v1 routes call these. Each runs one SQL function as the caller
  * (db/functions/11_sessions.sql decides everything) and then only signs the access JWT for the session it got.
  *
- * Sign-in and refresh answer refusals as rows rather than exceptions (the failed-login count and the revocation
- * of a replayed refresh token must be kept), so they run through asCaller, which commits what SQL wrote, and the
- * refusal is raised here afterwards with the code and reason SQL chose.
+ * Sign-up, sign-in and refresh answer refusals as rows rather than exceptions (the sign-up refused as taken and
+ * the failed login are counted, a replayed refresh token's session is revoked, and all of that must be kept), so
+ * they run through asCaller, which commits what SQL wrote, and the refusal is raised here afterwards with the code
+ * and reason SQL chose.
  */
 import type { Pool } from "pg";
 import type { Config } from "../../core/config.ts";
@@ -53,7 +54,7 @@ interface Outcome {
 }
 
 const OUTCOME_COLUMNS = "o.user_id, o.session_id, o.refresh_token, o.error, o.reason, o.detail, o.retry_after";
-const REFUSAL_CODES: readonly ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED"];
+const REFUSAL_CODES: readonly ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED", "CONFLICT"];
 
 export type Accounts = ReturnType<typeof makeAccounts>;
 

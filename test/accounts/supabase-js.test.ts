@@ -3,12 +3,11 @@
  * @supabase/supabase-js client against the running server in production mode.
  */
 import { createClient, isAuthApiError, type SupabaseClient } from "@supabase/supabase-js";
-import { createClient as createWsClient } from "graphql-ws";
 import { SignJWT } from "jose";
-import WebSocket from "ws";
 import { TokenVerifier } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../../core/jwt.ts";
+import { graphqlOverWs } from "../support/graphql-ws.ts";
 import { bearer, postJson } from "../support/http.ts";
 import { LIVEKIT_ENV, LIVEKIT_KEY, LIVEKIT_SECRET } from "../support/livekit.ts";
 import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/server.ts";
@@ -417,30 +416,13 @@ describe("the sign-up limit per client address", () => {
   });
 
   it("counts sign-ups over a GraphQL WebSocket per client address too, not all in one bucket", async () => {
-    /** graphql-ws over `ws`, whose upgrade request carries the proxy's X-Forwarded-For. */
-    const registerOverWs = async (n: number, forwardedFor: string) => {
-      const Forwarded = class extends WebSocket {
-        constructor(url: string, protocols?: string | string[]) {
-          super(url, protocols, { headers: { "x-forwarded-for": forwardedFor } });
-        }
-      };
-      const ws = createWsClient({ url: `${proxied.baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: Forwarded, retryAttempts: 0, lazy: true });
-      try {
-        const result = await new Promise<{ data?: any; errors?: any[] }>((resolve, reject) => {
-          let value: { data?: any; errors?: any[] } = {};
-          ws.subscribe(
-            {
-              query: `mutation($e: String!, $c: String!) { register(input: { email: $e, password: "password-123", callsign: $c }) { userId } }`,
-              variables: { e: `wslimit${n}@nexus.test`, c: `WsLimit${n}` },
-            },
-            { next: (v) => (value = v as typeof value), error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(e)), complete: () => resolve(value) },
-          );
-        });
-        return result;
-      } finally {
-        await ws.dispose();
-      }
-    };
+    const registerOverWs = (n: number, forwardedFor: string) =>
+      graphqlOverWs(
+        proxied.baseUrl,
+        `mutation($e: String!, $c: String!) { register(input: { email: $e, password: "password-123", callsign: $c }) { userId } }`,
+        { e: `wslimit${n}@nexus.test`, c: `WsLimit${n}` },
+        { "x-forwarded-for": forwardedFor },
+      );
     // AUTH_SIGNUPS_PER_HOUR is 2 here: three addresses, one sign-up each, all pass.
     for (const [n, address] of [[1, "192.0.2.1"], [2, "192.0.2.2"], [3, "192.0.2.3"]] as const) {
       expect((await registerOverWs(n, address)).data?.register?.userId, address).toMatch(/^[0-9a-f-]{36}$/);

@@ -50,10 +50,10 @@ select isnt((auth.register('newcomer@example.org', 'correct horse', 'Newcomer'))
 reset role;
 select is((select rank from public.profiles where callsign = 'Newcomer'), 'VAGRANT'::public.rank, 'a new account is VAGRANT');
 select tests.clear_authentication();
-select throws_ok($$ select auth.register('NEWCOMER@example.org', 'another pass', 'Other') $$,
-  'NX409', 'CONFLICT', 'an email is registered once, whatever its case');
-select throws_ok($$ select auth.register('x@example.org', 'another pass', 'newcomer') $$,
-  'NX409', 'CONFLICT', 'a callsign is taken once, whatever its case');
+select is((select o.error || ' ' || o.reason from auth.register('NEWCOMER@example.org', 'another pass', 'Other') o),
+  'CONFLICT user_already_exists', 'an email is registered once, whatever its case');
+select is((select o.error || ': ' || o.detail from auth.register('x@example.org', 'another pass', 'newcomer') o),
+  'CONFLICT: callsign newcomer is taken', 'a callsign is taken once, whatever its case');
 select throws_ok($$ select auth.register('y@example.org', 'short', 'Shorty') $$,
   'NX400', 'BAD_REQUEST', 'a password under 8 characters is refused');
 reset role;
