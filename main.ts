@@ -6,7 +6,7 @@ import "./core/env.ts";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./server/app.ts";
 import { migrate } from "./core/database/migrate.ts";
-import { createPool, createWorkerPool, poolsShuttingDown } from "./core/database/pool.ts";
+import { createPool, createWorkerPool, poolsShuttingDown, WORKER_ROLE } from "./core/database/pool.ts";
 import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
 import { OneLineError } from "./core/fatal.ts";
 import { assertPortFree, localBaseUrl } from "./core/net.ts";
@@ -104,7 +104,10 @@ async function main() {
   pool = runServer ? createPool(db.url, log, config.databasePoolSize) : undefined;
   workerPool = runWorker ? createWorkerPool(db.url, log, config.workerConcurrency) : undefined;
   // The worker starts first so the banner below means everything is up.
-  if (workerPool) worker = await startWorker({ config, pool: workerPool, log });
+  if (workerPool) {
+    await assertWorkerRole(workerPool);
+    worker = await startWorker({ config, pool: workerPool, log });
+  }
   if (stopSignal) return shutDown();
   if (pool) {
     server = await createServer({ config, pool, log });
@@ -125,6 +128,23 @@ async function main() {
         `  SQL:       npm run nexus -- db psql`,
         "",
       ].join("\n") + "\n",
+    );
+  }
+}
+
+/**
+ * The worker's connections switch to nexus_worker through a startup option. A pooler that drops that option (some
+ * do, silently) would leave them as the login: refused at once when that is nexus_authenticator (no grant on the
+ * queue), but with a login that may do anything, jobs would run with every right. Fail closed: the worker starts
+ * only as nexus_worker.
+ */
+async function assertWorkerRole(pool: ReturnType<typeof createWorkerPool>): Promise<void> {
+  const { rows } = await pool.query<{ role: string }>("select current_user as role");
+  const role = rows[0]?.role;
+  if (role !== WORKER_ROLE) {
+    throw new OneLineError(
+      `the worker's database connections run as ${role}, not ${WORKER_ROLE}: connect the worker to Postgres directly ` +
+        `(something between them dropped the startup option that switches the role; docs/scaling.md)`,
     );
   }
 }
