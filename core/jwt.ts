@@ -49,10 +49,23 @@ export async function signJwt(
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
-function decodeJson(part: string): unknown {
+/**
+ * The bytes of one part of a token, which must be canonical base64url (RFC 7515 §2: no padding, no other
+ * alphabet), or UNAUTHENTICATED. Canonical also means the unused low bits of the last character are zero:
+ * Buffer.from() ignores them, so without this check `…Q` and `…R` would be two token texts for one signature,
+ * and a token's text would not be the one its issuer signed. Re-encoding the bytes must give the text back.
+ */
+function canonicalBytes(part: string): Buffer {
   if (!B64URL.test(part)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
+  const bytes = Buffer.from(part, "base64url");
+  if (bytes.toString("base64url") !== part) throw new ApiError("UNAUTHENTICATED", "token is malformed (not canonical base64url)");
+  return bytes;
+}
+
+function decodeJson(part: string): unknown {
+  const bytes = canonicalBytes(part);
   try {
-    return JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    return JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     throw new ApiError("UNAUTHENTICATED", "token is malformed", { cause: error });
   }
@@ -91,7 +104,8 @@ export async function verifyJwt(token: string, secret: string): Promise<Claims> 
  * parts, a JSON object header whose `alg` is exactly HS256 and that names no `crit` extensions, a signature equal
  * (constant time) to HMAC-SHA256 over the first two parts, a JSON object payload with a numeric `exp` not yet
  * passed and, if present, a numeric `nbf` already reached (both within `clockToleranceSeconds`). Anything else
- * throws UNAUTHENTICATED; nothing of the payload is trusted before the signature checked out.
+ * throws UNAUTHENTICATED; nothing of the payload is trusted before the signature checked out. Each part must be
+ * canonical base64url (canonicalBytes), so one signed token has exactly one text.
  */
 export function checkHs256(token: string, secret: string, clockToleranceSeconds = 0): Record<string, unknown> {
   const parts = token.split(".");
@@ -101,9 +115,8 @@ export function checkHs256(token: string, secret: string, clockToleranceSeconds 
   if (!header || typeof header !== "object" || Array.isArray(header)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
   if (header.alg !== "HS256") throw new ApiError("UNAUTHENTICATED", "token algorithm not allowed (HS256 only)");
   if (header.crit !== undefined) throw new ApiError("UNAUTHENTICATED", "token has unsupported critical header parameters");
-  if (!B64URL.test(signaturePart)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
+  const given = canonicalBytes(signaturePart);
   const expected = createHmac("sha256", secret).update(`${headerPart}.${payloadPart}`).digest();
-  const given = Buffer.from(signaturePart, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new ApiError("UNAUTHENTICATED", "token signature is invalid");
   }

@@ -12,7 +12,7 @@ import { grafserv } from "postgraphile/grafserv/node";
 import { makePreset } from "./graphql/preset.ts";
 import { graphqlEdge, GRAPHQL_PATH } from "./graphql/edge.ts";
 import { graphqlWebSocket } from "./graphql/websocket.ts";
-import { recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
+import { loggedText, recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
@@ -195,7 +195,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
     clearInterval(idle);
     clearTimeout(deadline);
     if (outcome === "deadline") {
-      const cut = answeringNow().map((res) => `${res.req.method} ${res.req.url?.split("?")[0]}`);
+      const cut = answeringNow().map((res) => `${res.req.method} ${loggedText(res.req.url?.split("?")[0] ?? "")}`);
       if (cut.length > 0 || upgraded.size > 0) {
         log.warn(
           { requests: cut.slice(0, 20), unanswered: cut.length, subscriptions: upgraded.size, shutdownTimeoutMs: config.shutdownTimeoutMs },

@@ -32,6 +32,18 @@ export function requestPath(req: { url?: string }): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+/** The most characters of a client's text (a path, a method) that a log line carries. */
+export const LOGGED_TEXT_MAX = 256;
+
+/**
+ * A client's text as a log line carries it: whole up to LOGGED_TEXT_MAX characters, else its start and how long
+ * it was (`/nope/AAAA…[+14750 characters]`). A 404 for a 15 KB path then logs a line of the usual size, still
+ * telling what was asked for; pino escapes what is kept, so no text forges a line.
+ */
+export function loggedText(text: string): string {
+  return text.length <= LOGGED_TEXT_MAX ? text : `${text.slice(0, LOGGED_TEXT_MAX)}…[+${text.length - LOGGED_TEXT_MAX} characters]`;
+}
+
 let warnedOfForwardedFor = false;
 
 /**
@@ -52,7 +64,7 @@ export function clientAddressOf(trust: TrustProxy, log: Logger): (req: IncomingM
       warnedOfForwardedFor = true;
       log.warn(
         // Express strips a router's mount point from req.url; originalUrl keeps the path the client asked for.
-        { address, path: requestPath({ url: (req as { originalUrl?: string }).originalUrl ?? req.url }) },
+        { address, path: loggedText(requestPath({ url: (req as { originalUrl?: string }).originalUrl ?? req.url })) },
         "a request carries X-Forwarded-For but TRUST_PROXY is false, so the limits per client address count it as " +
           "its connection's address. If a proxy of yours sets that header, every client behind it is one address " +
           "(one client's wrong passwords refuse every sign-in): set TRUST_PROXY (docs/ACCOUNTS.md). If no proxy " +
@@ -89,7 +101,7 @@ export class TrackedRequest {
 
 /**
  * Reuse a sane incoming X-Request-Id (a proxy's), else make one; echo it back; log the outcome once (debug for a
- * success, info for a 4xx, error for a 5xx). Returns the request id and its logger.
+ * success, info for a 4xx, error for a 5xx), the path cut to LOGGED_TEXT_MAX. Returns the request id and its logger.
  */
 export function trackRequest(log: Logger, req: IncomingMessage, res: ServerResponse): TrackedRequest {
   const incoming = req.headers["x-request-id"];
@@ -101,7 +113,9 @@ export function trackRequest(log: Logger, req: IncomingMessage, res: ServerRespo
     const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug";
     if (!log.isLevelEnabled(level)) return;
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    tracked.log[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+    // The path is the client's text, and node's parser takes one as long as its header limit (16 KB); the method
+    // is one node knows, the request id one we checked or made. The user agent and the query are not logged.
+    tracked.log[level]({ method: req.method, path: loggedText(path), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
   });
   return tracked;
 }

@@ -97,7 +97,10 @@ comment on function public.certify_mentor(uuid, uuid) is
   E'@resultFieldName mentorCertification\nCertify a member to mentor a skill: FOUNDER+, or a VOYAGER+ mentor of that skill. Audited.';
 grant execute on function public.certify_mentor(uuid, uuid) to authenticated, service_role;
 
-/* Withdraw a certification (FOUNDER+). The removed row, or null when there was none. */
+/*
+ * Withdraw a certification (FOUNDER+). The removed row, or null when there was none. The trainings of that skill
+ * the mentor holds end with it (nexus_private.end_trainings_of_withdrawn_mentor, 61_academy_requests.sql).
+ */
 create or replace function public.revoke_mentor_certification(user_id uuid, skill_id uuid) returns public.mentor_certifications
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
@@ -114,5 +117,5 @@ begin
 end
 $$;
 comment on function public.revoke_mentor_certification(uuid, uuid) is
-  E'@resultFieldName mentorCertification\nWithdraw a member''s certification to mentor a skill (FOUNDER+); null when there was none. Audited. Their accepted trainings run on.';
+  E'@resultFieldName mentorCertification\nWithdraw a member''s certification to mentor a skill (FOUNDER+); null when there was none. Audited. Their ACCEPTED trainings of that skill are cancelled at once (sim pod closed, cadet paged MENTOR_WITHDRAWN).';
 grant execute on function public.revoke_mentor_certification(uuid, uuid) to authenticated, service_role;

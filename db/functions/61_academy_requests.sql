@@ -35,10 +35,12 @@ begin
     'title', case type
       when 'SIM_POD_READY' then 'Your mentor is ready'
       when 'TRAINING_CANCELLED' then 'Training called off'
+      when 'MENTOR_WITHDRAWN' then 'Your mentor was withdrawn'
       else type end,
     'body', case type
       when 'SIM_POD_READY' then format('%s is waiting for you in a sim pod to teach %s', mentor, skill)
       when 'TRAINING_CANCELLED' then format('%s called off their %s training', cadet, skill)
+      when 'MENTOR_WITHDRAWN' then format('%s may no longer teach %s, so this training is off; ask again for another mentor', mentor, skill)
       else skill end
   );
 end
@@ -185,6 +187,42 @@ $$;
 comment on function public.complete_training(uuid, boolean) is
   E'@resultFieldName academyRequest\nSign off an ACCEPTED training you mentor: it becomes COMPLETED and its sim pod closes. certify: also certify the cadet to mentor the skill (needs FOUNDER+, or VOYAGER+ as a mentor of it).';
 grant execute on function public.complete_training(uuid, boolean) to authenticated;
+
+/*
+ * A mentor whose certification in a skill is withdrawn stops teaching it at once: every training of that skill
+ * they hold (ACCEPTED) is CANCELLED in the revoking transaction, its sim pod closes (expires_at = now, so the
+ * live rights job removes both from the room and joinSimPod refuses), and the cadet is paged (MENTOR_WITHDRAWN)
+ * and may ask again, for another mentor. Not back to PENDING: a pod belongs to one request and one mentor, and
+ * what the withdrawn mentor already taught is not vouched for. A trigger, like the audit one, so an operator's
+ * `delete from mentor_certifications` (or a skill or member deleted) ends the trainings too. The mentor can then
+ * neither join (the pod is closed) nor complete (the training is CANCELLED), and so never certify the cadet.
+ */
+create or replace function nexus_private.end_trainings_of_withdrawn_mentor() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  request public.academy_requests;
+begin
+  if tg_op = 'UPDATE' and (new.user_id, new.skill_id) = (old.user_id, old.skill_id) then
+    return null;
+  end if;
+  for request in
+    update public.academy_requests r set status = 'CANCELLED', cancelled_at = now()
+     where r.mentor_id = old.user_id and r.skill_id = old.skill_id and r.status = 'ACCEPTED'
+    returning r.*
+  loop
+    update public.sim_pods p set expires_at = least(p.expires_at, now()) where p.id = request.sim_pod_id;
+    perform nexus_private.enqueue_push(request.cadet_id, 'MENTOR_WITHDRAWN',
+      nexus_private.academy_payload(request, 'MENTOR_WITHDRAWN'), 'mentor-withdrawn:' || request.id);
+    perform nexus_private.audit('academy_request.cancelled', jsonb_build_object(
+      'request_id', request.id, 'reason', 'mentor_certification_revoked', 'mentor_id', old.user_id));
+  end loop;
+  return null;
+end
+$$;
+
+create or replace trigger mentor_certifications_end_trainings
+  after delete or update of user_id, skill_id on public.mentor_certifications
+  for each row execute function nexus_private.end_trainings_of_withdrawn_mentor();
 
 /* The PENDING requests the caller could accept: in skills they mentor, not their own; oldest first. */
 create or replace function public.open_training_requests() returns setof public.academy_requests

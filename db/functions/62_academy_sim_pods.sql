@@ -75,7 +75,13 @@ begin
   if request.cadet_id = caller then
     perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'you cannot accept your own training request');
   end if;
-  if not public.is_mentor_of(request.skill_id) then
+  -- The certification is locked (key share) until this accept commits: a revocation running at the same time
+  -- waits for it and then cancels the training it made (end_trainings_of_withdrawn_mentor), or, if it deleted
+  -- first, this accept finds no certification.
+  perform 1 from public.mentor_certifications c
+   where c.user_id = caller and c.skill_id = request.skill_id
+     for key share;
+  if not found then
     perform nexus_private.fail('INSUFFICIENT_CLEARANCE', format('only a mentor certified for %s may accept this request',
       (select s.name from public.skills s where s.id = request.skill_id)));
   end if;

@@ -709,14 +709,27 @@ function defaultPage<T extends GrafastFieldConfig<any, any, any>>(field: T, scop
 }
 const REFUSAL_STATUS = new Set(["QUERY_TOO_COMPLEX", "BAD_REQUEST"]);
 
-type ErrorOnlyBody = { errors: { extensions?: Record<string, unknown> }[] };
+type ErrorOnlyBody = { errors: { message?: unknown; extensions?: Record<string, unknown> }[] };
 
-/** A response with errors and no data (a refused request), parsed; undefined for anything else. */
+const ERRORS_FIRST = Buffer.from('{"errors":');
+const ARRAY_LAST = Buffer.from("]}");
+
+/**
+ * A response with errors and no data (a refused request), parsed; undefined for anything else. grafast writes
+ * `errors` first, then `data`, then `extensions`, so a buffer is only parsed when it opens with `{"errors":`; one
+ * of 64 KiB or more also has to end with `]}` (its last member is the errors array: no data, no extensions), so a
+ * large answer with data is never parsed here, whatever its size. An error-only answer is bounded by the request
+ * (MAX_REQUEST_BYTES, graphql-js's 100 errors): parsing it costs about what validating the request did.
+ */
 function errorOnlyBody(result: Result | null): ErrorOnlyBody | undefined {
   if (!result) return undefined;
   let payload: unknown;
   if (result.type === "json") payload = result.json;
-  else if (result.type === "buffer" && result.buffer.length < 65_536 && result.buffer.subarray(0, 10).toString() === '{"errors":') {
+  else if (
+    result.type === "buffer" &&
+    result.buffer.subarray(0, ERRORS_FIRST.length).equals(ERRORS_FIRST) &&
+    (result.buffer.length < 65_536 || result.buffer.subarray(result.buffer.length - ARRAY_LAST.length).equals(ARRAY_LAST))
+  ) {
     try {
       payload = JSON.parse(result.buffer.toString("utf8"));
     } catch {
@@ -728,9 +741,20 @@ function errorOnlyBody(result: Result | null): ErrorOnlyBody | undefined {
   return body as ErrorOnlyBody;
 }
 
+/** The longest refusal message sent back whole: graphql-js quotes names, which a request may make 90 KB long. */
+export const MAX_REFUSAL_MESSAGE = 1024;
+
+/** A refusal's message cut to MAX_REFUSAL_MESSAGE characters, its start and its end kept, the cut said. */
+function shortMessage(message: string): string {
+  if (message.length <= MAX_REFUSAL_MESSAGE) return message;
+  const head = message.slice(0, 640);
+  const tail = message.slice(-256);
+  return `${head} … [${message.length - head.length - tail.length} characters cut] … ${tail}`;
+}
+
 /**
- * A response made only of our refusals (no data: validation failed, or the execute check refused) is HTTP 400,
- * whatever media type the client accepts. graphql-over-HTTP's legacy application/json answers validation errors
+ * A response made only of refusals (no data: validation failed, or the execute check refused) is HTTP 400,
+ * whatever media type the client accepts, however large; a message longer than MAX_REFUSAL_MESSAGE is cut. graphql-over-HTTP's legacy application/json answers validation errors
  * with 200; our routes answer a refused request with 400 everywhere.
  *
  * graphql-js's own refusals of a document (a syntax error, a field that does not exist, a value of the wrong type,
@@ -741,12 +765,26 @@ function errorOnlyBody(result: Result | null): ErrorOnlyBody | undefined {
 function refusedResponse(result: Result | null): void {
   const body = errorOnlyBody(result);
   if (!result || !body) return;
-  if (result.statusCode === 200 && body.errors.every((e) => REFUSAL_STATUS.has(String(e.extensions?.code)))) result.statusCode = 400;
+  // Uncoded errors with no data are graphql-js's refusals of the document (maskError codes every execution
+  // error): with legacy application/json grafserv answers them 200, and they are refusals like ours.
+  if (result.statusCode === 200 && body.errors.every((e) => e?.extensions?.code === undefined || REFUSAL_STATUS.has(String(e.extensions.code)))) {
+    result.statusCode = 400;
+  }
   if (result.statusCode === undefined || result.statusCode < 400 || result.statusCode >= 500) return;
-  const uncoded = body.errors.filter((e) => e && typeof e === "object" && e.extensions?.code === undefined);
-  if (uncoded.length === 0) return;
+  let changed = false;
   const code = refusalCode(result.statusCode);
-  for (const error of uncoded) error.extensions = { ...error.extensions, code };
+  for (const error of body.errors) {
+    if (!error || typeof error !== "object") continue;
+    if (error.extensions?.code === undefined) {
+      error.extensions = { ...error.extensions, code };
+      changed = true;
+    }
+    if (typeof error.message === "string" && error.message.length > MAX_REFUSAL_MESSAGE) {
+      error.message = shortMessage(error.message);
+      changed = true;
+    }
+  }
+  if (!changed) return;
   if (result.type === "buffer") {
     result.buffer = Buffer.from(JSON.stringify(body));
     for (const name of Object.keys(result.headers)) {

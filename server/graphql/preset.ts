@@ -17,6 +17,7 @@ import { makeMaskError } from "./errors.ts";
 import { MAX_DEPTH, MAX_REQUEST_BYTES, queryLimitsPlugin } from "./limits.ts";
 import { PlainIdsPlugin } from "./plain-ids.ts";
 import { RateLimitedStatusPlugin } from "./rate-limited-status.ts";
+import { UpdateNotFoundPlugin } from "./update-not-found.ts";
 import type { Logger } from "../../core/log.ts";
 
 export interface PresetOptions {
@@ -38,6 +39,7 @@ export function makePreset({ config, pool, log, plugins = [] }: PresetOptions): 
       ...(config.persistedOperationsDir ? [PersistedPlugin] : []),
       PlainIdsPlugin,
       RateLimitedStatusPlugin,
+      UpdateNotFoundPlugin,
       ...plugins,
     ],
     // Row ids stay plain uuids called `id`, as the Supabase tables and the runbook's SQL name them, rather than

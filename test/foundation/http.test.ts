@@ -139,6 +139,46 @@ describe("per-request objects (young-generation pressure)", () => {
   });
 });
 
+describe("request log lines", () => {
+  // A 404 logs its path at info, and node takes a path as long as its 16 KB header limit: the line carries the
+  // path's start and its length, never 15 KB of the client's text.
+  it("cut a long path to its first LOGGED_TEXT_MAX characters and say how much was left out, on both edges; no user agent or query", async () => {
+    const { Writable } = await import("node:stream");
+    const { default: pino } = await import("pino");
+    const { LOGGED_TEXT_MAX, requestLogger, trackRequest } = await import("../../server/http.ts");
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({ write: (chunk, _encoding, done) => void (lines.push(JSON.parse(String(chunk))), done()) });
+    const log = pino({ level: "info" }, sink);
+    const { default: http } = await import("node:http");
+    const middleware = requestLogger(log);
+    const server = http.createServer((req, res) => {
+      res.statusCode = 404;
+      // The edges answered before Express call trackRequest; Express's routes go through requestLogger.
+      if (req.url!.startsWith("/express")) middleware(req as import("express").Request, res as import("express").Response, () => res.end());
+      else (trackRequest(log, req, res), res.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const long = `/nope/${"A".repeat(15_000)}`;
+    const express = `/express/${"A".repeat(15_000)}`;
+    try {
+      const { port } = server.address() as import("node:net").AddressInfo;
+      for (const path of [long, `${long}?q=${"B".repeat(500)}`, express, "/short"]) await (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { "user-agent": "U".repeat(500) } })).text();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const requests = lines.filter((l) => l.msg === "request");
+    const cut = `${long.slice(0, LOGGED_TEXT_MAX)}…[+${long.length - LOGGED_TEXT_MAX} characters]`;
+    expect(requests.map((l) => l.path)).toEqual([
+      cut,
+      cut,
+      `${express.slice(0, LOGGED_TEXT_MAX)}…[+${express.length - LOGGED_TEXT_MAX} characters]`,
+      "/short",
+    ]);
+    expect(requests).toHaveLength(4);
+    for (const line of requests) expect(JSON.stringify(line).length).toBeLessThan(LOGGED_TEXT_MAX + 200);
+  });
+});
+
 describe("a request body's refusal, in plain words", () => {
   const refusal = (schema: z.ZodType, body: unknown) => {
     try {

@@ -81,6 +81,16 @@ describe("JWT verification at the HTTP edge", () => {
     await expectRejected(`${h}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${s}`, /signature/);
   });
 
+  it("rejects the member's own token with its signature's text altered in bits base64url leaves unused", async () => {
+    const m = await member();
+    const [h, p, s] = m.token.split(".") as [string, string, string];
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // 43 characters for 32 bytes: the last character's two low bits carry nothing.
+    const altered = s.slice(0, -1) + alphabet[alphabet.indexOf(s.at(-1)!) ^ 1];
+    expect(Buffer.from(altered, "base64url")).toEqual(Buffer.from(s, "base64url"));
+    await expectRejected(`${h}.${p}.${altered}`, /not canonical base64url/);
+  });
+
   it("rejects alg: none", async () => {
     const m = await member();
     const unsigned = new UnsecuredJWT({ role: "authenticated" }).setSubject(m.id).setExpirationTime("1h").encode();

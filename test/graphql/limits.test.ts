@@ -241,9 +241,24 @@ describe("every refusal carries a code", () => {
     await refused({ query: "{ noSuchField }" });
     await refused({ query: '{ voiceNets(first: "ten") { nodes { id } } }' });
     await refused({ query: "query { __typename } query { __typename }" });
+    const legacy = await postJson(`${t.baseUrl}/graphql`, JSON.stringify({ query: "{ noSuchField }" }), { ...bearer(scout.token), accept: "application/json" });
+    expect([legacy.status, legacy.body.errors?.[0]?.extensions?.code]).toEqual([400, "BAD_REQUEST"]);
     const unparsable = await postJson(`${t.baseUrl}/graphql`, "{not json", bearer(scout.token));
     expect(unparsable.status).toBe(400);
     expect(unparsable.body.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
+
+    // A refusal of 64 KiB or more is coded too, and does not echo a 90 KB name back: the message keeps its start
+    // and end and says how much it cut. Also for a client that asks for legacy application/json.
+    for (const query of [`query($${"v".repeat(90_000)}: Int) { __typename }`, `{ ...${"F".repeat(90_000)} }`]) {
+      for (const accept of [undefined, "application/json"]) {
+        const answer = await postJson(`${t.baseUrl}/graphql`, JSON.stringify({ query }), { ...bearer(scout.token), ...(accept ? { accept } : {}) });
+        const errors = answer.body.errors as { message: string; extensions?: { code?: string } }[];
+        expect(answer.status, accept).toBe(400);
+        expect(errors.map((e) => e.extensions?.code), accept).toEqual(errors.map(() => "BAD_REQUEST"));
+        expect(JSON.stringify(answer.body).length, accept).toBeLessThan(4096);
+        expect(errors.filter((e) => / … \[\d+ characters cut\] … /.test(e.message)), accept).toHaveLength(1);
+      }
+    }
 
     // In execution: the field fails with BAD_REQUEST, and nothing is logged as a fault.
     for (const query of ['{ voiceNets(first: 5, after: "made-up") { nodes { id } } }', "{ voiceNets(first: 5, offset: -1) { nodes { id } } }"]) {

@@ -137,6 +137,7 @@ describe("voice net management over GraphQL (production mode)", () => {
       const edited = await t.graphql(UPDATE, { id, p: { name: "Hijacked", minRankToTx: "VAGRANT" } }, me.token);
       expect(edited.body.data?.updateVoiceNet?.voiceNet ?? null).toBeNull();
       expect(edited.status).toBeLessThan(500);
+      expect(edited.body.errors?.[0].extensions.code).toBe("NOT_FOUND");
 
       const deleted = await t.graphql(DELETE, { id }, me.token);
       expect(deleted.status).toBeLessThan(500);
