@@ -190,6 +190,11 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     const both = Promise.all([runner.promise, pushRunner.promise]).then(() => undefined);
     runner.promise = both;
   }
-  log.info({ concurrency, pushConcurrency: pushRunner ? config.push.concurrency : 0, runnerId }, "worker started");
+  // The VAPID public key it signs pushes with (public, as GET /push/vapid-public-key serves it): a worker whose pair
+  // differs from the server's has every push refused with 403, and this is where the two can be compared.
+  log.info(
+    { concurrency, pushConcurrency: pushRunner ? config.push.concurrency : 0, runnerId, vapidPublicKey: config.vapid.publicKey ?? null },
+    "worker started",
+  );
   return runner;
 }
