@@ -55,6 +55,24 @@ export function verifyWebhookSignature(raw: Buffer, authorization: string | unde
   }
 }
 
+/**
+ * For the log of a refused delivery, never for a decision: whether `authorization` is a JWT at all, and the API key
+ * it claims to be issued by (`iss`, read without trusting it: a key id is not a secret). A missing header or one
+ * that is no JWT is `{ jwt: false }`: what the internet (and the doctor's unsigned probes) sends.
+ */
+export function claimedSigner(authorization: string | undefined): { jwt: false } | { jwt: true; iss: string | undefined } {
+  const parts = authorization?.split(".");
+  if (!parts || parts.length !== 3) return { jwt: false };
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { iss?: unknown } | null;
+    if (!payload || typeof payload !== "object") return { jwt: false };
+    const iss = typeof payload.iss === "string" && /^[\w.:-]{1,128}$/.test(payload.iss) ? payload.iss : undefined;
+    return { jwt: true, iss };
+  } catch {
+    return { jwt: false };
+  }
+}
+
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -123,7 +141,12 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       if (answeredBodyFailure(req, res, error, req.log)) return;
       const apiError = toApiError(error);
       if (apiError.code === "UNAUTHENTICATED") {
-        req.log?.warn({ reason: apiError.message }, "webhook rejected");
+        // Refused either way (401). A call with no signature at all is internet noise (scanners, the runbook's
+        // curl, the doctor's probes): info. A JWT that does not verify is LiveKit with other keys, a rotation
+        // half done, or a forgery: a warning, naming the key it claims to be signed with and ours.
+        const signer = claimedSigner(req.headers.authorization);
+        if (signer.jwt) req.log?.warn({ reason: apiError.message, claimedKey: signer.iss ?? null, ourKey: keys?.apiKey }, "webhook rejected");
+        else req.log?.info({ reason: apiError.message }, "webhook rejected: not signed");
       } else if (apiError.status >= 500) {
         (req.log ?? log).error({ err: error }, "webhook could not be enqueued");
       }
