@@ -101,9 +101,23 @@ export function trackRequest(log: Logger, req: IncomingMessage, res: ServerRespo
     const level = res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug";
     if (!log.isLevelEnabled(level)) return;
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    tracked.log[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+    const line: Record<string, unknown> = { method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 };
+    if (res.statusCode === 401) line.reason = refusals.get(res) ?? "unauthenticated";
+    tracked.log[level](line, "request");
   });
   return tracked;
+}
+
+/** Why each response that is a 401 refused (noteRefusal), for its log line; gone with the response. */
+const refusals = new WeakMap<ServerResponse, string>();
+
+/**
+ * Record why this response refuses its caller, for the request's log line (`reason`): the ApiError's `refusal`
+ * (`bad_signature`, `expired`, `no_token`… where core/jwt.ts and the edges judged the token), else its GoTrue
+ * reason, else `unauthenticated`. Never the token.
+ */
+export function noteRefusal(res: ServerResponse, error: ApiError): void {
+  refusals.set(res, error.refusal ?? error.reason ?? "unauthenticated");
 }
 
 const TRACKED = Symbol("nexus.trackedRequest");
@@ -229,6 +243,7 @@ export function writeJson(res: ServerResponse, status: number, body: unknown): v
 
 /** The API's error answer: `{ error, message }`, its status, Retry-After for RATE_LIMITED, Allow for a 405. */
 export function writeError(res: ServerResponse, error: ApiError): void {
+  if (error.status === 401) noteRefusal(res, error);
   if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
   if (error.code === "METHOD_NOT_ALLOWED") res.setHeader("Allow", "POST, OPTIONS");
   writeJson(res, error.status, { error: error.code, message: error.message });

@@ -38,20 +38,20 @@ export interface WebhookKeys {
  * `Bearer ` prefix is not a JWT. Every other outcome, whatever threw, is a refusal.
  */
 export function verifyWebhookSignature(raw: Buffer, authorization: string | undefined, keys: WebhookKeys): void {
-  if (!authorization) throw new ApiError("UNAUTHENTICATED", "authorization header is empty");
+  if (!authorization) throw new ApiError("UNAUTHENTICATED", "authorization header is empty", { refusal: "no_signature" });
   let claims: Record<string, unknown>;
   try {
     claims = checkHs256(authorization, keys.secret, CLOCK_TOLERANCE_SECONDS);
   } catch (error) {
     throw error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token", { cause: error });
   }
-  if (claims.iat !== undefined && typeof claims.iat !== "number") throw new ApiError("UNAUTHENTICATED", "token iat is not a number");
-  if (typeof claims.iss !== "string" || claims.iss !== keys.apiKey) throw new ApiError("UNAUTHENTICATED", "token was not issued by our API key");
-  if (typeof claims.sha256 !== "string") throw new ApiError("UNAUTHENTICATED", "token has no sha256 claim");
+  if (claims.iat !== undefined && typeof claims.iat !== "number") throw new ApiError("UNAUTHENTICATED", "token iat is not a number", { refusal: "malformed" });
+  if (typeof claims.iss !== "string" || claims.iss !== keys.apiKey) throw new ApiError("UNAUTHENTICATED", "token was not issued by our API key", { refusal: "wrong_key" });
+  if (typeof claims.sha256 !== "string") throw new ApiError("UNAUTHENTICATED", "token has no sha256 claim", { refusal: "body_mismatch" });
   const expected = Buffer.from(createHash("sha256").update(raw).digest("base64"));
   const given = Buffer.from(claims.sha256);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new ApiError("UNAUTHENTICATED", "sha256 checksum of body does not match");
+    throw new ApiError("UNAUTHENTICATED", "sha256 checksum of body does not match", { refusal: "body_mismatch" });
   }
 }
 
