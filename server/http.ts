@@ -39,7 +39,8 @@ let warnedOfForwardedFor = false;
  * `trust proxy` reads them): false trusts none (the socket's peer), true all, a number that many hops, a list
  * those addresses. The sign-up and sign-in limits per address use it, on GraphQL and /auth/v1 alike.
  *
- * With TRUST_PROXY off, the first request that carries X-Forwarded-For is logged once (a warning), because a
+ * With TRUST_PROXY off, the first request whose address is read (GraphQL, /auth/v1 sign-up, sign-in and user
+ * update) that carries X-Forwarded-For is logged once (a warning), because a
  * proxy in front that nobody declared makes every client one address to those limits: one client's wrong
  * passwords then refuse everyone's sign-ins.
  */
