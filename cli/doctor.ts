@@ -9,8 +9,9 @@
  *   credentials   LiveKit key/secret sign a token that verifies; the VAPID public key is the private key's
  *   database      every table (row level security on), every migration (the runbook's four by name), every
  *                 function of db/functions, the job queue schema, a worker's heartbeat
- *   server        health, readiness, the seven runbook routes, the JWT secret, the webhook shim (an unsigned call
- *                 is 401, a signed one 200), CORS for each allowed origin and none for others, /metrics
+ *   server        health, readiness, the seven runbook routes, the JWT secret, the VAPID public key it serves, the
+ *                 webhook shim (an unsigned call is 401, a signed one 200), CORS for each allowed origin and none
+ *                 for others, /metrics
  *
  * Exit code 0 when every check passes, 1 otherwise. Nothing is written to the database or the queue.
  * Without DATABASE_URL it uses the embedded database and the development secrets in NEXUS_DATA_DIR, like `npm start`.
@@ -365,6 +366,34 @@ async function serverChecks(base: string, env: Env, add: (name: string, outcome:
       res instanceof Error ? fail(res.message) : res.status === 200 ? pass("a JWT signed with this JWT_SECRET is accepted") : res.status === 401 ? fail("the server rejects JWTs signed with this JWT_SECRET: the two differ") : fail(`answered ${res.status}`),
     );
   } else add("JWT_SECRET on the server", fail("JWT_SECRET is not set here, so it cannot be compared"));
+
+  // Browsers subscribe with the key the server serves; the worker signs with its own environment's pair. A push
+  // service refuses (403) every push to a device subscribed with another key, so the two must be one pair.
+  const vapidPublic = value(env, "NEXT_PUBLIC_VAPID_PUBLIC_KEY");
+  const served = await request(`${base}/push/vapid-public-key`);
+  let servedKey: unknown;
+  if (!(served instanceof Error) && served.status === 200) {
+    try {
+      servedKey = JSON.parse(served.text).publicKey;
+    } catch {}
+  }
+  add(
+    "VAPID key on the server",
+    served instanceof Error
+      ? fail(served.message)
+      : served.status === 503
+        ? fail("the server has no VAPID pair (503 PUSH_NOT_CONFIGURED): browsers cannot subscribe")
+        : typeof servedKey !== "string"
+          ? fail(`GET /push/vapid-public-key answered ${served.status} ${served.text.slice(0, 120)}`)
+          : !vapidPublic
+            ? fail(`NEXT_PUBLIC_VAPID_PUBLIC_KEY is not set here, so the server's (${servedKey.slice(0, 12)}…) cannot be compared`)
+            : servedKey === vapidPublic
+              ? pass("GET /push/vapid-public-key serves this NEXT_PUBLIC_VAPID_PUBLIC_KEY (browsers subscribe with it)")
+              : fail(
+                  `the server serves ${servedKey.slice(0, 12)}…, not this NEXT_PUBLIC_VAPID_PUBLIC_KEY (${vapidPublic.slice(0, 12)}…): ` +
+                    "a worker with this environment would sign pushes the push services refuse (403) for devices subscribed with the server's key",
+                ),
+  );
 
   for (const webhook of WEBHOOK_PATHS) {
     const res = await request(`${base}${webhook}`, {

@@ -1,7 +1,7 @@
 /**
  * `npm run nexus -- <command>`: the operators' command line.
  *
- *   user add --email E --password P --callsign C --rank R   create a member (prints the new user id)
+ *   user add --email E --password P --callsign C [--rank R] create a member (prints the new user id)
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
  *   db url                                                 print the database's URL (embedded: stable across starts)
@@ -41,8 +41,10 @@ const USAGE = `usage: npm run nexus -- <command>
   db url                                                    print the database URL (npm run -s nexus -- db url)
   db psql [psql options…]                                   open psql on the database (DATABASE_URL or embedded)
   db seed                                                   development members, squad and nets (not in production)
-  db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD
-${JOBS_USAGE}`;
+  db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD (16+ characters)
+${JOBS_USAGE}
+  help, <command> --help                                    this list
+and: npm run doctor                                         check a deployment (docs/operations.md#npm-run-doctor)`;
 
 export class UsageError extends Error {}
 
@@ -117,7 +119,32 @@ async function psql(args: string[]): Promise<number> {
   }
 }
 
+/** The options of every command but `jobs` and `db psql`; an unknown one is a usage error (exit 2). */
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        email: { type: "string" },
+        password: { type: "string" },
+        callsign: { type: "string" },
+        rank: { type: "string" },
+        from: { type: "string" },
+        "dry-run": { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  // `help`, and --help or -h after any command, print the usage (exit 0); `db psql --help` is psql's own.
+  if (argv[0] === "help" || (!(argv[0] === "db" && argv[1] === "psql") && argv.some((a) => a === "--help" || a === "-h"))) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
   // `jobs` takes lists of ids (--retry 12 13 14), and `db psql` passes psql's own options on, which parseArgs
   // below does not.
   if (argv[0] === "jobs") return jobs(argv.slice(1));
@@ -126,23 +153,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await databaseUrl()}\n`);
     return 0;
   }
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      email: { type: "string" },
-      password: { type: "string" },
-      callsign: { type: "string" },
-      rank: { type: "string" },
-      from: { type: "string" },
-      "dry-run": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values, positionals } = parseOptions(argv);
   const [group, action] = positionals;
-  if (values.help || !group) {
+  if (!group) {
     process.stdout.write(USAGE + "\n");
-    return values.help ? 0 : 2;
+    return 2;
   }
   if (group === "db" && action === "seed" && process.env.NODE_ENV === "production") {
     throw new UsageError("db seed refused: NODE_ENV=production (the seed creates accounts with published passwords)");

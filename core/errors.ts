@@ -44,12 +44,18 @@ export class ApiError extends Error {
    * refresh_token_already_used); the /auth/v1 routes send it as GoTrue's error_code.
    */
   readonly reason: string | undefined;
-  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; reason?: string; cause?: unknown } = {}) {
+  /**
+   * Why a 401 was answered, for the request's log line only (never sent): `bad_signature`, `expired`, `no_token`…
+   * (server/http.ts noteRefusal). Set where the token is judged (core/jwt.ts, the edges, the webhook shim).
+   */
+  readonly refusal: string | undefined;
+  constructor(code: ErrorCode, message: string, options: { retryAfterSeconds?: number; reason?: string; refusal?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = STATUS[code];
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.reason = options.reason;
+    this.refusal = options.refusal;
   }
 }
 

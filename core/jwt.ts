@@ -56,9 +56,9 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * and a token's text would not be the one its issuer signed. Re-encoding the bytes must give the text back.
  */
 function canonicalBytes(part: string): Buffer {
-  if (!B64URL.test(part)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
+  if (!B64URL.test(part)) throw new ApiError("UNAUTHENTICATED", "token is malformed", { refusal: "malformed" });
   const bytes = Buffer.from(part, "base64url");
-  if (bytes.toString("base64url") !== part) throw new ApiError("UNAUTHENTICATED", "token is malformed (not canonical base64url)");
+  if (bytes.toString("base64url") !== part) throw new ApiError("UNAUTHENTICATED", "token is malformed (not canonical base64url)", { refusal: "malformed" });
   return bytes;
 }
 
@@ -67,7 +67,7 @@ function decodeJson(part: string): unknown {
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch (error) {
-    throw new ApiError("UNAUTHENTICATED", "token is malformed", { cause: error });
+    throw new ApiError("UNAUTHENTICATED", "token is malformed", { refusal: "malformed", cause: error });
   }
 }
 
@@ -109,25 +109,25 @@ export async function verifyJwt(token: string, secret: string): Promise<Claims> 
  */
 export function checkHs256(token: string, secret: string, clockToleranceSeconds = 0): Record<string, unknown> {
   const parts = token.split(".");
-  if (parts.length !== 3) throw new ApiError("UNAUTHENTICATED", "token is malformed");
+  if (parts.length !== 3) throw new ApiError("UNAUTHENTICATED", "token is malformed", { refusal: "malformed" });
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = decodeJson(headerPart) as { alg?: unknown; crit?: unknown } | null;
-  if (!header || typeof header !== "object" || Array.isArray(header)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
-  if (header.alg !== "HS256") throw new ApiError("UNAUTHENTICATED", "token algorithm not allowed (HS256 only)");
-  if (header.crit !== undefined) throw new ApiError("UNAUTHENTICATED", "token has unsupported critical header parameters");
+  if (!header || typeof header !== "object" || Array.isArray(header)) throw new ApiError("UNAUTHENTICATED", "token is malformed", { refusal: "malformed" });
+  if (header.alg !== "HS256") throw new ApiError("UNAUTHENTICATED", "token algorithm not allowed (HS256 only)", { refusal: "bad_algorithm" });
+  if (header.crit !== undefined) throw new ApiError("UNAUTHENTICATED", "token has unsupported critical header parameters", { refusal: "malformed" });
   const given = canonicalBytes(signaturePart);
   const expected = createHmac("sha256", secret).update(`${headerPart}.${payloadPart}`).digest();
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new ApiError("UNAUTHENTICATED", "token signature is invalid");
+    throw new ApiError("UNAUTHENTICATED", "token signature is invalid", { refusal: "bad_signature" });
   }
   const payload = decodeJson(payloadPart) as Record<string, unknown> | null;
-  if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new ApiError("UNAUTHENTICATED", "token is malformed");
+  if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new ApiError("UNAUTHENTICATED", "token is malformed", { refusal: "malformed" });
   const now = Math.floor(Date.now() / 1000);
-  if (typeof payload.exp !== "number") throw new ApiError("UNAUTHENTICATED", "token has no expiry (exp)");
-  if (payload.exp <= now - clockToleranceSeconds) throw new ApiError("UNAUTHENTICATED", "token expired");
-  if (payload.nbf !== undefined && typeof payload.nbf !== "number") throw new ApiError("UNAUTHENTICATED", "token nbf is not a number");
+  if (typeof payload.exp !== "number") throw new ApiError("UNAUTHENTICATED", "token has no expiry (exp)", { refusal: "no_expiry" });
+  if (payload.exp <= now - clockToleranceSeconds) throw new ApiError("UNAUTHENTICATED", "token expired", { refusal: "expired" });
+  if (payload.nbf !== undefined && typeof payload.nbf !== "number") throw new ApiError("UNAUTHENTICATED", "token nbf is not a number", { refusal: "malformed" });
   if (typeof payload.nbf === "number" && payload.nbf > now + clockToleranceSeconds) {
-    throw new ApiError("UNAUTHENTICATED", "token is not valid yet (nbf)");
+    throw new ApiError("UNAUTHENTICATED", "token is not valid yet (nbf)", { refusal: "not_yet_valid" });
   }
   return payload;
 }
@@ -140,18 +140,18 @@ function checkJwt(token: string, secret: string): Claims {
   const payload = checkHs256(token, secret);
   const role = payload.role;
   if (typeof role !== "string" || !(API_ROLES as readonly string[]).includes(role)) {
-    throw new ApiError("UNAUTHENTICATED", `token role ${JSON.stringify(role ?? null)} is not one of ${API_ROLES.join(", ")}`);
+    throw new ApiError("UNAUTHENTICATED", `token role ${JSON.stringify(role ?? null)} is not one of ${API_ROLES.join(", ")}`, { refusal: "bad_claims" });
   }
   if (role === "authenticated") {
-    if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) throw new ApiError("UNAUTHENTICATED", "token subject must be a user id (uuid)");
+    if (typeof payload.sub !== "string" || !UUID.test(payload.sub)) throw new ApiError("UNAUTHENTICATED", "token subject must be a user id (uuid)", { refusal: "bad_claims" });
     // A member's token is for this API (Supabase's and ours say so); one minted for another audience is not.
     const aud = payload.aud;
     if (!(aud === "authenticated" || (Array.isArray(aud) && aud.includes("authenticated")))) {
-      throw new ApiError("UNAUTHENTICATED", 'token audience (aud) must be "authenticated"');
+      throw new ApiError("UNAUTHENTICATED", 'token audience (aud) must be "authenticated"', { refusal: "bad_claims" });
     }
   } else if (payload.sub !== undefined && payload.sub !== "") {
     // anon and service_role name no one: a subject on them is a token made to be misread.
-    throw new ApiError("UNAUTHENTICATED", `a ${role} token has no subject`);
+    throw new ApiError("UNAUTHENTICATED", `a ${role} token has no subject`, { refusal: "bad_claims" });
   }
   return Object.freeze(payload) as Claims;
 }

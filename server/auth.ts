@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "../core/errors.ts";
-import { writeJson } from "./http.ts";
+import { noteRefusal, writeJson } from "./http.ts";
 import type { Config } from "../core/config.ts";
 import { configPgSettings, pgSettingsFor, verifyJwt, type Claims } from "../core/jwt.ts";
 
@@ -43,10 +43,10 @@ export function edgeAuth(config: Config): EdgeAuth {
 export async function authenticateRequest(header: string | undefined, edge: EdgeAuth): Promise<RequestAuth> {
   if (!header) return { claims: null, pgSettings: pgSettingsFor(null, edge.pgSettings) };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
+  if (!match) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'", { refusal: "bad_header" });
   const claims = await verifyJwt(match[1]!, edge.secret);
   if (claims.role === "service_role" && !edge.allowServiceRole) {
-    throw new ApiError("UNAUTHENTICATED", "service_role tokens are not accepted over HTTP (ALLOW_SERVICE_ROLE_TOKENS is off)");
+    throw new ApiError("UNAUTHENTICATED", "service_role tokens are not accepted over HTTP (ALLOW_SERVICE_ROLE_TOKENS is off)", { refusal: "service_role_refused" });
   }
   return { claims, pgSettings: pgSettingsFor(claims, edge.pgSettings) };
 }
@@ -65,6 +65,7 @@ export async function authenticateOrRefuse(req: IncomingMessage, res: ServerResp
       shape === "graphql"
         ? { errors: [{ message: apiError.message, extensions: { code: apiError.code } }] }
         : { error: apiError.code, message: apiError.message };
+    noteRefusal(res, apiError);
     res.setHeader("WWW-Authenticate", 'Bearer error="invalid_token"');
     writeJson(res, 401, body);
     return undefined;

@@ -51,7 +51,8 @@ let warnedOfForwardedFor = false;
  * `trust proxy` reads them): false trusts none (the socket's peer), true all, a number that many hops, a list
  * those addresses. The sign-up and sign-in limits per address use it, on GraphQL and /auth/v1 alike.
  *
- * With TRUST_PROXY off, the first request that carries X-Forwarded-For is logged once (a warning), because a
+ * With TRUST_PROXY off, the first request whose address is read (GraphQL, /auth/v1 sign-up, sign-in and user
+ * update) that carries X-Forwarded-For is logged once (a warning), because a
  * proxy in front that nobody declared makes every client one address to those limits: one client's wrong
  * passwords then refuse everyone's sign-ins.
  */
@@ -115,9 +116,23 @@ export function trackRequest(log: Logger, req: IncomingMessage, res: ServerRespo
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // The path is the client's text, and node's parser takes one as long as its header limit (16 KB); the method
     // is one node knows, the request id one we checked or made. The user agent and the query are not logged.
-    tracked.log[level]({ method: req.method, path: loggedText(path), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+    const line: Record<string, unknown> = { method: req.method, path: loggedText(path), status: res.statusCode, ms: Math.round(ms * 10) / 10 };
+    if (res.statusCode === 401) line.reason = refusals.get(res) ?? "unauthenticated";
+    tracked.log[level](line, "request");
   });
   return tracked;
+}
+
+/** Why each response that is a 401 refused (noteRefusal), for its log line; gone with the response. */
+const refusals = new WeakMap<ServerResponse, string>();
+
+/**
+ * Record why this response refuses its caller, for the request's log line (`reason`): the ApiError's `refusal`
+ * (`bad_signature`, `expired`, `no_token`… where core/jwt.ts and the edges judged the token), else its GoTrue
+ * reason, else `unauthenticated`. Never the token.
+ */
+export function noteRefusal(res: ServerResponse, error: ApiError): void {
+  refusals.set(res, error.refusal ?? error.reason ?? "unauthenticated");
 }
 
 const TRACKED = Symbol("nexus.trackedRequest");
@@ -243,6 +258,7 @@ export function writeJson(res: ServerResponse, status: number, body: unknown): v
 
 /** The API's error answer: `{ error, message }`, its status, Retry-After for RATE_LIMITED, Allow for a 405. */
 export function writeError(res: ServerResponse, error: ApiError): void {
+  if (error.status === 401) noteRefusal(res, error);
   if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
   if (error.code === "METHOD_NOT_ALLOWED") res.setHeader("Allow", "POST, OPTIONS");
   writeJson(res, error.status, { error: error.code, message: error.message });

@@ -53,7 +53,7 @@ interface FailedJob {
  */
 function workerLogger(log: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
-    const { error, failure, job, duration, ...rest } = (meta ?? {}) as { error?: unknown; failure?: unknown; job?: FailedJob; duration?: number };
+    const { error, failure, success, job, duration, ...rest } = (meta ?? {}) as { error?: unknown; failure?: unknown; success?: unknown; job?: FailedJob; duration?: number };
     if (failure === true && job) {
       const last = job.attempts >= job.max_attempts;
       log[last ? "error" : "warn"](
@@ -62,8 +62,11 @@ function workerLogger(log: Logger): GraphileLogger {
       );
       return;
     }
-    const pinoLevel = level === "error" ? "error" : level === "warning" ? "warn" : level === "info" && !scope.taskIdentifier ? "info" : "debug";
-    const about = job ? { jobId: job.id, task: job.task_identifier } : {};
+    // "Completed task N (…) with success" comes at info from the worker's scope (label "worker", no task), once a
+    // job: every cron run and push batch, next to the task's own line. It is debug here; its warnings and errors stay.
+    const pinoLevel =
+      level === "error" ? "error" : level === "warning" ? "warn" : level === "info" && !scope.taskIdentifier && success !== true ? "info" : "debug";
+    const about = job ? { jobId: job.id, task: job.task_identifier, ...(duration !== undefined ? { ms: duration } : {}) } : {};
     log[pinoLevel]({ scope: "graphile-worker", ...scope, ...rest, ...about, ...(error !== undefined ? { err: error } : {}) }, message);
   });
 }
@@ -187,6 +190,11 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
     const both = Promise.all([runner.promise, pushRunner.promise]).then(() => undefined);
     runner.promise = both;
   }
-  log.info({ concurrency, pushConcurrency: pushRunner ? config.push.concurrency : 0, runnerId }, "worker started");
+  // The VAPID public key it signs pushes with (public, as GET /push/vapid-public-key serves it): a worker whose pair
+  // differs from the server's has every push refused with 403, and this is where the two can be compared.
+  log.info(
+    { concurrency, pushConcurrency: pushRunner ? config.push.concurrency : 0, runnerId, vapidPublicKey: config.vapid.publicKey ?? null },
+    "worker started",
+  );
   return runner;
 }

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { authenticateRequest, type EdgeAuth, type RequestAuth } from "../auth.ts";
-import { parseBody } from "../http.ts";
+import { noteRefusal, parseBody } from "../http.ts";
 import type { Account, Accounts, SessionGrant } from "./sessions.ts";
 
 const API_VERSION = "2024-01-01";
@@ -88,6 +88,7 @@ function gotrueError(error: ApiError, grant: Grant): { status: number; code: str
 
 function sendGotrueError(res: Response, error: ApiError, grant: Grant = "other"): void {
   const { status, code, msg, extra } = gotrueError(error, grant);
+  if (status === 401) noteRefusal(res, error);
   if (error.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.ceil(error.retryAfterSeconds)));
   res.status(status).set("X-Supabase-Api-Version", API_VERSION).json({ code, error_code: code, msg, ...extra });
 }
@@ -110,7 +111,7 @@ const updateBody = z.object({
 /** The caller must be a member (a JWT with role authenticated); which member, and whether they still exist, SQL says. */
 function requireMemberToken(auth: RequestAuth): void {
   if (auth.claims?.role !== "authenticated" || !auth.claims.sub) {
-    throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's access token", { reason: "no_authorization" });
+    throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's access token", { reason: "no_authorization", refusal: "no_token" });
   }
 }
 
@@ -128,7 +129,7 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
       next();
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token");
-      sendGotrueError(res, new ApiError("UNAUTHENTICATED", apiError.message, { reason: "bad_jwt" }));
+      sendGotrueError(res, new ApiError("UNAUTHENTICATED", apiError.message, { reason: "bad_jwt", refusal: apiError.refusal }));
     }
   });
 

@@ -38,20 +38,38 @@ export interface WebhookKeys {
  * `Bearer ` prefix is not a JWT. Every other outcome, whatever threw, is a refusal.
  */
 export function verifyWebhookSignature(raw: Buffer, authorization: string | undefined, keys: WebhookKeys): void {
-  if (!authorization) throw new ApiError("UNAUTHENTICATED", "authorization header is empty");
+  if (!authorization) throw new ApiError("UNAUTHENTICATED", "authorization header is empty", { refusal: "no_signature" });
   let claims: Record<string, unknown>;
   try {
     claims = checkHs256(authorization, keys.secret, CLOCK_TOLERANCE_SECONDS);
   } catch (error) {
     throw error instanceof ApiError ? error : new ApiError("UNAUTHENTICATED", "invalid token", { cause: error });
   }
-  if (claims.iat !== undefined && typeof claims.iat !== "number") throw new ApiError("UNAUTHENTICATED", "token iat is not a number");
-  if (typeof claims.iss !== "string" || claims.iss !== keys.apiKey) throw new ApiError("UNAUTHENTICATED", "token was not issued by our API key");
-  if (typeof claims.sha256 !== "string") throw new ApiError("UNAUTHENTICATED", "token has no sha256 claim");
+  if (claims.iat !== undefined && typeof claims.iat !== "number") throw new ApiError("UNAUTHENTICATED", "token iat is not a number", { refusal: "malformed" });
+  if (typeof claims.iss !== "string" || claims.iss !== keys.apiKey) throw new ApiError("UNAUTHENTICATED", "token was not issued by our API key", { refusal: "wrong_key" });
+  if (typeof claims.sha256 !== "string") throw new ApiError("UNAUTHENTICATED", "token has no sha256 claim", { refusal: "body_mismatch" });
   const expected = Buffer.from(createHash("sha256").update(raw).digest("base64"));
   const given = Buffer.from(claims.sha256);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new ApiError("UNAUTHENTICATED", "sha256 checksum of body does not match");
+    throw new ApiError("UNAUTHENTICATED", "sha256 checksum of body does not match", { refusal: "body_mismatch" });
+  }
+}
+
+/**
+ * For the log of a refused delivery, never for a decision: whether `authorization` is a JWT at all, and the API key
+ * it claims to be issued by (`iss`, read without trusting it: a key id is not a secret). A missing header or one
+ * that is no JWT is `{ jwt: false }`: what the internet (and the doctor's unsigned probes) sends.
+ */
+export function claimedSigner(authorization: string | undefined): { jwt: false } | { jwt: true; iss: string | undefined } {
+  const parts = authorization?.split(".");
+  if (!parts || parts.length !== 3) return { jwt: false };
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { iss?: unknown } | null;
+    if (!payload || typeof payload !== "object") return { jwt: false };
+    const iss = typeof payload.iss === "string" && /^[\w.:-]{1,128}$/.test(payload.iss) ? payload.iss : undefined;
+    return { jwt: true, iss };
+  } catch {
+    return { jwt: false };
   }
 }
 
@@ -123,7 +141,12 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       if (answeredBodyFailure(req, res, error, req.log)) return;
       const apiError = toApiError(error);
       if (apiError.code === "UNAUTHENTICATED") {
-        req.log?.warn({ reason: apiError.message }, "webhook rejected");
+        // Refused either way (401). A call with no signature at all is internet noise (scanners, the runbook's
+        // curl, the doctor's probes): info. A JWT that does not verify is LiveKit with other keys, a rotation
+        // half done, or a forgery: a warning, naming the key it claims to be signed with and ours.
+        const signer = claimedSigner(req.headers.authorization);
+        if (signer.jwt) req.log?.warn({ reason: apiError.message, claimedKey: signer.iss ?? null, ourKey: keys?.apiKey }, "webhook rejected");
+        else req.log?.info({ reason: apiError.message }, "webhook rejected: not signed");
       } else if (apiError.status >= 500) {
         (req.log ?? log).error({ err: error }, "webhook could not be enqueued");
       }

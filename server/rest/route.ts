@@ -114,7 +114,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       if (req.method !== "POST") throw new ApiError("METHOD_NOT_ALLOWED", `${path} answers POST, not ${req.method}`);
       const userId = auth.claims?.sub;
       if (!userId || auth.claims?.role !== "authenticated") {
-        throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's JWT");
+        throw new ApiError("UNAUTHENTICATED", "this route needs a signed-in member's JWT", { refusal: "no_token" });
       }
       const input = parseBody(route.schema, body);
       const result = await route.handler(input, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });

@@ -69,6 +69,7 @@ describe("npm run doctor", () => {
       /PASS {2}migrations +all \d+ in db\/migrations applied/,
       /PASS {2}functions 31_voice_access.sql +\d+ present/,
       /PASS {2}VAPID pair +the public key is the one VAPID_PRIVATE_KEY derives/,
+      /PASS {2}VAPID key on the server +GET \/push\/vapid-public-key serves this NEXT_PUBLIC_VAPID_PUBLIC_KEY/,
       /PASS {2}LiveKit key and secret +a token signed with the key and secret verifies/,
       /PASS {2}webhook \/functions\/v1\/livekit-webhook +reachable; an unsigned call is rejected with 401/,
       /PASS {2}webhook signature/,
@@ -109,7 +110,17 @@ describe("npm run doctor", () => {
 
     const otherPair = webpush.generateVAPIDKeys();
     const mismatched = await doctor({ NEXT_PUBLIC_VAPID_PUBLIC_KEY: otherPair.publicKey });
-    expect(failLines(mismatched.out)).toEqual([expect.stringMatching(/FAIL {2}VAPID pair +NEXT_PUBLIC_VAPID_PUBLIC_KEY is not VAPID_PRIVATE_KEY's public key/)]);
+    expect(failLines(mismatched.out)).toEqual([
+      expect.stringMatching(/FAIL {2}VAPID pair +NEXT_PUBLIC_VAPID_PUBLIC_KEY is not VAPID_PRIVATE_KEY's public key/),
+      expect.stringMatching(/FAIL {2}VAPID key on the server +the server serves .*, not this NEXT_PUBLIC_VAPID_PUBLIC_KEY/),
+    ]);
+
+    // A whole other pair (a worker's environment after a rotation the server did not get): sound in itself, but
+    // not the key browsers subscribe with.
+    const rotated = await doctor({ NEXT_PUBLIC_VAPID_PUBLIC_KEY: otherPair.publicKey, VAPID_PRIVATE_KEY: otherPair.privateKey });
+    expect(failLines(rotated.out)).toEqual([
+      expect.stringMatching(new RegExp(`FAIL {2}VAPID key on the server +the server serves ${vapid.publicKey.slice(0, 12)}…, not this NEXT_PUBLIC_VAPID_PUBLIC_KEY \\(${otherPair.publicKey.slice(0, 12)}…\\)`)),
+    ]);
 
     const malformed = await doctor({ CORS_ORIGINS: "https://nomadnexus.test/", LIVEKIT_WEBHOOK_SECRET: "not-the-api-secret-not-the-api-secret-00" });
     expect(failLines(malformed.out)).toEqual(

@@ -87,3 +87,31 @@ describe("npm run nexus -- db url / db psql", () => {
     }
   });
 });
+
+describe("npm run nexus -- help", () => {
+  it("`help`, and --help or -h after any command (jobs included), print the usage and exit 0; nothing else runs", () => {
+    const usage = nexus("help");
+    expect(usage.status).toBe(0);
+    expect(usage.stdout).toMatch(/^usage: npm run nexus -- <command>\n/);
+    expect(usage.stdout).toContain("npm run doctor");
+    for (const args of [["--help"], ["-h"], ["jobs", "--help"], ["jobs", "--failed", "-h"], ["user", "add", "--help"], ["db", "migrate", "-h"], ["keys", "--help"], ["import", "supabase", "--help"], ["db", "url", "--help"]]) {
+      const result = nexus(...args);
+      expect([result.status, result.stderr], args.join(" ")).toEqual([0, ""]);
+      expect(result.stdout, args.join(" ")).toBe(usage.stdout);
+    }
+  });
+
+  it("an unknown command or option is a usage error: the usage on stderr, exit code 2", () => {
+    for (const args of [["bogus"], ["user", "add", "--bogus"], ["jobs", "--bogus"]]) {
+      const result = nexus(...args);
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr, args.join(" ")).toContain("usage: npm run nexus -- <command>");
+    }
+  });
+
+  it("is the list docs/operations.md shows, line for line", () => {
+    const docs = readFileSync(path.join(ROOT, "docs/operations.md"), "utf8");
+    const block = /```text\n\$ npm run -s nexus -- help\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(block).toBe(nexus("help").stdout);
+  });
+});

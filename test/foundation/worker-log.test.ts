@@ -1,7 +1,8 @@
 /**
  * What an operator reads when a job fails: graphile-worker's failure, through our log, carries the error's message
  * and stack under `err` (not `{}`), the job's id, task and attempt; an attempt that will be retried is a warning,
- * the last one (a dead letter) an error. A real worker on a real queue, a task that throws.
+ * the last one (a dead letter) an error. A job that succeeds is graphile-worker's "Completed task" line at debug
+ * only (at info it doubled the log: one per cron run and push batch). A real worker on a real queue.
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -64,5 +65,16 @@ describe("a failing job in the worker's log", () => {
     expect(last.msg).toMatch(/dead letter/);
     // Nothing logged about the job carries an Error that came out empty.
     expect(lines.filter((l) => l.jobId === jobId).every((l) => JSON.stringify(l.error ?? null) !== "{}")).toBe(true);
+  }, 30_000);
+});
+
+describe("a job that succeeds in the worker's log", () => {
+  it("is graphile-worker's \"Completed task\" line at debug, nothing at info", async () => {
+    const { rows } = await t.pool.query("select (graphile_worker.add_job('probe__record', '{\"note\": \"ok\"}'::json)).id::text as id");
+    const jobId = rows[0].id;
+    const completed = await eventually("the job to complete", async () => lines.find((l) => l.jobId === jobId && /^Completed task/.test(l.msg)), { timeoutMs: 20_000 });
+    expect(completed.level).toBe(20);
+    expect(completed.task).toBe("probe__record");
+    expect(lines.filter((l) => l.level >= 30 && (l.jobId === jobId || String(l.msg).includes(`task ${jobId} `)))).toEqual([]);
   }, 30_000);
 });

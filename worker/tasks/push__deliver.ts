@@ -105,6 +105,26 @@ const task: Task = async (raw, helpers) => {
     },
     "push batch delivered",
   );
+  // 401/403 is the push service refusing our VAPID credentials, not a device gone: the subscription was made with
+  // another applicationServerKey (the VAPID pair was rotated, or server and worker have different pairs), or the
+  // JWT is refused. Every device subscribed with the old key fails the same way until it subscribes again, so
+  // this is a warning an operator can act on, once a batch (the rows failed for good, as any other 4xx).
+  const refused = outcomes.filter((o) => o.status === 401 || o.status === 403);
+  if (refused.length > 0) {
+    log.warn(
+      {
+        job: helpers.job.id,
+        refused: refused.length,
+        of: outcomes.length,
+        vapidPublicKey: config.vapid.publicKey,
+        firstError: refused[0]!.error,
+      },
+      "push services refused our VAPID credentials (HTTP 401/403): these devices subscribed with another VAPID public key " +
+        "than this worker's (the pair was rotated, or the server and worker have different pairs), or the VAPID JWT is refused. " +
+        "They get nothing until they subscribe again with the key GET /push/vapid-public-key serves; to keep old subscriptions " +
+        "working, run the server and every worker with the old pair (docs/push-and-flares.md#rotating-the-vapid-pair)",
+    );
+  }
   if (retrying.length > 0 && !finalAttempt) {
     throw new Error(`${retrying.length} of ${outcomes.length} pushes will be retried; first error: ${retrying[0]!.error}`);
   }
