@@ -30,18 +30,31 @@ export async function dbmate(url: string, args: string[], output: "inherit" | "c
   const child = spawn(
     resolveBinary(),
     ["--no-dump-schema", "--migrations-dir", MIGRATIONS_DIR, "--migrations-table", MIGRATIONS_TABLE, ...args],
-    { env: { ...process.env, DATABASE_URL: dbmateUrl(url) }, stdio: ["ignore", output === "inherit" ? "inherit" : "pipe", "pipe"] },
+    { env: { ...process.env, DATABASE_URL: dbmateUrl(url) }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
   let err = "";
-  child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout?.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+    if (output === "inherit") process.stdout.write(chunk);
+  });
   child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()));
   const code: number = await new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (status) => resolve(status ?? 1));
   });
-  if (code !== 0) throw new Error(`dbmate ${args.join(" ")} failed: ${err.trim() || out.trim()}`);
+  if (code !== 0) throw new Error(dbmateFailure(url, args, out, err));
   return out;
+}
+
+/**
+ * dbmate's error, with the migration it was applying or undoing (its last "Applying:"/"Rolling back:" line).
+ */
+export function dbmateFailure(_url: string, args: string[], out: string, err: string): string {
+  const message = err.trim() || out.trim();
+  const file = [...out.matchAll(/^(?:Applying|Rolling back): (\S+)/gm)].at(-1)?.[1];
+  const line = `dbmate ${args.join(" ")} failed${file ? ` in db/migrations/${file}` : ""}: ${message}`;
+  return line;
 }
 
 async function sqlFiles(root: string, dir: string): Promise<string[]> {
