@@ -48,12 +48,19 @@ export async function dbmate(url: string, args: string[], output: "inherit" | "c
 }
 
 /**
- * dbmate's error, with the migration it was applying or undoing (its last "Applying:"/"Rolling back:" line).
+ * dbmate's error, with the migration it was applying or undoing (its last "Applying:"/"Rolling back:" line) and,
+ * for a refused privilege (SQLSTATE 42501, which lib/pq prints in brackets at the end), the likely cause.
  */
-export function dbmateFailure(_url: string, args: string[], out: string, err: string): string {
+export function dbmateFailure(url: string, args: string[], out: string, err: string): string {
   const message = err.trim() || out.trim();
   const file = [...out.matchAll(/^(?:Applying|Rolling back): (\S+)/gm)].at(-1)?.[1];
-  const line = `dbmate ${args.join(" ")} failed${file ? ` in db/migrations/${file}` : ""}: ${message}`;
+  let line = `dbmate ${args.join(" ")} failed${file ? ` in db/migrations/${file}` : ""}: ${message}`;
+  if (/\(42501\)\s*$/.test(message)) {
+    const user = decodeURIComponent(new URL(url).username) || "the URL's role";
+    line += file
+      ? ` — ${user} lacks a privilege this migration needs: a superuser creates the roles first (docs/operations.md, "Migrations and roles")`
+      : ` — ${user} may not run migrations: set DATABASE_OWNER_URL to the schema owner's URL (docs/operations.md, "Migrations and roles")`;
+  }
   return line;
 }
 

@@ -90,4 +90,11 @@ describe("migrating as an owner that is not a superuser", () => {
       await roles.end();
     }
   }, 180_000);
+
+  it("migrating as nexus_authenticator (DATABASE_URL without DATABASE_OWNER_URL) says to set DATABASE_OWNER_URL", async () => {
+    const error = await migrate(urlAs("nexus_authenticator", "nexus")).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /^dbmate up failed: .*permission denied for schema dbmate.*\(42501\) — nexus_authenticator may not run migrations: set DATABASE_OWNER_URL to the schema owner's URL/,
+    );
+  });
 });
