@@ -3,7 +3,7 @@
  * a dump taken with the owner's login, restored into a new cluster where a superuser first ran the roles' SQL of
  * "Migrations and roles". Before the docs said so, a restore into a cluster without the roles gave 178 errors
  * ("role authenticated does not exist"), and policies and grants were lost for good (db migrate found every
- * migration applied).
+ * migration applied). Then the staging copy's SQL: no job left to run, no push subscription to send to.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -108,5 +108,16 @@ describe("backup and restore as operations.md says", () => {
     expect(restore.status).toBe(0);
     const [signIn] = await run(owner(source), ["select (auth.sign_in('restored@nexus.test', 'password-123')).error"]);
     expect(signIn!.rows).toEqual([{ error: null }]);
+  });
+
+  it("a staging copy: the docs' SQL leaves no job to run and no subscription to push to", async () => {
+    const [jobs] = await run(owner(target), ["select count(*)::int as n from graphile_worker.jobs"]);
+    expect(jobs!.rows[0].n).toBeGreaterThan(0);
+    await run(owner(target), sqlBlock("#### A staging copy"));
+    const [left] = await run(owner(target), [
+      `select (select count(*) from graphile_worker.jobs)::int as jobs, (select count(*) from public.push_subscriptions)::int as subscriptions,
+              (select count(*) from public.notification_queue where sent_at is null and failed_at is null)::int as pending`,
+    ]);
+    expect(left!.rows[0]).toEqual({ jobs: 0, subscriptions: 0, pending: 0 });
   });
 });
