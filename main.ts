@@ -6,6 +6,7 @@ import "./core/env.ts";
 import type { Runner } from "graphile-worker";
 import { createServer, type NexusServer } from "./server/app.ts";
 import { migrate } from "./core/database/migrate.ts";
+import { assertSchemaCurrent } from "./core/database/schema.ts";
 import { createPool, createWorkerPool, poolsShuttingDown, WORKER_ROLE } from "./core/database/pool.ts";
 import { assertDatabaseReachable, configBeforeStart, resolveDatabase } from "./core/database/resolve.ts";
 import { OneLineError } from "./core/fatal.ts";
@@ -78,6 +79,10 @@ async function main() {
     log.info("database migrated");
     if (stopSignal) return shutDown();
   }
+  // The rules live in SQL: a database whose migrations are not this release's (one behind, or a newer release's)
+  // would enforce rules this code was not written for. Refused in one line (core/database/schema.ts).
+  await assertSchemaCurrent(db.url);
+  if (stopSignal) return shutDown();
   // What members would otherwise find out only from a 503: a production process without LiveKit or Web Push.
   if (config.isProduction) {
     const unset = (names: Record<string, string | undefined>) => Object.keys(names).filter((name) => !names[name]);

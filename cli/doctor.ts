@@ -25,6 +25,7 @@ import pg from "pg";
 import { signJwt } from "../core/jwt.ts";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.ts";
 import { ROOT } from "../core/database/migrate.ts";
+import { appliedMigrations } from "../core/database/schema.ts";
 import { resolveDatabaseForCommand } from "../core/database/resolve.ts";
 import { commandClient, endCommand, handleCommandExits } from "../core/command.ts";
 import { localBaseUrl } from "../core/net.ts";
@@ -269,11 +270,12 @@ async function databaseChecks(url: string, deadAfter: number, add: (name: string
     add("other public tables", open.length === 0 ? pass(`${others.length} more, each with row level security on`) : fail(`row level security is OFF on ${open.join(", ")}`));
 
     const files = (await readdir(path.join(ROOT, "db/migrations"))).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
-    const ledger = await attempt(client.query<{ version: string }>("select version from dbmate.schema_migrations"));
+    // Through nexus_private.applied_migrations() (readable by nexus_authenticator), else the ledger itself.
+    const ledger = await attempt(appliedMigrations(client));
     if ("error" in ledger) {
       add("migrations", unreadable(ledger.error, "dbmate.schema_migrations", "no dbmate.schema_migrations: this database was never migrated (npm run db:migrate)"));
     } else {
-      const applied = new Set(ledger.rows.map((r) => r.version));
+      const applied = new Set(ledger);
       for (const name of RUNBOOK_MIGRATIONS) {
         const file = files.find((f) => f.replace(/^\d+_/, "").replace(/\.sql$/, "") === name);
         const version = file?.split("_")[0];

@@ -4,6 +4,7 @@
  *   user add --email E --password P --callsign C [--rank R] create a member (prints the new user id)
  *   user rank --callsign C --rank R                         set a member's rank as an operator
  *   db migrate | rollback | status                         schema management
+ *   db definitions [--from DIR]                            re-apply db/functions, db/policies (of DIR's release)
  *   db url                                                 print the database's URL (embedded: stable across starts)
  *   db psql [psql options…]                                psql on that database (the runbook's SQL-editor habit)
  *   db seed                                                development data (refused when NODE_ENV=production)
@@ -42,6 +43,7 @@ const USAGE = `usage: npm run nexus -- <command>
   db psql [psql options…]                                   open psql on the database (DATABASE_URL or embedded)
   db seed                                                   development members, squad and nets (not in production)
   db login-password                                         let nexus_authenticator log in with $NEXUS_AUTHENTICATOR_PASSWORD (16+ characters)
+  db definitions [--from DIR]                               re-apply db/functions and db/policies (DIR: another release's checkout)
 ${JOBS_USAGE}
   help, <command> --help                                    this list
 and: npm run doctor                                         check a deployment (docs/operations.md#npm-run-doctor)`;
@@ -252,7 +254,12 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       if (action === "definitions") {
-        process.stdout.write(`${await applyDefinitions(db.ownerUrl)} function and policy files applied\n`);
+        // --from DIR: another release's checkout (a rollback applies the older release's definitions with this
+        // release's code, which drops the overloads and policies those files no longer define; operations.md §8.1).
+        const root = typeof values.from === "string" ? path.resolve(values.from) : ROOT;
+        const applied = await applyDefinitions(db.ownerUrl, root);
+        for (const statement of applied.dropped) process.stdout.write(`${statement}\n`);
+        process.stdout.write(`${applied.files} function and policy files applied\n`);
         return 0;
       }
     }

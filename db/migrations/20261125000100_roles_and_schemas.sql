@@ -13,7 +13,16 @@
  * Roles are cluster-wide, so the down section leaves them in place: another database on the same server may use them.
  */
 do $$
+declare
+  grant_pair text[];
+  superuser boolean := (select rolsuper from pg_roles where rolname = current_user);
 begin
+  -- Creating a BYPASSRLS role takes a superuser; an owner with CREATEROLE can do the rest once one has
+  -- pre-created the roles (docs/operations.md, "Migrations and roles"), and each step below runs only if needed.
+  if not superuser and not exists (select 1 from pg_roles where rolname = 'service_role') then
+    raise exception 'role service_role does not exist, and only a superuser may create it (BYPASSRLS): have a superuser run the SQL in docs/operations.md, "Migrations and roles", or migrate as a superuser'
+      using errcode = '42501';
+  end if;
   if not exists (select 1 from pg_roles where rolname = 'anon') then
     create role anon nologin noinherit;
   end if;
@@ -26,10 +35,14 @@ begin
   if not exists (select 1 from pg_roles where rolname = 'nexus_authenticator') then
     create role nexus_authenticator login noinherit;
   end if;
+  -- Memberships a superuser granted beforehand are left as they are (granting again needs ADMIN OPTION on 16+).
+  foreach grant_pair slice 1 in array array[['anon', 'nexus_authenticator'], ['authenticated', 'nexus_authenticator'], ['service_role', 'nexus_authenticator']] loop
+    if not exists (select 1 from pg_auth_members where roleid = grant_pair[1]::regrole and member = grant_pair[2]::regrole) then
+      execute format('grant %I to %I', grant_pair[1], grant_pair[2]);
+    end if;
+  end loop;
 end
 $$;
-
-grant anon, authenticated, service_role to nexus_authenticator;
 
 create extension if not exists pgcrypto with schema public;
 

@@ -15,19 +15,36 @@
  * membership here took the worker's role away from every other database on the cluster too (a staging rollback
  * stopped production's worker starting; the test suite met it as a worker refused its schema mid-run).
  */
+-- graphile-worker enables row level security on its own tables so that only their owner reads them; the
+-- worker's role passes it the way service_role does. Creating a BYPASSRLS role, or giving one the attribute,
+-- takes a superuser: each is done only when needed, so an owner with CREATEROLE migrates once a superuser has
+-- pre-created the roles (docs/operations.md, "Migrations and roles").
 do $$
+declare
+  grant_pair text[];
+  superuser boolean := (select rolsuper from pg_roles where rolname = current_user);
+  described text := 'graphile-worker runners: service_role''s rights plus the graphile_worker queue. The worker process SETs this role; nothing logs in as it.';
 begin
+  if not superuser and not exists (select 1 from pg_roles where rolname = 'nexus_worker' and rolbypassrls) then
+    raise exception 'role nexus_worker does not exist or lacks BYPASSRLS, and only a superuser may give it that: have a superuser run the SQL in docs/operations.md, "Migrations and roles", or migrate as a superuser'
+      using errcode = '42501';
+  end if;
   if not exists (select 1 from pg_roles where rolname = 'nexus_worker') then
     create role nexus_worker nologin inherit bypassrls;
+  elsif not (select rolbypassrls from pg_roles where rolname = 'nexus_worker') then
+    alter role nexus_worker bypassrls;
+  end if;
+  -- Memberships a superuser granted beforehand are left as they are (granting again needs ADMIN OPTION on 16+).
+  foreach grant_pair slice 1 in array array[['service_role', 'nexus_worker'], ['nexus_worker', 'nexus_authenticator']] loop
+    if not exists (select 1 from pg_auth_members where roleid = grant_pair[1]::regrole and member = grant_pair[2]::regrole) then
+      execute format('grant %I to %I', grant_pair[1], grant_pair[2]);
+    end if;
+  end loop;
+  if shobj_description((select oid from pg_roles where rolname = 'nexus_worker'), 'pg_authid') is distinct from described then
+    execute format('comment on role nexus_worker is %L', described);
   end if;
 end
 $$;
--- graphile-worker enables row level security on its own tables so that only their owner reads them; the
--- worker's role passes it the way service_role does.
-alter role nexus_worker bypassrls;
-grant service_role to nexus_worker;
-grant nexus_worker to nexus_authenticator;
-comment on role nexus_worker is 'graphile-worker runners: service_role''s rights plus the graphile_worker queue. The worker process SETs this role; nothing logs in as it.';
 
 -- migrate:down
 -- Nothing: nexus_worker and who may switch to it are the cluster's, not this database's (see above).
