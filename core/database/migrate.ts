@@ -11,6 +11,7 @@ import { resolveBinary } from "dbmate";
 import { runMigrations as installWorkerSchema } from "graphile-worker";
 import { createPool } from "./pool.ts";
 import { commandClient } from "../command.ts";
+import type pg from "pg";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MIGRATIONS_DIR = path.join(ROOT, "db/migrations");
@@ -106,9 +107,22 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
       }
     }
   };
+  // The ledger's statements name every object with its schema, whatever the session's search_path (a role's own,
+  // another login's): regprocedure and regclass leave out a schema that is on the path, and a ledger written under
+  // one path would not match the same objects read under another (what is stale would then stay, silently).
+  const ledger = async <R extends pg.QueryResultRow>(sql: string) => {
+    await client.query("savepoint ledger_path");
+    await client.query("set local search_path = pg_catalog");
+    const result = await client.query<R>(sql);
+    await client.query("release savepoint ledger_path");
+    await client.query("select set_config('search_path', $1, true)", [searchPath]);
+    return result;
+  };
+  let searchPath = "";
   await client.connect();
   try {
     await client.query("begin");
+    searchPath = (await client.query<{ path: string }>("select current_setting('search_path') as path")).rows[0]!.path;
     // First pass, undone: what the files define, hence what is stale. Function bodies are not checked in it: a
     // stale overload may make a call in one ambiguous until it is dropped.
     await client.query(`create table if not exists nexus_private.definitions (statement text primary key)`);
@@ -121,7 +135,9 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
     await client.query("savepoint definitions");
     await client.query("set local check_function_bodies = off");
     await run(false);
-    const { rows } = await client.query<{ statement: string }>(STALE_DEFINITIONS);
+    const { rows } = await ledger<{ statement: string }>(STALE_DEFINITIONS);
+    // The functions the files define: what they are granted is what the files grant (below).
+    const defined = await ledger<{ fn: string }>(`${OBJECTS} select oid_text as fn from objects where ord = 2 and written`);
     await client.query("rollback to savepoint definitions"); // check_function_bodies too
     const drop = async (statement: string) => {
       try {
@@ -143,10 +159,17 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
         later.push(statement);
       }
     }
+    // `create or replace` keeps a function's privileges: a grant another release's files made on a function both
+    // define (to anon, say) would outlive a rollback. Each function the files define loses what the API and worker
+    // roles were granted on it, and gets back what the files grant. (PUBLIC's default EXECUTE is left as it is.)
+    for (const { fn } of defined.rows) {
+      const exists = await client.query("select to_regprocedure($1) is not null as found", [fn]);
+      if (exists.rows[0]?.found) await client.query(`revoke all on function ${fn} from ${API_AND_WORKER_ROLES}`);
+    }
     await run(true);
     for (const statement of later) await drop(statement);
     await client.query("delete from nexus_private.definitions");
-    await client.query(RECORD_DEFINITIONS);
+    await ledger(RECORD_DEFINITIONS);
     await client.query("commit");
     return { files: files.length, dropped: rows.map((r) => r.statement) };
   } catch (error) {
@@ -157,13 +180,16 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
   }
 }
 
+/** The roles a definition file grants to (what applyDefinitions revokes before the files grant again). */
+const API_AND_WORKER_ROLES = "anon, authenticated, service_role, nexus_authenticator, nexus_worker";
+
 /** Every function, policy and trigger of this project's schemas, as the statement that drops it, and whether this run wrote it. */
 const OBJECTS = `
   with ours as (
     select oid from pg_catalog.pg_namespace where nspname in ('public', 'auth', 'nexus_private')
   ), objects as (
     select 2 as ord, format('drop %s %s', case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
-                            p.oid::regprocedure) as statement,
+                            p.oid::regprocedure) as statement, p.oid::regprocedure::text as oid_text,
            (b.oid is null or b.version <> p.xmin::text) as written, p.pronamespace, p.proname
       from pg_catalog.pg_proc p
       left join nexus_definitions_before b on b.kind = 'f' and b.oid = p.oid
@@ -171,13 +197,13 @@ const OBJECTS = `
        and not exists (select 1 from pg_catalog.pg_depend d
                         where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
     union all
-    select 1, format('drop policy %I on %s', p.polname, p.polrelid::regclass),
+    select 1, format('drop policy %I on %s', p.polname, p.polrelid::regclass), null,
            (b.oid is null or b.version <> p.xmin::text), null, null
       from pg_catalog.pg_policy p join pg_catalog.pg_class c on c.oid = p.polrelid
       left join nexus_definitions_before b on b.kind = 'p' and b.oid = p.oid
      where c.relnamespace in (select oid from ours)
     union all
-    select 0, format('drop trigger %I on %s', t.tgname, t.tgrelid::regclass),
+    select 0, format('drop trigger %I on %s', t.tgname, t.tgrelid::regclass), null,
            (b.oid is null or b.version <> t.xmin::text), null, null
       from pg_catalog.pg_trigger t join pg_catalog.pg_class c on c.oid = t.tgrelid
       left join nexus_definitions_before b on b.kind = 't' and b.oid = t.oid

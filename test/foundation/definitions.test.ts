@@ -32,6 +32,17 @@ async function catalog(): Promise<string[]> {
   return rows.map((r) => r.o);
 }
 
+/** What going back from the newer release's files to this release's drops: the trigger and policy before the function they use. */
+const NEWER_DROPPED = [
+  "drop trigger skills_newer_only on public.skills",
+  "drop policy skills_newer_only on public.skills",
+  "drop function nexus_private.as_uuid(text,boolean)",
+  "drop function nexus_private.newer_only()",
+];
+
+const anonMayRevoke = async (): Promise<boolean> =>
+  (await pool.query("select has_function_privilege('anon', 'public.revoke_mentor_certification(uuid,uuid)', 'execute') as x")).rows[0].x;
+
 async function signIn(email: string): Promise<string | null> {
   const { rows } = await pool.query("select (auth.sign_in($1, 'password-123')).error", [email]);
   return rows[0].error;
@@ -52,7 +63,8 @@ beforeAll(async () => {
      create or replace trigger skills_newer_only before insert on public.skills
        for each row execute function nexus_private.newer_only();
      create or replace function nexus_private.as_uuid(value text, strict boolean) returns uuid
-       language sql immutable as $$ select value::uuid $$;`,
+       language sql immutable as $$ select value::uuid $$;
+     grant execute on function public.revoke_mentor_certification(uuid, uuid) to anon;`,
   );
   writeFileSync(
     path.join(newer, "db/policies/zz_newer.sql"),
@@ -101,14 +113,26 @@ describe("applying the definitions leaves exactly what the files define", () => 
     ]);
     // Back to this release's files: the newer objects go (the trigger and policy before the function they use).
     const applied = await applyDefinitions(db.url);
-    expect(applied.dropped).toEqual([
-      "drop trigger skills_newer_only on skills",
-      "drop policy skills_newer_only on skills",
-      "drop function nexus_private.as_uuid(text,boolean)",
-      "drop function nexus_private.newer_only()",
-    ]);
+    expect(applied.dropped).toEqual(NEWER_DROPPED);
     expect(await catalog()).toEqual(before);
     expect(await pool.query("select nexus_private.as_uuid('not a uuid') as v")).toMatchObject({ rows: [{ v: null }] });
+    // A grant the newer release's files made on a function both releases define is gone too.
+    expect(await anonMayRevoke()).toBe(false);
+  });
+
+  it("the same under another search_path (a role's own, another login's), and the newer release's grants go too", async () => {
+    const before = await catalog();
+    expect(await anonMayRevoke()).toBe(false);
+    await applyDefinitions(db.url, newer);
+    expect(await anonMayRevoke(), "the newer release granted it").toBe(true);
+    const otherPath = new URL(db.url);
+    otherPath.searchParams.set("options", '-c search_path="$user"');
+    const applied = await applyDefinitions(otherPath.toString());
+    expect(applied.dropped).toEqual(NEWER_DROPPED);
+    expect(await catalog()).toEqual(before);
+    expect(await anonMayRevoke()).toBe(false);
+    // What the files grant is granted again: a member may still call it.
+    expect((await pool.query("select has_function_privilege('authenticated', 'public.revoke_mentor_certification(uuid,uuid)', 'execute') as x")).rows[0].x).toBe(true);
   });
 
   it("functions the files do not define (migrations', pgcrypto's, graphile-worker's) are never dropped", async () => {
