@@ -20,7 +20,22 @@ import type { Config } from "../../core/config.ts";
 import { memberOfSettings } from "../../core/jwt.ts";
 import type { Logger } from "../../core/log.ts";
 import { anonymousRequest } from "./errors.ts";
-import { MAX_REQUEST_BYTES } from "./limits.ts";
+import { MAX_REQUEST_BYTES, shortMessage } from "./limits.ts";
+
+/** A refusal of the document as HTTP answers it: BAD_REQUEST unless it has a code, its message cut past MAX_REFUSAL_MESSAGE. */
+function codedRefusal(error: GraphQLError): GraphQLError {
+  const code = error.extensions?.code;
+  const message = shortMessage(error.message);
+  if (code !== undefined && message === error.message) return error;
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: code ?? "BAD_REQUEST" },
+  });
+}
 
 /** grafserv's default: a ping every 12 s, and a socket that has not answered the last one by the next is ended. */
 const DEFAULT_KEEPALIVE_MS = 12_000;
@@ -118,7 +133,10 @@ export function graphqlWebSocket(serv: GrafservBase, log: Logger, limits: Config
     ...options,
     async onSubscribe(ctx, id, payload) {
       const args = await options.onSubscribe?.(ctx, id, payload);
-      if (!args || Array.isArray(args)) return args;
+      // Refused before it ran (a syntax error, a field that does not exist, a limit): coded and with a message of
+      // a sane length, as refusedResponse (limits.ts) makes them on HTTP.
+      if (Array.isArray(args)) return args.map(codedRefusal);
+      if (!args) return args;
       return subscriptions.admit(ctx, payload, args as ExecutionArgs) ?? (args as ExecutionArgs);
     },
     // grafserv masks each result's errors here; as on HTTP (edge.ts), an anon caller's refusal by the grants is

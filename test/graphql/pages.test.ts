@@ -318,6 +318,24 @@ describe("parsing and validating a document is bounded, whatever it spends its b
     }
   });
 
+  it("long strings count by their length: 330 leaves with a 290-character argument each (98 KB) are refused, over HTTP and WebSocket", async () => {
+    // One string is one token of any length, and graphql-js compares arguments by their text.
+    const query = `{ ${Array.from({ length: 330 }, () => `f(a: "${"x".repeat(290)}")`).join(" ")} }`;
+    const answer = await post({ query });
+    expectRefused(answer, "QUERY_TOO_COMPLEX");
+    expect(answer.body.errors?.[0]?.message).toBe(`the document has more than ${MAX_TOKENS} tokens: send a smaller one`);
+    expect(codesOf(await overWs(wsClient(), query))).toEqual(["QUERY_TOO_COMPLEX"]);
+  });
+
+  it("over graphql-ws too, graphql-js's refusals of a document are BAD_REQUEST, and a 60 KB name is not echoed back", async () => {
+    const ws = wsClient();
+    for (const query of [`{ ${"a".repeat(60_000)} }`, "{ __typename ", "{ noSuchField }"]) {
+      const outcome = await overWs(ws, query);
+      expect(codesOf(outcome), query.slice(0, 30)).toEqual(["BAD_REQUEST"]);
+      expect(outcome.errors?.[0]?.message.length, query.slice(0, 30)).toBeLessThanOrEqual(1100);
+    }
+  });
+
   it("ordinary repetition still runs: a field a few fragments each select, the same tree smaller, leaves repeated", async () => {
     const fragments = `query($id: UUID!) { profiles(first: 1, condition: { id: $id }) { nodes { ...A ...B ...C } } }
       fragment A on Profile { id callsign voicePresencesByUserId(first: 2) { nodes { id } } }
