@@ -30,8 +30,20 @@ let stopDatabase = async () => {};
 let stopSignal: NodeJS.Signals | undefined;
 let started = false;
 let shutDown: (() => Promise<void>) | undefined;
+let forced = false;
 function onSignal(signal: NodeJS.Signals): void {
-  if (stopSignal) return;
+  if (stopSignal) {
+    // A second signal while a start-up step hangs (Postgres starting, a migration waiting on a lock): the user
+    // means it. The embedded Postgres, if this process has it by now, is stopped as well as it can be, then exit.
+    if (!started && !forced) {
+      forced = true;
+      log.warn({ signal }, "second signal during start-up: stopping now");
+      void stopDatabase()
+        .catch(() => {})
+        .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    }
+    return;
+  }
   stopSignal = signal;
   log.info({ signal, starting: started ? undefined : true }, started ? "shutting down" : "shutting down after the start-up step in progress");
   if (started) void shutDown?.();
