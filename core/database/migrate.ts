@@ -4,6 +4,7 @@
  * transaction (they are idempotent: create or replace, drop-and-create policies).
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,8 +96,8 @@ export interface Definitions {
  * run, naming it, rather than losing it silently.
  */
 export async function applyDefinitions(url: string, root: string = ROOT): Promise<Definitions> {
-  const files = [...(await sqlFiles(root, "db/functions")), ...(await sqlFiles(root, "db/policies"))];
-  const sources = await Promise.all(files.map(async (file) => ({ name: path.relative(root, file), sql: await readFile(file, "utf8") })));
+  const sources = await definitionSources(root);
+  const digest = definitionsDigest(sources);
   const client = commandClient({ connectionString: url });
   const run = async (withChecks: boolean) => {
     for (const { name, sql } of sources) {
@@ -128,6 +129,9 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
     await client.query(`create table if not exists nexus_private.definitions (statement text primary key)`);
     await client.query(`comment on table nexus_private.definitions is
       'What db/functions and db/policies installed in their last run (core/database/migrate.ts applyDefinitions): the next run drops what it no longer defines.'`);
+    await client.query(`create table if not exists nexus_private.definitions_applied (digest text not null)`);
+    await client.query(`comment on table nexus_private.definitions_applied is
+      'The SHA-256 of the db/functions and db/policies files applyDefinitions applied last: read at start through nexus_private.applied_definitions().'`);
     await client.query(`create temp table nexus_definitions_before on commit drop as
                           select 'f' as kind, oid, xmin::text as version from pg_catalog.pg_proc
                           union all select 'p', oid, xmin::text from pg_catalog.pg_policy
@@ -170,14 +174,30 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
     for (const statement of later) await drop(statement);
     await client.query("delete from nexus_private.definitions");
     await ledger(RECORD_DEFINITIONS);
+    // Which files these were: the server and the worker start only on their own release's (schema.ts).
+    await client.query("delete from nexus_private.definitions_applied");
+    await client.query("insert into nexus_private.definitions_applied (digest) values ($1)", [digest]);
     await client.query("commit");
-    return { files: files.length, dropped: rows.map((r) => r.statement) };
+    return { files: sources.length, dropped: rows.map((r) => r.statement) };
   } catch (error) {
     await client.query("rollback").catch(() => {});
     throw error;
   } finally {
     await client.end();
   }
+}
+
+/** db/functions then db/policies of a release's checkout, each with its path in the release and its text. */
+export async function definitionSources(root: string = ROOT): Promise<{ name: string; sql: string }[]> {
+  const files = [...(await sqlFiles(root, "db/functions")), ...(await sqlFiles(root, "db/policies"))];
+  return Promise.all(files.map(async (file) => ({ name: path.relative(root, file), sql: await readFile(file, "utf8") })));
+}
+
+/** What identifies a release's definitions: the SHA-256 of the files' paths and texts, in order. */
+export function definitionsDigest(sources: { name: string; sql: string }[]): string {
+  const hash = createHash("sha256");
+  for (const { name, sql } of sources) hash.update(`${name}\0${sql}\0`);
+  return hash.digest("hex");
 }
 
 /** The roles a definition file grants to (what applyDefinitions revokes before the files grant again). */

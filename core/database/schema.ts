@@ -11,7 +11,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { OneLineError } from "../fatal.ts";
-import { ROOT } from "./migrate.ts";
+import { definitionSources, definitionsDigest, ROOT } from "./migrate.ts";
 
 /** The migration that added nexus_private.applied_migrations(): a database without the function lacks it. */
 export const APPLIED_MIGRATIONS_VERSION = "20261203000100";
@@ -77,4 +77,30 @@ export async function assertSchemaCurrent(url: string): Promise<void> {
   }
   const mismatch = schemaMismatch(files, applied);
   if (mismatch) throw new OneLineError(mismatch);
+  const other = await definitionsMismatch(url);
+  if (other) throw new OneLineError(other);
+}
+
+/**
+ * The one line that refuses a start when the database's functions and policies are not this release's (applied
+ * from another release's checkout, or not since this release's migrate), or undefined when they are.
+ */
+export async function definitionsMismatch(url: string, root: string = ROOT): Promise<string | undefined> {
+  const ours = definitionsDigest(await definitionSources(root));
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let theirs: string | null = null;
+  try {
+    theirs = (await client.query<{ d: string | null }>("select nexus_private.applied_definitions() as d")).rows[0]?.d ?? null;
+  } catch (error) {
+    // No such function: the definitions were applied by a release without it (an older one), or never.
+    if ((error as { code?: string }).code !== "42883") throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+  if (theirs === ours) return undefined;
+  return (
+    "the database's functions and policies are not this release's (another release's were applied, or none since this release's migrate): " +
+    "run npm run nexus -- db definitions with this release (docs/operations.md, 8.1)"
+  );
 }

@@ -4,11 +4,12 @@
  * release started on a newer schema). As production runs them, logged in as nexus_authenticator, which may not
  * read the dbmate schema; and in development, which migrates first.
  */
-import { readdirSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate, rollback, ROOT } from "../../core/database/migrate.ts";
+import { applyDefinitions, migrate, rollback, ROOT } from "../../core/database/migrate.ts";
 import { APPLIED_MIGRATIONS_VERSION } from "../../core/database/schema.ts";
 import { freePort } from "../../core/net.ts";
 import { spawnNode } from "../support/child.ts";
@@ -48,6 +49,27 @@ describe("start-up refuses a database whose migrations are not this release's", 
     const server = await startNexusProcess(production, ["--server"]);
     await server.stop();
   });
+
+  it("another release's functions and policies (a rollback's first step without its second): refused until this release's are applied", async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), "nexus-other-release-"));
+    try {
+      cpSync(path.join(ROOT, "db/functions"), path.join(other, "db/functions"), { recursive: true });
+      cpSync(path.join(ROOT, "db/policies"), path.join(other, "db/policies"), { recursive: true });
+      writeFileSync(path.join(other, "db/functions/99_other.sql"), "create or replace function nexus_private.other_release() returns int language sql as 'select 1';");
+      await applyDefinitions(db.url, other);
+      const line =
+        "the database's functions and policies are not this release's (another release's were applied, or none since this release's migrate): " +
+        "run npm run nexus -- db definitions with this release (docs/operations.md, 8.1)\n";
+      expect(await refused(["--server"])).toEqual({ code: 1, stderr: line });
+      expect(await refused(["--worker"])).toEqual({ code: 1, stderr: line });
+      await applyDefinitions(db.url);
+      const server = await startNexusProcess(production, ["--server"]);
+      await server.stop();
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+      await applyDefinitions(db.url);
+    }
+  }, 90_000);
 
   it("one migration behind: server and worker exit 1 with one line naming it and npm run db:migrate", async () => {
     await owner.query("delete from dbmate.schema_migrations where version = $1", [second.split("_")[0]]);
