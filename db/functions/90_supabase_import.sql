@@ -163,7 +163,10 @@ begin
         returning id::text into new_id;
       when 'public.push_subscriptions' then
         insert into public.push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)
-        values (coalesce((old ->> 'id')::uuid, gen_random_uuid()), (old ->> 'user_id')::uuid, old ->> 'endpoint',
+        -- In its one spelling, as subscribe_push stores it (what is not an endpoint stays as it was, and the
+        -- table's own check refuses it).
+        values (coalesce((old ->> 'id')::uuid, gen_random_uuid()), (old ->> 'user_id')::uuid,
+                coalesce(nexus_private.canonical_push_endpoint(btrim(old ->> 'endpoint')), old ->> 'endpoint'),
                 old ->> 'p256dh', old ->> 'auth', coalesce((old ->> 'created_at')::timestamptz, now()))
         on conflict do nothing
         returning id::text into new_id;

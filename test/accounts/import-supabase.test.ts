@@ -68,7 +68,7 @@ insert into public.voice_nets (id, code, label, type, priority, min_rank_to_join
 insert into public.voice_net_bridges (source_net_id, target_net_id, created_by) values
   ('00000000-0000-4000-8000-0000000000e1', '00000000-0000-4000-8000-0000000000e2', '00000000-0000-4000-8000-00000000000a');
 insert into public.push_subscriptions (user_id, endpoint, p256dh, auth, user_agent) values
-  ('00000000-0000-4000-8000-00000000000a', 'https://fcm.googleapis.com/fcm/send/ada-phone', '${P256DH}', '${AUTH}', 'Android'),
+  ('00000000-0000-4000-8000-00000000000a', 'https://FCM.googleapis.com:443/fcm/send/ada-phone', '${P256DH}', '${AUTH}', 'Android'),
   ('00000000-0000-4000-8000-00000000000b', 'https://fcm.googleapis.com/fcm/send/bea-broken', 'not-a-key', 'x', null);
 insert into public.skills (id, name) values ('00000000-0000-4000-8000-0000000000c1', 'Piloting');
 insert into public.mentor_certifications (user_id, skill_id, certified_by_legacy) values
