@@ -112,10 +112,8 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
   // another login's): regprocedure and regclass leave out a schema that is on the path, and a ledger written under
   // one path would not match the same objects read under another (what is stale would then stay, silently).
   const ledger = async <R extends pg.QueryResultRow>(sql: string) => {
-    await client.query("savepoint ledger_path");
     await client.query("set local search_path = pg_catalog");
     const result = await client.query<R>(sql);
-    await client.query("release savepoint ledger_path");
     await client.query("select set_config('search_path', $1, true)", [searchPath]);
     return result;
   };
@@ -166,10 +164,13 @@ export async function applyDefinitions(url: string, root: string = ROOT): Promis
     // `create or replace` keeps a function's privileges: a grant another release's files made on a function both
     // define (to anon, say) would outlive a rollback. Each function the files define loses what the API and worker
     // roles were granted on it, and gets back what the files grant. (PUBLIC's default EXECUTE is left as it is.)
-    for (const { fn } of defined.rows) {
-      const exists = await client.query("select to_regprocedure($1) is not null as found", [fn]);
-      if (exists.rows[0]?.found) await client.query(`revoke all on function ${fn} from ${API_AND_WORKER_ROLES}`);
-    }
+    // (Those new in this run do not exist again yet: to_regprocedure leaves them out.)
+    const revokes = await client.query<{ statement: string }>(
+      `select format('revoke all on function %s from ${API_AND_WORKER_ROLES}', to_regprocedure(fn)) as statement
+         from unnest($1::text[]) fn where to_regprocedure(fn) is not null`,
+      [defined.rows.map((r) => r.fn)],
+    );
+    if (revokes.rows.length > 0) await client.query(revokes.rows.map((r) => r.statement).join(";\n"));
     await run(true);
     for (const statement of later) await drop(statement);
     await client.query("delete from nexus_private.definitions");
