@@ -25,7 +25,7 @@ import pg from "pg";
 import { signJwt } from "../core/jwt.ts";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "../core/config.ts";
 import { ROOT } from "../core/database/migrate.ts";
-import { appliedMigrations } from "../core/database/schema.ts";
+import { appliedMigrations, migrationFiles } from "../core/database/schema.ts";
 import { resolveDatabaseForCommand } from "../core/database/resolve.ts";
 import { commandClient, endCommand, handleCommandExits } from "../core/command.ts";
 import { localBaseUrl } from "../core/net.ts";
@@ -269,7 +269,7 @@ async function databaseChecks(url: string, deadAfter: number, add: (name: string
     const open = others.filter((t) => !t.rls).map((t) => t.name);
     add("other public tables", open.length === 0 ? pass(`${others.length} more, each with row level security on`) : fail(`row level security is OFF on ${open.join(", ")}`));
 
-    const files = (await readdir(path.join(ROOT, "db/migrations"))).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+    const files = await migrationFiles();
     // Through nexus_private.applied_migrations() (readable by nexus_authenticator), else the ledger itself.
     const ledger = await attempt(appliedMigrations(client));
     if ("error" in ledger) {

@@ -60,43 +60,39 @@ export async function assertSchemaCurrent(url: string): Promise<void> {
   const files = await migrationFiles();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  let applied: string[];
   try {
-    applied = await appliedMigrations(client);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    // The function is missing and this login may not read the ledger (or there is none): the database is at
-    // least one migration behind, this one.
-    if (code === "42501" || code === "42P01" || code === "3F000") {
-      const file = files.find((f) => f.startsWith(`${APPLIED_MIGRATIONS_VERSION}_`)) ?? APPLIED_MIGRATIONS_VERSION;
-      throw new OneLineError(`the database lacks migration ${file} of this release (and perhaps more): run npm run db:migrate (as the schema owner) before starting`);
+    let applied: string[];
+    try {
+      applied = await appliedMigrations(client);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      // The function is missing and this login may not read the ledger (or there is none): the database is at
+      // least one migration behind, this one.
+      if (code === "42501" || code === "42P01" || code === "3F000") {
+        const file = files.find((f) => f.startsWith(`${APPLIED_MIGRATIONS_VERSION}_`)) ?? APPLIED_MIGRATIONS_VERSION;
+        throw new OneLineError(`the database lacks migration ${file} of this release (and perhaps more): run npm run db:migrate (as the schema owner) before starting`);
+      }
+      throw error;
     }
-    throw error;
+    const mismatch = schemaMismatch(files, applied) ?? (await definitionsMismatch(client));
+    if (mismatch) throw new OneLineError(mismatch);
   } finally {
     await client.end().catch(() => {});
   }
-  const mismatch = schemaMismatch(files, applied);
-  if (mismatch) throw new OneLineError(mismatch);
-  const other = await definitionsMismatch(url);
-  if (other) throw new OneLineError(other);
 }
 
 /**
  * The one line that refuses a start when the database's functions and policies are not this release's (applied
  * from another release's checkout, or not since this release's migrate), or undefined when they are.
  */
-export async function definitionsMismatch(url: string, root: string = ROOT): Promise<string | undefined> {
+export async function definitionsMismatch(client: pg.ClientBase, root: string = ROOT): Promise<string | undefined> {
   const ours = definitionsDigest(await definitionSources(root));
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
   let theirs: string | null = null;
   try {
     theirs = (await client.query<{ d: string | null }>("select nexus_private.applied_definitions() as d")).rows[0]?.d ?? null;
   } catch (error) {
     // No such function: the definitions were applied by a release without it (an older one), or never.
     if ((error as { code?: string }).code !== "42883") throw error;
-  } finally {
-    await client.end().catch(() => {});
   }
   if (theirs === ours) return undefined;
   return (
