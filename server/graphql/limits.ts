@@ -451,28 +451,20 @@ function overlapPairs(document: DocumentNode, budget: number): number {
   const merged = (sets: readonly SelectionSetNode[], depth: number): void => {
     const counts = new Map<string, number>();
     const children = new Map<string, SelectionSetNode[]>();
+    // The fields of the merged sets through inline fragments and spreads, each fragment once for the node.
     const spread = new Set<string>();
-    const collect = (set: SelectionSetNode) => {
-      for (const selection of set.selections) {
-        if (selection.kind === Kind.FIELD) {
-          visited++;
-          const key = selection.alias?.value ?? selection.name.value;
-          counts.set(key, (counts.get(key) ?? 0) + 1);
-          if (selection.selectionSet) {
-            const list = children.get(key);
-            if (list) list.push(selection.selectionSet);
-            else children.set(key, [selection.selectionSet]);
-          }
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          collect(selection.selectionSet);
-        } else if (!spread.has(selection.name.value)) {
-          spread.add(selection.name.value);
-          const fragment = fragments.get(selection.name.value);
-          if (fragment) collect(fragment.selectionSet);
+    for (const set of sets) {
+      for (const field of rootFields(set, (name) => fragments.get(name), spread)) {
+        visited++;
+        const key = field.alias?.value ?? field.name.value;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (field.selectionSet) {
+          const list = children.get(key);
+          if (list) list.push(field.selectionSet);
+          else children.set(key, [field.selectionSet]);
         }
       }
-    };
-    for (const set of sets) collect(set);
+    }
     for (const [key, c] of counts) pairs += ((c * (c - 1)) / 2) * (children.has(key) ? 1 : 1 / 32);
     // Deeper than any document the depth limit lets through: only a fragment cycle, which its own rule refuses.
     if (over() || depth > 4 * MAX_DEPTH) return;
