@@ -287,15 +287,26 @@ export class BodyError extends Error {
 export class ClientGoneError extends Error {}
 
 /**
- * After the answer to a request whose body was refused unread: `Connection: close`, and the socket destroyed a
- * moment after the answer is flushed (what arrives meanwhile is discarded), so a client cannot make the server
- * read an oversized body to its end: 4 GiB sent to a 64 KiB route used to be read in full before the 400.
- * The moment lets the client read the answer before the connection is reset.
+ * After the answer to a request whose body was refused unread: `Connection: close`, and a lingering close, so a
+ * client cannot make the server read an oversized body to its end (4 GiB sent to a 64 KiB route used to be read
+ * in full before the 400), and a client still sending gets its answer rather than a reset.
+ *
+ * Node's HTTP server ends a `Connection: close` socket with destroySoon() once the answer is flushed: a FIN, then
+ * close() at once, which with unread bytes in the kernel sends a reset; a client busy sending (a loaded machine,
+ * a slow reader) then fails its next write with ECONNRESET and never reads the 400 waiting for it. Here
+ * destroySoon() sends the FIN, stops reading (what arrives fills the kernel's buffers, then the client's sends
+ * block: no CPU spent on it) and destroys the socket `lingerMs` later. Without the handle's readStop (a node
+ * internal, there since 0.x) it reads and discards for `lingerMs`: still bounded in time.
  */
 export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, lingerMs = 500): void {
   res.shouldKeepAlive = false;
   req.resume();
-  res.once("finish", () => setTimeout(() => req.socket.destroy(), lingerMs).unref());
+  const socket = req.socket as IncomingMessage["socket"] & { _handle?: { readStop?: () => number } | null };
+  socket.destroySoon = () => {
+    socket.end();
+    socket._handle?.readStop?.();
+    setTimeout(() => socket.destroy(), lingerMs).unref();
+  };
 }
 
 /** The answer to a refused body: 400 BAD_REQUEST, and the connection closed when bytes may still be arriving. */

@@ -2,7 +2,9 @@
  * An oversized request body is refused as soon as it is oversized, and its connection closed: the server does not
  * read it to its end (an anonymous client used to make it read 4 GiB on a 64 KiB route before the 400). On each
  * route that reads a body: /functions/v1 (64 KiB), /livekit/webhook (1 MiB), /graphql (grafserv's 100 kB).
- * Production mode, raw sockets; the sender stops after 64 MiB whatever happens, so the test is bounded.
+ * Production mode, raw sockets; the sender stops after 64 MiB whatever happens, so the test is bounded. A client
+ * still sending when the answer comes gets it: the server half-closes and lingers, reading nothing more, rather
+ * than resetting the connection at once (which on a loaded machine lost the 400 of a client busy writing).
  */
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,6 +58,39 @@ describe("an oversized body", () => {
       expect(sent).toBeLessThan(8 * 1024 * 1024);
     }, 30_000);
   }
+
+  it("a client that goes on sending after the answer reads it: FIN, then a linger with nothing read, then the close", async () => {
+    for (const [path, status, limit] of [["/functions/v1/livekit-token", 400, 64 * 1024], ["/livekit/webhook", 400, 1024 * 1024], ["/graphql", 413, 100_000]] as const) {
+      // allowHalfOpen: the server's FIN does not end our side, so we keep writing the way a busy client does.
+      const socket = net.connect({ port: Number(new URL(t.baseUrl).port), host: "127.0.0.1", allowHalfOpen: true });
+      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+      let answer = "";
+      let error: string | undefined;
+      socket.on("data", (chunk) => (answer += chunk));
+      socket.on("error", (e: NodeJS.ErrnoException) => (error = e.code));
+      const finReceived = new Promise<number>((resolve) => socket.once("end", () => resolve(Date.now())));
+      const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      const frame = Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from("\r\n")]);
+      for (let sent = 0; sent <= limit; sent += CHUNK.length) socket.write(frame);
+      const fin = await finReceived;
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      // Still sending a moment after the answer: no reset, the server is lingering (it used to close at once).
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      socket.write(frame);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(error).toBeUndefined();
+      expect(socket.destroyed).toBe(false);
+      // And nothing more is read: a client writing on for the whole linger only fills the kernel's buffers.
+      let more = 0;
+      while (!socket.destroyed && more < 64 * 1024 * 1024 && socket.write(frame)) more += CHUNK.length;
+      const end = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 5000))]);
+      socket.destroy();
+      expect(end - fin).toBeGreaterThanOrEqual(250);
+      expect(end - fin).toBeLessThan(3000);
+      expect(more).toBeLessThan(32 * 1024 * 1024);
+    }
+  }, 30_000);
 
   it("declared too large by Content-Length: answered at once, and the connection closed without waiting for the body", async () => {
     for (const [path, status] of [["/functions/v1/livekit-token", 400], ["/livekit/webhook", 400], ["/graphql", 413]] as const) {
