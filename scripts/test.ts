@@ -12,6 +12,7 @@ import pg from "pg";
 import { migrate, ROOT } from "../core/database/migrate.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { ensureTestTools, MissingTools } from "./test-tools.ts";
+import { pgTapDigest, vitestDigest } from "./test-digest.ts";
 
 const TEMPLATE = "nexus_template";
 const only = process.argv[2]; // "pgtap" or "vitest" to run one suite
@@ -26,16 +27,22 @@ async function sqlTestFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+/** Runs `cmd`, passing its output through as it comes, and keeps both streams for the summary. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"], cwd: ROOT });
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
     let out = "";
+    let err = "";
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       process.stdout.write(chunk);
     });
+    child.stderr.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+      process.stderr.write(chunk);
+    });
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+    child.on("close", (code) => resolve({ code: code ?? 1, out, err }));
   });
 }
 
@@ -55,6 +62,7 @@ async function main() {
   const cluster = await startCluster();
   let passed = 0;
   let failed = 0;
+  const digest: string[] = [];
   try {
     await adminQuery(cluster.adminUrl(), `create database ${TEMPLATE}`);
     await migrate(cluster.adminUrl(TEMPLATE));
@@ -78,6 +86,7 @@ async function main() {
       const failedSubtests = [...result.out.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, m) => n + Number(m[1]), 0);
       const failedRun = [...result.out.matchAll(/Tests: \d+ Failed: (\d+)\)/g)].reduce((n, m) => n + Number(m[1]), 0);
       const badFiles = result.code !== 0 && failedSubtests === 0 ? 1 : 0;
+      if (result.code !== 0) digest.push(...pgTapDigest(result.out));
       passed += Math.max(0, total - failedRun);
       failed += failedSubtests + badFiles;
     }
@@ -96,18 +105,21 @@ async function main() {
         [vitest, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...(only === "vitest" ? extra : [])],
         env,
       );
+      let json: any;
       try {
-        const json = JSON.parse(await readFile(report, "utf8"));
+        json = JSON.parse(await readFile(report, "utf8"));
         passed += json.numPassedTests;
         failed += json.numFailedTests + (result.code !== 0 && json.numFailedTests === 0 ? 1 : 0);
       } catch {
         failed += 1;
       }
+      if (result.code !== 0) digest.push(...vitestDigest(json, result.out + result.err, ROOT));
       await rm(report, { force: true });
     }
   } finally {
     cluster.stop();
   }
+  for (const line of digest) console.log(line);
   console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
