@@ -82,9 +82,15 @@ describe("an oversized body", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(error).toBeUndefined();
       expect(socket.destroyed).toBe(false);
-      // And nothing more is read: a client writing on for the whole linger only fills the kernel's buffers.
+      // And nothing more is read: a client writing on for the whole linger only fills the kernel's buffers. It
+      // keeps a write queued (another frame at each drain): a socket whose peer's FIN it has seen and that has
+      // nothing left to send would not notice the reset that ends the linger.
       let more = 0;
-      while (!socket.destroyed && more < 64 * 1024 * 1024 && socket.write(frame)) more += CHUNK.length;
+      const writeOn = () => {
+        while (!socket.destroyed && more < 64 * 1024 * 1024 && socket.write(frame)) more += CHUNK.length;
+      };
+      socket.on("drain", writeOn);
+      writeOn();
       const end = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(Number.NaN), 5000))]);
       socket.destroy();
       expect(end - fin).toBeLessThan(3000);
