@@ -112,6 +112,15 @@ describe("migrating as an owner that is not a superuser", () => {
     }
   });
 
+  it("db login-password as an owner that may not alter the role says what it lacks", async () => {
+    await asSuperuser(["create role plain_owner login"]);
+    const result = allowAuthenticatorLogin(urlAs("plain_owner", "nexus"));
+    expect(result.stderr).toMatch(
+      /^error: db login-password: permission denied.*: the owner needs CREATEROLE and, on PostgreSQL 16\+, ADMIN OPTION on nexus_authenticator \(docs\/operations\.md, "Migrations and roles"\)\n$/,
+    );
+    expect(result.status).toBe(1);
+  });
+
   it("migrating as nexus_authenticator (DATABASE_URL without DATABASE_OWNER_URL) says to set DATABASE_OWNER_URL", async () => {
     const error = await migrate(urlAs("nexus_authenticator", "nexus")).catch((e: Error) => e);
     expect((error as Error).message).toMatch(
