@@ -247,6 +247,13 @@ async function main(argv: string[]): Promise<number> {
         await client.connect();
         try {
           await client.query(`alter role nexus_authenticator with login password ${client.escapeLiteral(password)}`);
+        } catch (error) {
+          if ((error as { code?: string }).code !== "42501") throw error;
+          // PostgreSQL 16+ refuses a CREATEROLE owner that has no ADMIN OPTION on the role (15 did not ask for it).
+          // A plain Error, no cause: the pg error itself would print as the API's "INSUFFICIENT_CLEARANCE: your rank does not allow this".
+          throw new Error(
+            `db login-password: ${(error as Error).message}: the owner needs CREATEROLE and, on PostgreSQL 16+, ADMIN OPTION on nexus_authenticator (docs/operations.md, "Migrations and roles")`,
+          );
         } finally {
           await client.end();
         }

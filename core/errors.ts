@@ -68,6 +68,7 @@ const SQLSTATE_CODES: Record<string, ErrorCode> = {
   NX429: "RATE_LIMITED",
   "23505": "CONFLICT", // unique_violation
   "23503": "BAD_REQUEST", // foreign_key_violation
+  "23001": "BAD_REQUEST", // restrict_violation: what PostgreSQL 18+ reports for an ON DELETE RESTRICT key (before: 23503)
   "23502": "BAD_REQUEST", // not_null_violation
   "23514": "BAD_REQUEST", // check_violation
   "22P02": "BAD_REQUEST", // invalid_text_representation (bad uuid, bad enum)

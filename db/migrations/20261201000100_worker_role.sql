@@ -41,7 +41,13 @@ begin
     end if;
   end loop;
   if shobj_description((select oid from pg_roles where rolname = 'nexus_worker'), 'pg_authid') is distinct from described then
-    execute format('comment on role nexus_worker is %L', described);
+    begin
+      execute format('comment on role nexus_worker is %L', described);
+    exception when insufficient_privilege then
+      -- PostgreSQL 16+: CREATEROLE alone no longer lets a role describe (or alter) a role it did not create.
+      raise exception 'may not comment on role nexus_worker: on PostgreSQL 16+ the owner needs ADMIN OPTION on it (grant nexus_authenticator, nexus_worker to % with admin option, as a superuser; docs/operations.md, "Migrations and roles")', quote_ident(current_user)
+        using errcode = '42501';
+    end;
   end if;
 end
 $$;

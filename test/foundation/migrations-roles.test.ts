@@ -12,6 +12,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dbmate, migrate, rollback, ROOT } from "../../core/database/migrate.ts";
 import { startCluster, type Cluster } from "../support/cluster.ts";
+import { allowAuthenticatorLogin } from "../support/db.ts";
 
 let cluster: Cluster;
 
@@ -86,10 +87,39 @@ describe("migrating as an owner that is not a superuser", () => {
         { rolname: "nexus_worker", rolbypassrls: true, member_of: ["service_role"] },
         { rolname: "service_role", rolbypassrls: true, member_of: [] },
       ]);
+      // …_worker_role.sql describes the role it did not create (COMMENT ON ROLE: ADMIN OPTION on 16+).
+      const { rows: described } = await roles.query("select shobj_description('nexus_worker'::regrole, 'pg_authid') as comment");
+      expect(described[0].comment).toMatch(/^graphile-worker runners: /);
     } finally {
       await roles.end();
     }
   }, 180_000);
+
+  it("the owner gives nexus_authenticator its password (db login-password)", async () => {
+    // On PostgreSQL 16+ CREATEROLE alone may not alter a role the owner did not create: "permission denied to alter role".
+    const result = allowAuthenticatorLogin(urlAs("nexus_owner", "nexus"));
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("nexus_authenticator may log in with NEXUS_AUTHENTICATOR_PASSWORD\n");
+    expect(result.status).toBe(0);
+    // The cluster trusts every local login, so the password's presence is what to check.
+    const roles = new pg.Client({ connectionString: cluster.adminUrl() });
+    await roles.connect();
+    try {
+      const { rows } = await roles.query("select rolcanlogin, rolpassword like 'SCRAM-SHA-256$%' as scram from pg_authid where rolname = 'nexus_authenticator'");
+      expect(rows).toEqual([{ rolcanlogin: true, scram: true }]);
+    } finally {
+      await roles.end();
+    }
+  });
+
+  it("db login-password as an owner that may not alter the role says what it lacks", async () => {
+    await asSuperuser(["create role plain_owner login"]);
+    const result = allowAuthenticatorLogin(urlAs("plain_owner", "nexus"));
+    expect(result.stderr).toMatch(
+      /^error: db login-password: permission denied.*: the owner needs CREATEROLE and, on PostgreSQL 16\+, ADMIN OPTION on nexus_authenticator \(docs\/operations\.md, "Migrations and roles"\)\n$/,
+    );
+    expect(result.status).toBe(1);
+  });
 
   it("migrating as nexus_authenticator (DATABASE_URL without DATABASE_OWNER_URL) says to set DATABASE_OWNER_URL", async () => {
     const error = await migrate(urlAs("nexus_authenticator", "nexus")).catch((e: Error) => e);

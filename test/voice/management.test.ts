@@ -56,6 +56,11 @@ describe("voice net management over GraphQL (production mode)", () => {
       const tied = await t.graphql(UPDATE, { id, p: { linkedSquadId: squadId } }, me.token);
       expect(tied.body.errors).toBeUndefined();
       expect(tied.body.data.updateVoiceNet.voiceNet.linkedSquadId).toBe(squadId);
+      // The squad cannot go while it gates the net (ON DELETE RESTRICT): the client's mistake, not a 500. PostgreSQL
+      // 18 reports that as restrict_violation (23001), 15 as foreign_key_violation (23503).
+      const gone = await t.graphql(`mutation($id: UUID!) { deleteSquad(input: { id: $id }) { squad { id } } }`, { id: squadId }, me.token);
+      expect(gone.body.errors?.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(["BAD_REQUEST"]);
+      expect((await t.pool.query("select count(*)::int as n from public.squads where id = $1", [squadId])).rows).toEqual([{ n: 1 }]);
       const mine = await t.graphql(ISSUE, { r: room }, insider.token);
       expect(mine.body.errors).toBeUndefined();
       const grants = await new TokenVerifier(LIVEKIT_KEY, LIVEKIT_SECRET).verify(mine.body.data.issueVoiceToken.token);
