@@ -32,6 +32,32 @@ export async function adminQuery<T extends pg.QueryResultRow = any>(sql: string,
   }
 }
 
+/**
+ * Drop a test database once nothing is connected to it. pg.Pool's end() resolves as soon as it has asked its
+ * clients to end, not once their backends are gone; a `drop … with (force)` meanwhile terminates a backend still
+ * closing, whose FATAL ("terminating connection due to administrator command") reaches a client that has no
+ * listener left: an uncaught error in the test process, after the file's tests had passed (CI saw it). So wait
+ * for the connections to go, 5 s at most; what is still connected then is a leak, and force ends it.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 5000;
+    const connected = async () =>
+      (await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = $1", [name])).rows[0]!.n;
+    let open = await connected();
+    while (open > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      open = await connected();
+    }
+    if (open > 0) console.warn(`# test database ${name}: ${open} connection(s) still open after 5 s, ended by the drop (a leak)`);
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const name = `nexus_t_${randomBytes(5).toString("hex")}`;
   const template = options.empty ? "template0" : process.env.NEXUS_TEST_TEMPLATE ?? "nexus_template";
@@ -41,9 +67,7 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
   return {
     url: url.toString(),
     name,
-    drop: async () => {
-      await adminQuery(`drop database if exists ${name} with (force)`);
-    },
+    drop: () => dropDatabase(name),
   };
 }
 
