@@ -12,7 +12,7 @@ import { grafserv } from "postgraphile/grafserv/node";
 import { makePreset } from "./graphql/preset.ts";
 import { graphqlEdge, GRAPHQL_PATH } from "./graphql/edge.ts";
 import { graphqlWebSocket } from "./graphql/websocket.ts";
-import { loggedText, recordSecurityHeaders, requestLogger, sendError } from "./http.ts";
+import { loggedText, recordSecurityHeaders, requestLogger, sendError, writeHeadClosingEarly } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
@@ -78,6 +78,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   const connectionsCheckingInterval = Math.max(100, Math.min(5_000, Math.floor(config.requestTimeoutMs / 4)));
   const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
     (req.socket as AnsweringSocket)[ANSWERING] = res;
+    res.writeHead = writeHeadClosingEarly;
     if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
   });

@@ -5,7 +5,7 @@
  * before Express (server/rest/edge.ts).
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServerResponse, type IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
 import proxyAddr from "proxy-addr";
@@ -269,15 +269,8 @@ export function sendError(res: Response, error: ApiError): void {
   writeError(res, error);
 }
 
-/** A request body refused before it was read to the end (too large, compressed): the answer closes the connection. */
-export class BodyError extends Error {
-  /** Unread bytes may still be arriving: answer, then close the connection (closeAfterAnswer). */
-  readonly unread: boolean;
-  constructor(message: string, unread = false) {
-    super(message);
-    this.unread = unread;
-  }
-}
+/** A request body refused (too large, compressed, not JSON): 400, and the connection closed if it had not all arrived. */
+export class BodyError extends Error {}
 
 /**
  * The client's connection ended before its body had all arrived: it went away, or was cut for taking longer than
@@ -287,9 +280,10 @@ export class BodyError extends Error {
 export class ClientGoneError extends Error {}
 
 /**
- * After the answer to a request whose body was refused unread: `Connection: close`, and a lingering close, so a
- * client cannot make the server read an oversized body to its end (4 GiB sent to a 64 KiB route used to be read
- * in full before the 400), and a client still sending gets its answer rather than a reset.
+ * After an answer sent before its request's body had all arrived: `Connection: close`, and a lingering close, so
+ * a client cannot make the server read a body to its end (4 GiB sent to a 64 KiB route used to be read in full
+ * before the 400; a 401, 404 or 405 let node read the rest, of any size, to keep the connection), and a client
+ * still sending gets its answer rather than a reset.
  *
  * Node's HTTP server ends a `Connection: close` socket with destroySoon() once the answer is flushed: a FIN, then
  * close() at once, which with unread bytes in the kernel sends a reset; a client busy sending (a loaded machine,
@@ -309,9 +303,20 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, ling
   };
 }
 
-/** The answer to a refused body: 400 BAD_REQUEST, and the connection closed when bytes may still be arriving. */
-export function refuseBody(req: IncomingMessage, res: ServerResponse, error: BodyError): void {
-  if (error.unread) closeAfterAnswer(req, res);
+/**
+ * Every response's writeHead (the server's request listener sets it on each one; node's own end() and Express's
+ * send() go through it): an answer whose headers go out before its request's body has all arrived closes the
+ * connection after it (closeAfterAnswer), whatever answered: a refused body, grafserv's 413, a 401 before the
+ * body was read, Express's 404. A request read to its end keeps its connection. A shared function, not a
+ * closure: one property store per request on the token path.
+ */
+export function writeHeadClosingEarly(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  if (!this.req.complete) closeAfterAnswer(this.req, this);
+  return (ServerResponse.prototype.writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+}
+
+/** The answer to a refused body: 400 BAD_REQUEST (writeHeadClosingEarly closes the connection if bytes may still be arriving). */
+export function refuseBody(res: ServerResponse, error: BodyError): void {
   writeError(res, new ApiError("BAD_REQUEST", error.message));
 }
 
@@ -355,28 +360,33 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
 }
 
 /**
- * What readRawBody's failures get, for its callers' catch: a refused body its 400 (refuseBody), a client gone
- * before its body arrived one debug line and no answer (nobody is left to read it). True when `error` was one
- * of those, and so answered.
+ * What readRawBody's failures get, for its callers' catch: a refused body its 400 (`refuse`: refuseBody's, or a
+ * route's own error shape), a client gone before its body arrived one debug line and no answer (nobody is left to
+ * read it). True when `error` was one of those, and so answered.
  */
-export function answeredBodyFailure(req: IncomingMessage, res: ServerResponse, error: unknown, log: Logger | undefined): boolean {
-  if (error instanceof BodyError) refuseBody(req, res, error);
+export function answeredBodyFailure(
+  res: ServerResponse,
+  error: unknown,
+  log: Logger | undefined,
+  refuse: (res: ServerResponse, error: BodyError) => void = refuseBody,
+): boolean {
+  if (error instanceof BodyError) refuse(res, error);
   else if (error instanceof ClientGoneError) log?.debug({ reason: error.message }, "client went away before its request body arrived");
   else return false;
   return true;
 }
 
 /**
- * The raw body, at most `limit` bytes: BodyError (unread) as soon as it is larger, without reading on. A compressed
+ * The raw body, at most `limit` bytes: BodyError as soon as it is larger, without reading on. A compressed
  * body (any Content-Encoding but identity) is refused the same way, unread. ClientGoneError when the connection
  * ends before the body does.
  */
 export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const coding = req.headers["content-encoding"];
-    if (coding !== undefined && coding.toLowerCase() !== "identity") return reject(new BodyError(`unsupported content encoding "${coding}"`, true));
+    if (coding !== undefined && coding.toLowerCase() !== "identity") return reject(new BodyError(`unsupported content encoding "${coding}"`));
     const most = limit % (1024 * 1024) === 0 ? `${limit / (1024 * 1024)} MiB` : `${limit / 1024} KiB`;
-    const tooLarge = () => new BodyError(`body larger than ${most}`, true);
+    const tooLarge = () => new BodyError(`body larger than ${most}`);
     if (Number(req.headers["content-length"]) > limit) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
@@ -394,4 +404,36 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     // (ECONNRESET) when the connection ends before the body does.
     req.on("error", (error) => reject(new ClientGoneError(error.message)));
   });
+}
+
+/**
+ * How to decode the body, from the Content-Type's charset (UTF-8 when none), as body-parser did: UTF-8 or UTF-16;
+ * anything else is refused.
+ */
+function charsetOf(contentType: string | undefined): BufferEncoding {
+  const charset = contentType ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase() : undefined;
+  if (charset === undefined || charset === "utf-8" || charset === "utf8") return "utf8";
+  if (charset === "utf-16" || charset === "utf-16le") return "utf16le";
+  throw new BodyError(`unsupported charset "${charset.toUpperCase()}"`);
+}
+
+/**
+ * A request's JSON object body, at most `limit` bytes, whatever its Content-Type (/functions/v1 and /auth/v1): {}
+ * for none or an empty one; BodyError for one too large, compressed, in another charset, not JSON, or JSON that is
+ * not an object; ClientGoneError when the client goes first. Read only for requests that send a body, as Express's
+ * body parser did.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) return {};
+  const encoding = charsetOf(req.headers["content-type"]);
+  const text = (await readRawBody(req, limit)).toString(encoding);
+  if (text.trimStart() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BodyError("body is not valid JSON");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new BodyError("the body must be a JSON object");
+  return body;
 }

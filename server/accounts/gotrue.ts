@@ -20,7 +20,7 @@ import { z } from "zod";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { authenticateRequest, type EdgeAuth, type RequestAuth } from "../auth.ts";
-import { noteRefusal, parseBody } from "../http.ts";
+import { answeredBodyFailure, noteRefusal, parseBody, readJsonBody } from "../http.ts";
 import type { Account, Accounts, SessionGrant } from "./sessions.ts";
 
 const API_VERSION = "2024-01-01";
@@ -115,11 +115,22 @@ function requireMemberToken(auth: RequestAuth): void {
   }
 }
 
+const BODY_LIMIT = 64 * 1024;
+
 export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, clientAddress: (req: Request) => string): Router {
   const router = express.Router();
-  // strict: false, so a JSON value that is not an object (null, a number) reaches parseBody, which names it
-  // ("the body must be a JSON object"), as on /functions/v1; malformed JSON is still the parser's 400.
-  router.use(express.json({ limit: "64kb", type: () => true, strict: false }));
+  // The body as /functions/v1 reads it (server/http.ts readJsonBody): at most 64 KiB, refused as soon as it is
+  // larger, and the connection then closed, not read to its end (Express's body parser read any size to the end
+  // before its 413: an anonymous client could keep the server reading for ever); malformed JSON, or JSON that is
+  // not an object, is a 400 that says so.
+  router.use(async (req, res, next) => {
+    try {
+      req.body = await readJsonBody(req, BODY_LIMIT);
+      next();
+    } catch (error) {
+      if (!answeredBodyFailure(res, error, req.log ?? log, (_, refused) => sendGotrueError(res, new ApiError("BAD_REQUEST", refused.message)))) next(error);
+    }
+  });
 
   // Every route reads the Authorization JWT first (the anon key, or a member's access token): a bad or
   // service_role one stops here with 401, before any SQL.
@@ -235,10 +246,7 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
   router.use((req, res) => {
     sendGotrueError(res, new ApiError("NOT_FOUND", `no route ${req.method} ${req.baseUrl}${req.path}`));
   });
-  // Body parser failures (malformed JSON, too large): 400, never a 500.
-  router.use((error: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (error.type === "entity.too.large") return sendGotrueError(res, new ApiError("BAD_REQUEST", "body larger than 64 KiB"));
-    if (error.status && error.status < 500) return sendGotrueError(res, new ApiError("BAD_REQUEST", "body is not valid JSON"));
+  router.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
     log.error({ err: error }, "/auth/v1 request failed");
     sendGotrueError(res, toApiError(error));
   });

@@ -16,19 +16,10 @@ import { toApiError } from "../../core/errors.ts";
 import { anonymousRequest } from "./errors.ts";
 import { MAX_REQUEST_BYTES } from "./limits.ts";
 import type { Logger } from "../../core/log.ts";
-import { clientAddressOf, closeAfterAnswer, CORS_METHODS, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
+import { clientAddressOf, CORS_METHODS, requestPath, startEdgeRequest, writeJson, type EdgeHttp } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export const GRAPHQL_PATH = "/graphql";
-
-/** When grafserv answers 413 (a chunked body past its limit), the answer closes the connection. */
-function closeOn413(req: IncomingMessage, res: ServerResponse): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
-    if (status === 413) closeAfterAnswer(req, res);
-    return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
-  } as typeof res.writeHead;
-}
 
 export interface GraphqlEdgeOptions {
   config: Config;
@@ -53,17 +44,12 @@ export function graphqlEdge({ config, log, metrics, securityHeaders, handler, fa
     if (!auth) return;
     req.nexusAuth = auth;
     req.nexusClient = { address: clientAddress(req), userAgent: req.headers["user-agent"] };
-    // A body past grafserv's limit is answered 413, after which node would read (and discard) the rest to its end
-    // to keep the connection: it is closed instead (server/http.ts closeAfterAnswer). Declared too large, it is
-    // refused here before grafserv reads a byte; sent without a length, grafserv stops at the limit and its 413
-    // closes the connection. Requests that declare a length within the limit (every ordinary client) pass as they are.
+    // Declared too large, a body is refused here before grafserv reads a byte; sent without a length, grafserv
+    // stops at its limit and answers 413. Either answer goes out before the body has all arrived, so it closes the
+    // connection (server/http.ts writeHeadClosingEarly): the rest is never read.
     const declared = req.headers["content-length"];
-    if (declared !== undefined ? Number(declared) > MAX_REQUEST_BYTES : req.headers["transfer-encoding"] !== undefined) {
-      if (declared !== undefined) {
-        closeAfterAnswer(req, res);
-        return writeJson(res, 413, { errors: [{ message: `the request is larger than ${MAX_REQUEST_BYTES} bytes`, extensions: { code: "BAD_REQUEST" } }] });
-      }
-      closeOn413(req, res);
+    if (declared !== undefined && Number(declared) > MAX_REQUEST_BYTES) {
+      return writeJson(res, 413, { errors: [{ message: `the request is larger than ${MAX_REQUEST_BYTES} bytes`, extensions: { code: "BAD_REQUEST" } }] });
     }
     await anonymousRequest.run(auth.pgSettings.role === "anon", () => handler(req, res, () => fallback(req, res)));
   };

@@ -138,7 +138,7 @@ export function mountWebhook(app: Express, { config, pool, log }: { config: Conf
       await batcher.add({ identifier: WEBHOOK_TASK, payload: event, jobKey: `livekit:${event.id}`, maxAttempts: 25 });
       res.json({ received: true, enqueued: true, id: event.id });
     } catch (error) {
-      if (answeredBodyFailure(req, res, error, req.log)) return;
+      if (answeredBodyFailure(res, error, req.log)) return;
       const apiError = toApiError(error);
       if (apiError.code === "UNAUTHENTICATED") {
         // Refused either way (401). A call with no signature at all is internet noise (scanners, the runbook's

@@ -18,7 +18,7 @@ import type { Config } from "../../core/config.ts";
 import { makeAsCaller, type CallerResult, type CallerStatement } from "../../core/database/caller.ts";
 import { ApiError, toApiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { answeredBodyFailure, BodyError, CORS_METHODS, parseBody, readRawBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
+import { answeredBodyFailure, CORS_METHODS, parseBody, readJsonBody, requestPath, startEdgeRequest, writeError, writeJson, type EdgeHttp, type TrackedRequest } from "../http.ts";
 import type { HttpMetrics } from "../metrics.ts";
 
 export interface RouteContext {
@@ -63,31 +63,6 @@ const BODY_LIMIT = 64 * 1024;
 
 
 /**
- * How to decode the body, from the Content-Type's charset (UTF-8 when none), as body-parser did: UTF-8 or UTF-16;
- * anything else is refused.
- */
-function charsetOf(contentType: string | undefined): BufferEncoding {
-  const charset = contentType ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase() : undefined;
-  if (charset === undefined || charset === "utf-8" || charset === "utf8") return "utf8";
-  if (charset === "utf-16" || charset === "utf-16le") return "utf16le";
-  throw new BodyError(`unsupported charset "${charset.toUpperCase()}"`, true);
-}
-
-
-/** A JSON object (empty body: {}); BAD_REQUEST for text that is not JSON, and for JSON that is not an object. */
-function parseJson(text: string): unknown {
-  if (text.trimStart() === "") return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new BodyError("body is not valid JSON");
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new BodyError("the body must be a JSON object");
-  return body;
-}
-
-/**
  * The REST edge as a node request handler: answers (and returns true for) every request under /functions/v1
  * except `except`, returns false for anything else, which Express answers.
  */
@@ -102,12 +77,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
 
   const answer = async (req: IncomingMessage, res: ServerResponse, path: string, route: RestRoute | undefined, tracked: TrackedRequest) => {
     try {
-      let body: unknown = {};
-      // Like Express's body parser: a body is read for any method that sends one.
-      if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) {
-        const encoding = charsetOf(req.headers["content-type"]);
-        body = parseJson((await readRawBody(req, BODY_LIMIT)).toString(encoding));
-      }
+      const body = await readJsonBody(req, BODY_LIMIT);
       const auth = await authenticateOrRefuse(req, res, edge, "rest");
       if (!auth) return;
       if (!route) throw new ApiError("NOT_FOUND", `no route ${req.method} ${path}`);
@@ -120,7 +90,7 @@ export function restEdge({ config, pool, log, routes, metrics, securityHeaders, 
       const result = await route.handler(input, { auth, userId, req, asCaller: (statements) => asCaller(auth.pgSettings, statements) });
       writeJson(res, result.status ?? 200, result.body);
     } catch (error) {
-      if (answeredBodyFailure(req, res, error, tracked.log)) return;
+      if (answeredBodyFailure(res, error, tracked.log)) return;
       const apiError = toApiError(error);
       if (apiError.status >= 500) tracked.log.error({ err: error, route: route?.name }, "REST route failed");
       writeError(res, apiError);

@@ -1,13 +1,15 @@
 /**
  * An oversized request body is refused as soon as it is oversized, and its connection closed: the server does not
  * read it to its end (an anonymous client used to make it read 4 GiB on a 64 KiB route before the 400). On each
- * route that reads a body: /functions/v1 (64 KiB), /livekit/webhook (1 MiB), /graphql (grafserv's 100 kB).
+ * route that reads a body: /functions/v1 and /auth/v1 (64 KiB), /livekit/webhook (1 MiB), /graphql (grafserv's
+ * 100 kB); and any answer sent before the body was read (401, 404, 405) closes the connection too.
  * Production mode, raw sockets; the sender stops after 64 MiB whatever happens, so the test is bounded. A client
  * still sending when the answer comes gets it: the server half-closes and lingers, reading nothing more, rather
  * than resetting the connection at once (which on a loaded machine lost the 400 of a client busy writing).
  */
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../support/eventually.ts";
 import { LIVEKIT_ENV } from "../support/livekit.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
@@ -21,7 +23,7 @@ const CHUNK = Buffer.alloc(64 * 1024, "a");
 const MAX_SENT = 64 * 1024 * 1024;
 
 /** Stream a chunked body as fast as the socket takes it, until the server closes the connection or MAX_SENT. */
-async function flood(path: string): Promise<{ sent: number; answer: string; closedByServer: boolean }> {
+async function flood(path: string, headers = ""): Promise<{ sent: number; answer: string; closedByServer: boolean }> {
   const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   let answer = "";
@@ -29,7 +31,7 @@ async function flood(path: string): Promise<{ sent: number; answer: string; clos
   socket.on("data", (chunk) => (answer += chunk));
   socket.on("error", () => {});
   const ended = new Promise<void>((resolve) => socket.once("close", () => ((closed = true), resolve())));
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}Transfer-Encoding: chunked\r\n\r\n`);
   let sent = 0;
   const frame = Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from("\r\n")]);
   while (!closed && sent < MAX_SENT) {
@@ -49,6 +51,7 @@ describe("an oversized body", () => {
     ["/functions/v1/livekit-token", 400, 64 * 1024],
     ["/livekit/webhook", 400, 1024 * 1024],
     ["/graphql", 413, 100_000],
+    ["/auth/v1/token?grant_type=password", 400, 64 * 1024],
   ] as const) {
     it(`${path}: ${status} once it passes ${limit} bytes, then the connection closes; the rest is never read`, async () => {
       const { sent, answer, closedByServer } = await flood(path);
@@ -58,6 +61,35 @@ describe("an oversized body", () => {
       expect(sent).toBeLessThan(8 * 1024 * 1024);
     }, 30_000);
   }
+
+  // Answered before the body is read at all: node used to read the rest, of any size, to keep the connection
+  // (256 MiB in 0.6 s, and on, for each of these); the answer closes it instead.
+  for (const [what, path, headers, status] of [
+    ["a bad JWT on /graphql", "/graphql", "Authorization: Bearer x.y.z\r\n", 401],
+    ["an unknown path", "/nothing-here", "", 404],
+    ["another method than GET on /ops", "/ops", "", 405],
+  ] as const) {
+    it(`${what}: ${status} before the body is read, then the connection closes; the rest is never read`, async () => {
+      const { sent, answer, closedByServer } = await flood(path, headers);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      expect(closedByServer).toBe(true);
+      expect(sent).toBeLessThan(8 * 1024 * 1024);
+    }, 30_000);
+  }
+
+  it("a body read to its end keeps the connection: two requests on one socket", async () => {
+    const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
+    let answer = "";
+    socket.on("data", (chunk) => (answer += chunk));
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const request = `POST /functions/v1/livekit-token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+    socket.write(request + request);
+    await until("two answers", () => answer.split("HTTP/1.1 ").length - 1 === 2);
+    expect(answer).not.toMatch(/Connection: close/i);
+    expect(socket.destroyed).toBe(false);
+    socket.destroy();
+  });
 
   it("a client that goes on sending after the answer reads it: FIN, then a linger with nothing read, then the close", async () => {
     for (const [path, status, limit] of [["/functions/v1/livekit-token", 400, 64 * 1024], ["/livekit/webhook", 400, 1024 * 1024], ["/graphql", 413, 100_000]] as const) {
