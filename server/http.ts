@@ -304,6 +304,16 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, ling
 }
 
 /**
+ * Whether a request has a body that has not all arrived. Not `!req.complete` alone: node calls the request
+ * listener before it marks even a bodiless request complete, so an answer written at once (/healthz through
+ * Express) would close a keep-alive connection that has nothing left to read.
+ */
+function bodyStillArriving(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+}
+
+/**
  * Every response's writeHead (the server's request listener sets it on each one; node's own end() and Express's
  * send() go through it): an answer whose headers go out before its request's body has all arrived closes the
  * connection after it (closeAfterAnswer), whatever answered: a refused body, grafserv's 413, a 401 before the
@@ -311,7 +321,7 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, ling
  * closure: one property store per request on the token path.
  */
 export function writeHeadClosingEarly(this: ServerResponse, ...args: unknown[]): ServerResponse {
-  if (!this.req.complete) closeAfterAnswer(this.req, this);
+  if (bodyStillArriving(this.req)) closeAfterAnswer(this.req, this);
   return (ServerResponse.prototype.writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
 }
 
