@@ -22,7 +22,10 @@ import { restEdge } from "./rest/route.ts";
 
 /** Where a connection keeps the response it is answering or last answered (see `connections` below). */
 const ANSWERING = Symbol("nexus.answering");
-type AnsweringSocket = import("node:net").Socket & { [ANSWERING]?: http.ServerResponse };
+const PIPELINED = Symbol("nexus.pipelined");
+/** Requests a connection may have waiting behind an unsent answer (browsers and supabase-js send one at a time). */
+const MAX_PIPELINED = 16;
+type AnsweringSocket = import("node:net").Socket & { [ANSWERING]?: http.ServerResponse; [PIPELINED]?: number };
 
 /** A WebSocket close frame from the server (unmasked): 1012 service restart. */
 const SERVICE_RESTART_FRAME = (() => {
@@ -77,10 +80,30 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // close to the limit rather than up to 30 s after it.
   const connectionsCheckingInterval = Math.max(100, Math.min(5_000, Math.floor(config.requestTimeoutMs / 4)));
   const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
-    (req.socket as AnsweringSocket)[ANSWERING] = res;
+    const socket = req.socket as AnsweringSocket;
+    // Requests pipelined behind answers not yet sent: each waiting answer holds memory (a file being read, a
+    // query), and a client that never reads could queue thousands with a few bytes each. Past MAX_PIPELINED the
+    // connection is closed.
+    const previous = socket[ANSWERING];
+    if (previous !== undefined && !previous.writableFinished) {
+      socket[PIPELINED] = (socket[PIPELINED] ?? 0) + 1;
+      if (socket[PIPELINED]! > MAX_PIPELINED) {
+        log.warn({ client: socket.remoteAddress, pipelined: socket[PIPELINED] }, "closing a connection that pipelines requests without reading the answers");
+        socket.destroy();
+        return;
+      }
+    } else socket[PIPELINED] = 0;
+    socket[ANSWERING] = res;
     res.writeHead = writeHeadClosingEarly;
     if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
+  });
+  // A request with an Expect other than 100-continue: node answers 417 itself, without the request listener, so
+  // the answer gets writeHeadClosingEarly here (its body is never read to its end either).
+  server.on("checkExpectation", (_req, res) => {
+    res.writeHead = writeHeadClosingEarly;
+    res.writeHead(417, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "BAD_REQUEST", message: "only Expect: 100-continue is supported" }));
   });
   // Idle keep-alive connections stay open longer than a load balancer's idle timeout (60 s on the common ones), so
   // it is never the server that closes a connection the balancer or a client is about to reuse (ECONNRESET).

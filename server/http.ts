@@ -292,25 +292,36 @@ export class ClientGoneError extends Error {}
  * block: no CPU spent on it) and destroys the socket `lingerMs` later. Without the handle's readStop (a node
  * internal, there since 0.x) it reads and discards for `lingerMs`: still bounded in time.
  */
-export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, lingerMs = 500): void {
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, lingerMs = 500): void {
   res.shouldKeepAlive = false;
-  req.resume();
   const socket = req.socket as IncomingMessage["socket"] & { _handle?: { readStop?: () => number } | null };
+  // Nothing more is read from now on: this answer is the connection's last. (Reading on until it was flushed let
+  // a client that does not read the answers queued before it keep the server reading a body at full speed.)
+  socket._handle?.readStop?.();
+  // And the connection goes within ANSWER_GRACE_MS even if the answer can never be flushed.
+  setTimeout(() => socket.destroy(), ANSWER_GRACE_MS).unref();
   socket.destroySoon = () => {
-    socket.end();
-    socket._handle?.readStop?.();
+    if (socket.writable) socket.end();
     setTimeout(() => socket.destroy(), lingerMs).unref();
   };
 }
 
+/** How long a connection closing after an early answer may wait for that answer to be flushed. */
+const ANSWER_GRACE_MS = 5000;
+
+/** A declared body up to this size is left for node to read (bounded), so the connection is kept. */
+const SMALL_BODY = 64 * 1024;
+
 /**
- * Whether a request has a body that has not all arrived. Not `!req.complete` alone: node calls the request
- * listener before it marks even a bodiless request complete, so an answer written at once (/healthz through
- * Express) would close a keep-alive connection that has nothing left to read.
+ * Whether a request has a body that has not all arrived and may be of any size: a chunked one, or one declared
+ * larger than SMALL_BODY. Not `!req.complete` alone: node calls the request listener before it marks even a
+ * bodiless request complete, so an answer written at once (/healthz through Express) would close a keep-alive
+ * connection that has nothing left to read; and a small declared body (a retried request with an expired JWT)
+ * node reads to its end, bounded, keeping the connection.
  */
 function bodyStillArriving(req: IncomingMessage): boolean {
   if (req.complete) return false;
-  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > SMALL_BODY;
 }
 
 /**

@@ -78,6 +78,37 @@ describe("an oversized body", () => {
     }, 30_000);
   }
 
+  it("an Expect other than 100-continue: node's 417 closes the connection too; the rest is never read", async () => {
+    const { sent, answer, closedByServer } = await flood("/functions/v1/livekit-token", "Expect: x\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 417 /);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(closedByServer).toBe(true);
+    expect(sent).toBeLessThan(8 * 1024 * 1024);
+  }, 30_000);
+
+  it("a client pipelining requests without reading the answers is cut off past 16 waiting", async () => {
+    const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
+    socket.on("error", () => {});
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    socket.pause(); // never reads: the answers can only queue up
+    const closed = new Promise<boolean>((resolve) => socket.once("close", () => resolve(true)));
+    socket.write("GET /ops/ops.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(4000));
+    expect(await Promise.race([closed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))])).toBe(true);
+  }, 30_000);
+
+  it("a small declared body with a refused JWT: answered, and the connection kept (node reads what is left)", async () => {
+    const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
+    let answer = "";
+    socket.on("data", (chunk) => (answer += chunk));
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const body = JSON.stringify({ query: "{ __typename }" });
+    const request = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x.y.z\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    socket.write(request + request);
+    await until("two answers", () => answer.split("HTTP/1.1 401 ").length - 1 === 2);
+    expect(answer).not.toMatch(/Connection: close/i);
+    socket.destroy();
+  });
+
   it("a body read to its end keeps the connection, and so does a request without one: four requests on one socket", async () => {
     const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
     let answer = "";
