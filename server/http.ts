@@ -285,12 +285,14 @@ export class ClientGoneError extends Error {}
  * before the 400; a 401, 404 or 405 let node read the rest, of any size, to keep the connection), and a client
  * still sending gets its answer rather than a reset.
  *
- * Node's HTTP server ends a `Connection: close` socket with destroySoon() once the answer is flushed: a FIN, then
- * close() at once, which with unread bytes in the kernel sends a reset; a client busy sending (a loaded machine,
- * a slow reader) then fails its next write with ECONNRESET and never reads the 400 waiting for it. Here
- * destroySoon() sends the FIN, stops reading (what arrives fills the kernel's buffers, then the client's sends
- * block: no CPU spent on it) and destroys the socket `lingerMs` later. Without the handle's readStop (a node
- * internal, there since 0.x) it reads and discards for `lingerMs`: still bounded in time.
+ * Reading stops as the headers go out (what arrives fills the kernel's buffers, then the client's sends block: no
+ * CPU spent on it). Node's HTTP server ends a `Connection: close` socket with destroySoon() once the answer is
+ * flushed: a FIN, then close() at once, which with unread bytes in the kernel sends a reset; a client busy sending
+ * (a loaded machine, a slow reader) then fails its next write with ECONNRESET and never reads the 400 waiting for
+ * it. Here destroySoon() sends the FIN and destroys the socket `lingerMs` later; an answer that is never flushed
+ * (queued behind answers the client does not read) has the socket destroyed ANSWER_GRACE_MS after its headers.
+ * Without the handle's readStop (a node internal, there since 0.x) the server reads and discards until then:
+ * still bounded in time.
  */
 function closeAfterAnswer(req: IncomingMessage, res: ServerResponse, lingerMs = 500): void {
   res.shouldKeepAlive = false;
