@@ -12,7 +12,7 @@ import { grafserv } from "postgraphile/grafserv/node";
 import { makePreset } from "./graphql/preset.ts";
 import { graphqlEdge, GRAPHQL_PATH } from "./graphql/edge.ts";
 import { graphqlWebSocket } from "./graphql/websocket.ts";
-import { loggedText, recordSecurityHeaders, requestLogger, sendError, writeHeadClosingEarly } from "./http.ts";
+import { continueWhenRead, loggedText, recordSecurityHeaders, requestLogger, sendError, writeHeadClosingEarly } from "./http.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { createMetricsRegistry, httpMetrics, mountMetrics } from "./metrics.ts";
 import type { AppContext } from "./context.ts";
@@ -79,7 +79,7 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
   // Node checks REQUEST_TIMEOUT_MS on an interval (30 s by default); checked more often, a trickling client is cut
   // close to the limit rather than up to 30 s after it.
   const connectionsCheckingInterval = Math.max(100, Math.min(5_000, Math.floor(config.requestTimeoutMs / 4)));
-  const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, writeHead: http.ServerResponse["writeHead"] = writeHeadClosingEarly) => {
     const socket = req.socket as AnsweringSocket;
     // Requests pipelined behind answers not yet sent: each waiting answer holds memory (a file being read, a
     // query), and a client that never reads could queue thousands with a few bytes each. Past MAX_PIPELINED the
@@ -94,9 +94,15 @@ export async function createServer(ctx: AppContext): Promise<NexusServer> {
       }
     } else socket[PIPELINED] = 0;
     socket[ANSWERING] = res;
-    res.writeHead = writeHeadClosingEarly;
+    res.writeHead = writeHead;
     if (draining) res.shouldKeepAlive = false;
     if (!rest(req, res) && !graphql(req, res)) app(req, res);
+  };
+  const server = http.createServer({ connectionsCheckingInterval }, onRequest);
+  // Expect: 100-continue: the 100 only once a handler reads the body (continueWhenRead, server/http.ts).
+  server.on("checkContinue", (req, res) => {
+    continueWhenRead(req, res);
+    onRequest(req, res, res.writeHead);
   });
   // A request with an Expect other than 100-continue: node answers 417 itself, without the request listener, so
   // the answer gets writeHeadClosingEarly here (its body is never read to its end either).

@@ -5,7 +5,7 @@
  * before Express (server/rest/edge.ts).
  */
 import { randomUUID } from "node:crypto";
-import { ServerResponse, type IncomingMessage } from "node:http";
+import { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import helmet from "helmet";
 import proxyAddr from "proxy-addr";
@@ -336,6 +336,31 @@ function bodyStillArriving(req: IncomingMessage): boolean {
 export function writeHeadClosingEarly(this: ServerResponse, ...args: unknown[]): ServerResponse {
   if (bodyStillArriving(this.req)) closeAfterAnswer(this.req, this);
   return (ServerResponse.prototype.writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+}
+
+/**
+ * `Expect: 100-continue`: the 100 goes out when the handler first reads the body, not when the headers arrive (node's
+ * default, which invited a body of any declared size before anything looked at it). A request refused before its
+ * body is read (declared larger than the route takes, a bad JWT, an unknown path) gets its final answer at once;
+ * the client, still waiting for a 100, sends nothing, and the connection closes after that answer (the client
+ * decides whether it would have sent the body anyway, so nothing is left that could be read to reuse it). Set by
+ * the server's `checkContinue` listener (server/app.ts) before the request listener runs; a request without the
+ * header never comes here.
+ */
+export function continueWhenRead(req: IncomingMessage, res: ServerResponse): void {
+  let asked = false;
+  req._read = function (this: IncomingMessage, size: number) {
+    if (!asked) {
+      asked = true;
+      // Never after the final answer: node's own _dump() reads a body left unread once the response is done.
+      if (!res.headersSent) res.writeContinue();
+    }
+    return IncomingMessage.prototype._read.call(this, size);
+  };
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    if (!asked) closeAfterAnswer(req, this);
+    return writeHeadClosingEarly.apply(this, args);
+  };
 }
 
 /** The answer to a refused body: 400 BAD_REQUEST (writeHeadClosingEarly closes the connection if bytes may still be arriving). */

@@ -178,3 +178,65 @@ describe("an oversized body", () => {
     }
   }, 30_000);
 });
+
+/** One raw connection: what the server sent so far, and whether it closed. */
+async function rawConnection() {
+  const socket = net.connect(Number(new URL(t.baseUrl).port), "127.0.0.1");
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  const state = { answer: "", closedAfter: Number.NaN };
+  const started = Date.now();
+  socket.on("data", (chunk) => (state.answer += chunk));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => ((state.closedAfter = Date.now() - started), resolve())));
+  const closedWithin = (ms: number) => Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+  return { socket, state, closedWithin };
+}
+
+describe("Expect: 100-continue", () => {
+  // Node sent its 100 as soon as the headers arrived, inviting a body of any declared size before any route looked
+  // at it (then read about 3.8 MiB of it before the connection closed). The 100 now waits until a handler reads.
+  it("declared larger than the route takes: the final answer instead of a 100, and the connection closed", async () => {
+    for (const [path, status] of [
+      ["/functions/v1/livekit-token", 400],
+      ["/livekit/webhook", 400],
+      ["/graphql", 413],
+      ["/auth/v1/token?grant_type=password", 400],
+    ] as const) {
+      const { socket, state, closedWithin } = await rawConnection();
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\nExpect: 100-continue\r\n\r\n`);
+      expect(await closedWithin(3000), path).toBe(true);
+      expect(state.answer, path).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(state.answer, path).not.toMatch(/100 Continue/i);
+      expect(state.answer, path).toMatch(/\r\nConnection: close\r\n/i);
+      socket.destroy();
+    }
+  }, 30_000);
+
+  it("refused before the body is read (a bad JWT): 401 without a 100, and the connection closed", async () => {
+    const { socket, state, closedWithin } = await rawConnection();
+    socket.write("POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x.y.z\r\nContent-Type: application/json\r\nContent-Length: 30\r\nExpect: 100-continue\r\n\r\n");
+    expect(await closedWithin(3000)).toBe(true);
+    expect(state.answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(state.answer).not.toMatch(/100 Continue/i);
+    socket.destroy();
+  }, 30_000);
+
+  it("a body the route reads: 100, then the answer, and the connection kept for the next request", async () => {
+    const { socket, state, closedWithin } = await rawConnection();
+    const body = JSON.stringify({ query: "{ __typename }" });
+    socket.write(`POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+    await until("the 100", () => /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(state.answer));
+    socket.write(body);
+    await until("the answer", () => state.answer.includes("__typename"));
+    expect(state.answer).toMatch(/\r\n\r\nHTTP\/1\.1 200 /);
+    // Same for /functions/v1 (its own body reader), on the same connection.
+    const token = "{}";
+    socket.write(`POST /functions/v1/livekit-token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${token.length}\r\nExpect: 100-continue\r\n\r\n`);
+    await until("the second 100", () => state.answer.split("HTTP/1.1 100 Continue").length === 3);
+    socket.write(token);
+    await until("the second answer", () => state.answer.split("HTTP/1.1 ").length === 5);
+    expect(state.answer).not.toMatch(/Connection: close/i);
+    expect(await closedWithin(200)).toBe(false);
+    socket.destroy();
+  }, 30_000);
+});
