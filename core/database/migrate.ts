@@ -34,6 +34,11 @@ export async function dbmate(url: string, args: string[], output: "inherit" | "c
     ["--no-dump-schema", "--migrations-dir", MIGRATIONS_DIR, "--migrations-table", MIGRATIONS_TABLE, ...args],
     { env: { ...process.env, DATABASE_URL: dbmateUrl(url) }, stdio: ["ignore", "pipe", "pipe"] },
   );
+  // However this process ends (a second Ctrl-C or SIGTERM while a migration waits on a lock, a command's exit),
+  // dbmate ends with it rather than running on, orphaned, to apply migrations once the lock frees.
+  const endWithUs = () => child.kill("SIGTERM");
+  process.once("exit", endWithUs);
+  child.once("close", () => process.off("exit", endWithUs));
   let out = "";
   let err = "";
   child.stdout?.on("data", (chunk: Buffer) => {
