@@ -329,6 +329,23 @@ end
 $$;
 grant execute on function tests.this_database(), tests.wait_for_lock_wait(text) to public;
 
+/* Rescue flares ------------------------------------------------------------------------------------------ */
+
+/* A member's rescue flare, fired as that member would (fire_rescue_flare); returns its id. */
+create or replace function tests.fire_flare(member uuid, location text, kind public.flare_type default 'MEDICAL') returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  claims text := current_setting('request.jwt.claims', true);
+  new_id uuid;
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', member, 'role', 'authenticated')::text, true);
+  select f.id into new_id from public.fire_rescue_flare(location, kind) f;
+  perform set_config('request.jwt.claims', coalesce(claims, ''), true);
+  return new_id;
+end
+$$;
+grant execute on function tests.fire_flare(uuid, text, public.flare_type) to public;
+
 /* Forbidden paths (policies by rank) ------------------------------------------------------------------------ */
 
 /*
