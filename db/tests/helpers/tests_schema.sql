@@ -328,3 +328,52 @@ begin
 end
 $$;
 grant execute on function tests.this_database(), tests.wait_for_lock_wait(text) to public;
+
+/* Rescue flares ------------------------------------------------------------------------------------------ */
+
+/* A member's rescue flare, fired as that member would (fire_rescue_flare); returns its id. */
+create or replace function tests.fire_flare(member uuid, location text, kind public.flare_type default 'MEDICAL') returns uuid
+language plpgsql security definer set search_path = pg_catalog, public as $$
+declare
+  claims text := current_setting('request.jwt.claims', true);
+  new_id uuid;
+begin
+  perform set_config('request.jwt.claims', json_build_object('sub', member, 'role', 'authenticated')::text, true);
+  select f.id into new_id from public.fire_rescue_flare(location, kind) f;
+  perform set_config('request.jwt.claims', coalesce(claims, ''), true);
+  return new_id;
+end
+$$;
+grant execute on function tests.fire_flare(uuid, text, public.flare_type) to public;
+
+/* Forbidden paths (policies by rank) ------------------------------------------------------------------------ */
+
+/*
+ * What a write does for the caller: '<n> rows' (how many it touched; RLS hides a forbidden row, so 0) or
+ * 'refused <SQLSTATE>'. For tests.as_each_rank: `insert into outcomes select $1, tests.affected(format(…, $1))`.
+ */
+create or replace function tests.affected(statement text) returns text
+language plpgsql as $$
+declare
+  n bigint;
+begin
+  execute statement;
+  get diagnostics n = row_count;
+  return n || ' rows';
+exception when others then
+  return 'refused ' || sqlstate;
+end
+$$;
+grant execute on function tests.affected(text) to public;
+
+/*
+ * What a rank-gated write should give each rank, lowest first: `refused` below `minimum`, `allowed` from it up.
+ * The other side of a results_eq over what tests.as_each_rank recorded:
+ * `results_eq($$ select rank, outcome from outcomes order by 1 $$, $$ select * from tests.by_rank('FOUNDER', '0 rows', '1 rows') $$)`.
+ */
+create or replace function tests.by_rank(minimum public.rank, refused text, allowed text)
+returns table (rank public.rank, outcome text)
+language sql immutable as $$
+  select r, case when r >= minimum then allowed else refused end from unnest(enum_range(null::public.rank)) r
+$$;
+grant execute on function tests.by_rank(public.rank, text, text) to public;
