@@ -96,15 +96,17 @@ grant execute on function auth.jwt(), auth.uid(), auth.role(), auth.rank(), auth
   to anon, authenticated, service_role;
 
 /*
- * Append to the audit trail as the current caller. Security definer so the API roles can write the trail
- * without being able to read or alter it.
+ * Append to the audit trail as the current caller (the member or service_role the request acts as, read from the
+ * claims). Only the security definer functions that do what the entry records call it, so no API role may execute
+ * it: a member with a SQL session of their own (none has one today) could otherwise add entries of their choosing
+ * under their name ("member.rank_changed" to PIONEER) that an operator reading the trail would take as real.
  */
 create or replace function nexus_private.audit(action text, details jsonb) returns void
 language sql volatile security definer set search_path = pg_catalog, public as $$
   insert into nexus_private.audit_log (actor_id, actor_role, action, details)
   values (auth.uid(), case when auth.is_service() then 'service_role' else auth.role() end, action, coalesce(details, '{}'))
 $$;
-grant execute on function nexus_private.audit(text, jsonb) to authenticated, service_role;
+revoke execute on function nexus_private.audit(text, jsonb) from public, anon, authenticated, service_role;
 
 /* Rank names at the edges (REST bodies, webhook metadata, CLI) are matched case-insensitively. */
 create or replace function public.parse_rank(name text) returns public.rank

@@ -124,7 +124,6 @@ $$, array[
   -- pure: same answer for every caller, nothing read about them
   'parse_rank(text)', 'parse_flare_type(text)', 'nexus_private.fail(text,text)', 'nexus_private.fail(text,text,text)', 'nexus_private.fail_rate_limited(text,integer)',
   'nexus_private.rate_limit_setting(text,integer)', 'nexus_private.flare_max_per_hour()', 'nexus_private.as_uuid(text)',
-  'nexus_private.audit(text,jsonb)',
   'nexus_private.rate_limit_message(text,double precision,double precision,integer)',
   -- the member's own
   'auth.sign_out(text)', 'auth.change_password(text,text,text)', 'auth.current_user_account()', 'current_profile()',
