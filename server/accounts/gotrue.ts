@@ -237,7 +237,10 @@ export function gotrueRouter(accounts: Accounts, edge: EdgeAuth, log: Logger, cl
     handle(noGrant, async (req, res) => {
       const auth = req.nexusAuth!;
       requireMemberToken(auth);
-      const scope = typeof req.query.scope === "string" ? req.query.scope : "local";
+      // A repeated scope counts by its first value, as GoTrue reads it (Go's Query().Get); SQL refuses an unknown
+      // one with 400. It used to fall back to local, silently signing out less than was asked for.
+      const asked = Array.isArray(req.query.scope) ? req.query.scope[0] : req.query.scope;
+      const scope = asked === undefined ? "local" : typeof asked === "string" ? asked : null;
       await accounts.signOut(auth.pgSettings, scope);
       res.status(204).end();
     }),

@@ -153,7 +153,7 @@ export function makeAccounts(config: Config, pool: Pool) {
     },
 
     /** Sign out (scope local, global or others); returns how many sessions ended. */
-    async signOut(pgSettings: PgSettings, scope: string): Promise<number> {
+    async signOut(pgSettings: PgSettings, scope: string | null): Promise<number> {
       const [row] = await run<{ ended: number }>(pgSettings, {
         name: "nexus_sign_out",
         text: "select auth.sign_out($1) as ended",
@@ -168,18 +168,23 @@ export function makeAccounts(config: Config, pool: Pool) {
       input: { password?: string; currentPassword?: string; callsign?: string },
       client: ClientInfo,
     ): Promise<Account> {
-      if (input.password !== undefined) {
-        // On its own: a wrong current password is a refusal row that keeps the failure counted, and nothing else
-        // in the request may be applied after it.
-        const [outcome] = await run<Outcome>(pgSettings, {
-          name: "nexus_change_password",
-          text: `select ${OUTCOME_COLUMNS} from auth.change_password($1, $2, $3) o`,
-          values: [input.password, input.currentPassword ?? null, client.address ?? null],
-        });
-        refuseIfRefused(outcome, "the password change");
-      }
+      // One transaction for the whole request: a callsign refused (taken, too long) undoes the password change with
+      // it, so a 4xx means nothing changed. A wrong current password is a refusal row, not an error: its failure is
+      // counted (committed), and the callsign is then left as it was.
       const statements: CallerStatement[] = [];
-      if (input.callsign !== undefined) {
+      const password = [input.password, input.currentPassword ?? null, client.address ?? null];
+      if (input.password !== undefined && input.callsign !== undefined) {
+        statements.push({
+          name: "nexus_change_password_and_callsign",
+          // A data-modifying WITH runs whether or not the query reads it; it renames only if the change was made.
+          text: `with o as materialized (select * from auth.change_password($1, $2, $3)),
+                      renamed as (update public.profiles set callsign = $4 where id = auth.uid() and exists (select 1 from o where o.error is null) returning id)
+                 select ${OUTCOME_COLUMNS} from o`,
+          values: [...password, input.callsign],
+        });
+      } else if (input.password !== undefined) {
+        statements.push({ name: "nexus_change_password", text: `select ${OUTCOME_COLUMNS} from auth.change_password($1, $2, $3) o`, values: password });
+      } else if (input.callsign !== undefined) {
         statements.push({
           name: "nexus_change_callsign",
           text: "update public.profiles set callsign = $1 where id = auth.uid()",
@@ -192,6 +197,7 @@ export function makeAccounts(config: Config, pool: Pool) {
         values: [],
       });
       const results = await asCaller(settingsFor(pgSettings), statements);
+      if (input.password !== undefined) refuseIfRefused(results[0]!.rows[0] as Outcome | undefined, "the password change");
       const account = results.at(-1)!.rows[0] as Account | undefined;
       if (!account) throw new ApiError("UNAUTHENTICATED", "sign in first");
       return account;

@@ -162,6 +162,21 @@ describe("refresh tokens rotate", () => {
     expect((await a.auth.refreshSession()).error).toBeNull();
   });
 
+  it("a repeated scope counts by its first value, as on GoTrue; an unknown one is 400 and ends nothing", async () => {
+    const { email, password } = await signedUp();
+    const other = (await client().auth.signInWithPassword({ email, password })).data.session!;
+    const mine = (await client().auth.signInWithPassword({ email, password })).data.session!;
+    const logout = (query: string) =>
+      fetch(`${t.baseUrl}/auth/v1/logout?${query}`, { method: "POST", headers: { apikey: anonKey, authorization: `Bearer ${mine.access_token}` } });
+    for (const query of ["scope=everything", "scope=everything&scope=global", "scope="]) {
+      const refused = await logout(query);
+      expect(refused.status, query).toBe(400);
+    }
+    expect((await logout("scope=global&scope=global")).status).toBe(204);
+    // global, not local: the other session's refresh fails too (it used to be narrowed to this session alone).
+    expect((await client().auth.refreshSession({ refresh_token: other.refresh_token })).error).toMatchObject({ status: 400 });
+  });
+
   it("a password change (PUT /auth/v1/user) ends the member's other sessions and keeps this one", async () => {
     const { email, password } = await signedUp();
     const a = client();
@@ -174,6 +189,31 @@ describe("refresh tokens rotate", () => {
     expect((await a.auth.refreshSession()).error).toBeNull();
     expect((await client().auth.signInWithPassword({ email, password })).error).toMatchObject({ code: "invalid_credentials" });
     expect((await client().auth.signInWithPassword({ email, password: "a-brand-new-password" })).error).toBeNull();
+  });
+
+  it("a password change with a callsign that is refused changes nothing: 409, the old password and sessions kept", async () => {
+    const taken = await signedUp();
+    const { email, password, callsign, user } = await signedUp();
+    const a = client();
+    const b = client();
+    await a.auth.signInWithPassword({ email, password });
+    const bSession = (await b.auth.signInWithPassword({ email, password })).data.session!;
+    const refused = await a.auth.updateUser({ password: "a-brand-new-password", data: { callsign: taken.callsign } });
+    expect(refused.error).toMatchObject({ status: 409 });
+    // The password change went with the callsign (it used to be committed first, and the other sessions ended).
+    expect((await client().auth.signInWithPassword({ email, password })).error).toBeNull();
+    expect((await client().auth.signInWithPassword({ email, password: "a-brand-new-password" })).error).toMatchObject({ code: "invalid_credentials" });
+    expect((await client().auth.refreshSession({ refresh_token: bSession.refresh_token })).error).toBeNull();
+    // Both at once, both fine: both applied.
+    const changed = await a.auth.updateUser({ password: "a-brand-new-password", data: { callsign: `${callsign}x` } });
+    expect(changed.error).toBeNull();
+    expect(changed.data.user?.user_metadata).toMatchObject({ callsign: `${callsign}x` });
+    expect((await client().auth.signInWithPassword({ email, password: "a-brand-new-password" })).error).toBeNull();
+    // A wrong current password with a free callsign: refused, and the callsign not taken either.
+    const wrong = await a.auth.updateUser({ password: "another-new-password", current_password: "not-it-at-all", data: { callsign: `${callsign}y` } });
+    expect(wrong.error).toMatchObject({ code: "invalid_credentials" });
+    const { rows } = await t.pool.query("select callsign from public.profiles where id = $1", [user.id]);
+    expect(rows).toEqual([{ callsign: `${callsign}x` }]);
   });
 
   it("GraphQL refreshSession and signOut are the same sessions", async () => {
