@@ -25,12 +25,17 @@ function onPath(command: string): string | undefined {
   return undefined;
 }
 
-function pgtapInstalled(): boolean {
+/** The folder holding pgTAP's control and SQL files for the test server (PG_BINDIR or Debian's), if installed. */
+export function pgtapDir(): string | undefined {
   const bin = findPostgresBinDir();
-  if (!bin) return false;
+  if (!bin) return undefined;
   // /usr/lib/postgresql/15/bin -> /usr/share/postgresql/15/extension
   const version = path.basename(path.dirname(bin));
-  return [path.join("/usr/share/postgresql", version, "extension/pgtap.control"), path.join(bin, "../share/extension/pgtap.control")].some(existsSync);
+  return [path.join("/usr/share/postgresql", version, "extension"), path.join(bin, "../share/extension")].find((dir) => existsSync(path.join(dir, "pgtap.control")));
+}
+
+function pgtapInstalled(): boolean {
+  return pgtapDir() !== undefined;
 }
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

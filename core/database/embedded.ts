@@ -135,6 +135,15 @@ async function platformBinaries(): Promise<Binaries> {
   return { root: path.resolve(path.dirname(pkg.initdb), ".."), initdb: pkg.initdb, pg_ctl: pkg.pg_ctl };
 }
 
+/**
+ * The bin folder of the Postgres `npm start` embeds, runnable by the user that runs Postgres (copied out of a clone
+ * that user cannot enter, as for npm start): npm test runs pgTAP on it too.
+ */
+export async function embeddedBinDir(log: Logger): Promise<string> {
+  const bin = await reachableBinaries(await platformBinaries(), runAs(log), log);
+  return path.dirname(bin.initdb);
+}
+
 /** Who runs Postgres: this process's user, or as root the `postgres` user (created when missing). */
 interface RunAs {
   uid?: number;

@@ -36,8 +36,7 @@ function binDir(): string {
  * `durable: true` keeps Postgres's defaults for fsync, synchronous_commit and full_page_writes (a benchmark of
  * what a commit costs in production needs them); tests leave them off.
  */
-export async function startCluster({ durable = false }: { durable?: boolean } = {}): Promise<Cluster> {
-  const bin = binDir();
+export async function startCluster({ durable = false, bin = binDir(), settings = [] }: { durable?: boolean; bin?: string; settings?: string[] } = {}): Promise<Cluster> {
   const isRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(path.join(os.tmpdir(), "nexus-pg-"));
   const data = path.join(dir, "data");
@@ -59,6 +58,7 @@ export async function startCluster({ durable = false }: { durable?: boolean } = 
     ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
     "-c max_connections=300",
     "-c shared_buffers=256MB",
+    ...settings.map((setting) => `-c ${setting}`),
   ].join(" ");
   run("pg_ctl", ["-D", data, "-o", options, "-l", path.join(dir, "postgres.log"), "-w", "start"]);
   let stopped = false;
