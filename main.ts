@@ -108,6 +108,12 @@ async function main() {
       log.warn({ unset: push }, "Web Push is not configured: push registration answers 503 PUSH_NOT_CONFIGURED and no flare reaches a phone");
     }
   }
+  if (runServer && config.jwt.previousSecret) {
+    log.warn(
+      "JWT_PREVIOUS_SECRET is set: tokens signed with it are still accepted. Unset it once the frontend has the new " +
+        "anon key and JWT_TTL has passed, when nexus_jwt_previous_secret_accepted_total on /metrics stops growing (docs/operations.md#rotating-secrets)",
+    );
+  }
   if (config.isProduction && runServer && !config.metricsToken) {
     log.warn("METRICS_TOKEN is not set: GET /metrics answers anyone who can reach this server");
   }

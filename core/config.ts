@@ -149,6 +149,9 @@ const schema = z.object({
   JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
     message: "must be at least 32 characters (HS256 key)",
   }),
+  JWT_PREVIOUS_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+    message: "must be at least 32 characters (HS256 key)",
+  }),
   JWT_TTL: positiveInt(DEFAULTS.JWT_TTL),
   AUTH_MAX_FAILED_LOGINS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS),
   AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS_PER_ADDRESS),
@@ -245,7 +248,15 @@ export interface Config {
   /** When set, GraphQL runs only the persisted operations in this folder (`<sha256>.graphql`). */
   persistedOperationsDir: string | undefined;
   /** Access tokens: HS256 key and lifetime (JWT_TTL, default 3600 s). */
-  jwt: { secret: string; ttlSeconds: number };
+  jwt: {
+    secret: string;
+    /**
+     * JWT_PREVIOUS_SECRET: while a rotation is under way, tokens signed with the secret before JWT_SECRET are
+     * still accepted (the frontend's anon key above all); nothing is ever signed with it.
+     */
+    previousSecret: string | undefined;
+    ttlSeconds: number;
+  };
   /**
    * Sign-in limits (SQL reads them as nexus.auth_max_failed_logins[_per_address|_per_account] /
    * nexus.auth_signups_per_hour): wrong passwords per 15 minutes for one account from one address, from one
@@ -315,6 +326,9 @@ export function loadConfig(
   if (!jwtSecret) {
     throw new ConfigError("config: JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)");
   }
+  if (env.JWT_PREVIOUS_SECRET !== undefined && env.JWT_PREVIOUS_SECRET === jwtSecret) {
+    throw new ConfigError("config: JWT_PREVIOUS_SECRET is the same as JWT_SECRET: set it to the secret you are rotating away from, or unset it");
+  }
   if (env.NODE_ENV === "production" && !env.DATABASE_URL) {
     throw new ConfigError("config: DATABASE_URL is required when NODE_ENV=production");
   }
@@ -342,7 +356,7 @@ export function loadConfig(
     metricsToken: env.METRICS_TOKEN,
     graphiql: env.GRAPHIQL === undefined ? env.NODE_ENV !== "production" : env.GRAPHIQL === "true",
     persistedOperationsDir: env.PERSISTED_OPERATIONS_DIR,
-    jwt: { secret: jwtSecret, ttlSeconds: env.JWT_TTL },
+    jwt: { secret: jwtSecret, previousSecret: env.JWT_PREVIOUS_SECRET, ttlSeconds: env.JWT_TTL },
     auth: {
       maxFailedLogins: env.AUTH_MAX_FAILED_LOGINS,
       maxFailedLoginsPerAddress: env.AUTH_MAX_FAILED_LOGINS_PER_ADDRESS,

@@ -80,21 +80,38 @@ function decodeJson(part: string): unknown {
 const VERIFIED_MAX = 10_000;
 const verified = new Map<string, { secret: string; claims: Claims }>();
 
+/** Tokens accepted because they were signed with JWT_PREVIOUS_SECRET, per role, since this process started (/metrics). */
+export const acceptedWithPreviousSecret: Record<ApiRole, number> = { anon: 0, authenticated: 0, service_role: 0 };
+
 /**
  * A verified JWT's claims, or UNAUTHENTICATED. Only `alg: HS256` is accepted (not `none`, not any other
- * algorithm, no `crit` extensions); the signature is compared in constant time; `exp` is required.
+ * algorithm, no `crit` extensions); the signature is compared in constant time; `exp` is required. With a
+ * `previous` secret (JWT_PREVIOUS_SECRET, during a rotation), a token whose signature is wrong for `secret` is
+ * checked again against it, and only then: every other refusal stands as the current secret gave it.
  */
-export async function verifyJwt(token: string, secret: string): Promise<Claims> {
+export async function verifyJwt(token: string, secret: string, previous?: string): Promise<Claims> {
   const known = verified.get(token);
-  if (known !== undefined && known.secret === secret) {
+  if (known !== undefined && (known.secret === secret || (previous !== undefined && known.secret === previous))) {
     const now = Math.floor(Date.now() / 1000);
     const { exp, nbf } = known.claims;
-    if ((exp as number) > now && !(typeof nbf === "number" && nbf > now)) return known.claims;
+    if ((exp as number) > now && !(typeof nbf === "number" && nbf > now)) {
+      if (known.secret !== secret) acceptedWithPreviousSecret[known.claims.role]++;
+      return known.claims;
+    }
     verified.delete(token);
   }
-  const claims = checkJwt(token, secret);
+  let claims: Claims;
+  let by = secret;
+  try {
+    claims = checkJwt(token, secret);
+  } catch (error) {
+    if (previous === undefined || !(error instanceof ApiError && error.refusal === "bad_signature")) throw error;
+    claims = checkJwt(token, previous);
+    by = previous;
+    acceptedWithPreviousSecret[claims.role]++;
+  }
   if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  verified.set(token, { secret, claims });
+  verified.set(token, { secret: by, claims });
   return claims;
 }
 

@@ -25,13 +25,15 @@ declare module "node:http" {
 /** How the edge checks tokens: the HS256 secret, settings passed to SQL with every request, service_role or not. */
 export interface EdgeAuth {
   secret: string;
+  /** JWT_PREVIOUS_SECRET: still accepted, during a rotation. */
+  previousSecret: string | undefined;
   pgSettings: Record<string, string>;
   /** ALLOW_SERVICE_ROLE_TOKENS: a service_role JWT bypasses RLS, so over HTTP it is refused unless this is set. */
   allowServiceRole: boolean;
 }
 
 export function edgeAuth(config: Config): EdgeAuth {
-  return { secret: config.jwt.secret, pgSettings: configPgSettings(config), allowServiceRole: config.auth.allowServiceRoleTokens };
+  return { secret: config.jwt.secret, previousSecret: config.jwt.previousSecret, pgSettings: configPgSettings(config), allowServiceRole: config.auth.allowServiceRoleTokens };
 }
 
 /**
@@ -44,7 +46,7 @@ export async function authenticateRequest(header: string | undefined, edge: Edge
   if (!header) return { claims: null, pgSettings: pgSettingsFor(null, edge.pgSettings) };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'", { refusal: "bad_header" });
-  const claims = await verifyJwt(match[1]!, edge.secret);
+  const claims = await verifyJwt(match[1]!, edge.secret, edge.previousSecret);
   if (claims.role === "service_role" && !edge.allowServiceRole) {
     throw new ApiError("UNAUTHENTICATED", "service_role tokens are not accepted over HTTP (ALLOW_SERVICE_ROLE_TOKENS is off)", { refusal: "service_role_refused" });
   }

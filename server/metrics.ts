@@ -11,7 +11,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Express, Request, RequestHandler } from "express";
 import type { Pool } from "pg";
 import { makePgAdaptorWithPgClient, type NodePostgresPgClient } from "postgraphile/adaptors/pg";
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { acceptedWithPreviousSecret, API_ROLES } from "../core/jwt.ts";
 import type { Logger } from "../core/log.ts";
 import { ApiError } from "../core/errors.ts";
 import { sendError } from "./http.ts";
@@ -19,6 +20,16 @@ import { sendError } from "./http.ts";
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "nexus_" });
+  new Counter({
+    name: "nexus_jwt_previous_secret_accepted_total",
+    help: "Tokens accepted because they were signed with JWT_PREVIOUS_SECRET (a rotation under way): remove it once this stops growing",
+    labelNames: ["role"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const role of API_ROLES) this.inc({ role }, acceptedWithPreviousSecret[role]);
+    },
+  });
   return registry;
 }
 
