@@ -24,8 +24,9 @@ let founder: Member;
 const as = (member: Member) => pgSettingsFor({ sub: member.id, role: "authenticated", aud: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 });
 const WHO = { name: "test_caller_who", text: "select current_user::text as role, auth.uid() as uid, auth.rank()::text as rank", values: [] };
 const NETS = { name: "test_caller_nets", text: "select room_name from public.voice_nets order by room_name", values: [] };
-const AUDIT = (marker: string) => ({ name: "test_caller_audit", text: "select nexus_private.audit($1, '{}')", values: [marker] });
-const audited = async (marker: string) => (await pool.query("select count(*)::int as n from nexus_private.audit_log where action = $1", [marker])).rows[0].n;
+/** A write as the caller (their own callsign, which RLS lets a member change and anon may not touch), and whether it stuck. */
+const RENAME = (marker: string) => ({ name: "test_caller_rename", text: "update public.profiles set callsign = $1 where id = auth.uid()", values: [marker] });
+const renamed = async (marker: string) => (await pool.query("select count(*)::int as n from public.profiles where callsign = $1", [marker])).rows[0].n;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -99,22 +100,22 @@ describe("statements as the caller in one round trip", () => {
 
   it("are one transaction: when a later statement fails, what an earlier one wrote is rolled back", async () => {
     await expect(
-      asCaller(as(vagrant), [AUDIT("caller.rolled_back"), { name: "test_caller_fail", text: "select 1 / $1::int", values: [0] }]),
+      asCaller(as(vagrant), [RENAME("caller.rolled_back"), { name: "test_caller_fail", text: "select 1 / $1::int", values: [0] }]),
     ).rejects.toMatchObject({ code: "22012" });
-    expect(await audited("caller.rolled_back")).toBe(0);
-    await asCaller(as(vagrant), [AUDIT("caller.committed")]);
-    expect(await audited("caller.committed")).toBe(1);
+    expect(await renamed("caller.rolled_back")).toBe(0);
+    await asCaller(as(vagrant), [RENAME("caller.committed")]);
+    expect(await renamed("caller.committed")).toBe(1);
   });
 
   it("do not run at all when the caller's settings cannot be applied (an unknown role)", async () => {
-    await expect(asCaller({ role: "no_such_role" }, [AUDIT("caller.without_settings")])).rejects.toMatchObject({ code: "22023" });
-    expect(await audited("caller.without_settings")).toBe(0);
+    await expect(asCaller({ role: "no_such_role" }, [RENAME("caller.without_settings")])).rejects.toMatchObject({ code: "22023" });
+    expect(await renamed("caller.without_settings")).toBe(0);
   });
 
   it("raise the database's rule violations with their codes, as withPgClient does", async () => {
-    // anon may not execute the audit function: a privilege error, not a silent success.
-    await expect(asCaller(pgSettingsFor(null), [AUDIT("caller.anon")])).rejects.toMatchObject({ code: "42501" });
-    expect(await audited("caller.anon")).toBe(0);
+    // anon may not write profiles at all: a privilege error, not a silent success.
+    await expect(asCaller(pgSettingsFor(null), [RENAME("caller.anon")])).rejects.toMatchObject({ code: "42501" });
+    expect(await renamed("caller.anon")).toBe(0);
   });
 
   it("keep working after failures, including a statement that does not parse", async () => {
