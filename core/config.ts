@@ -27,6 +27,8 @@ export const DEFAULTS = {
   LIVEKIT_TOKEN_BURST: 20,
   PUSH_REGISTRATIONS_PER_HOUR: 60,
   PUSH_REGISTRATION_BURST: 20,
+  RANK_CHANGES_PER_HOUR: 600,
+  RANK_CHANGE_BURST: 60,
   PUSH_BATCH_SIZE: 100,
   PUSH_FANOUT_PAGE_SIZE: 500,
   PUSH_TIMEOUT_MS: 10_000,
@@ -188,6 +190,8 @@ const schema = z.object({
   LIVEKIT_TOKEN_BURST: positiveInt(DEFAULTS.LIVEKIT_TOKEN_BURST),
   PUSH_REGISTRATIONS_PER_HOUR: positiveInt(DEFAULTS.PUSH_REGISTRATIONS_PER_HOUR),
   PUSH_REGISTRATION_BURST: positiveInt(DEFAULTS.PUSH_REGISTRATION_BURST),
+  RANK_CHANGES_PER_HOUR: positiveInt(DEFAULTS.RANK_CHANGES_PER_HOUR),
+  RANK_CHANGE_BURST: positiveInt(DEFAULTS.RANK_CHANGE_BURST),
   PUSH_BATCH_SIZE: positiveInt(DEFAULTS.PUSH_BATCH_SIZE),
   PUSH_FANOUT_PAGE_SIZE: positiveInt(DEFAULTS.PUSH_FANOUT_PAGE_SIZE),
   PUSH_ALLOWED_HOSTS: allowedHosts,
@@ -287,6 +291,8 @@ export interface Config {
   flareMaxPerHour: number;
   /** Per-member limit on LiveKit tokens (voice nets, sim pods): a bucket of `burst`, refilled at `perMinute`. */
   tokenRateLimit: { perMinute: number; burst: number };
+  /** RANK_CHANGES_PER_HOUR, RANK_CHANGE_BURST: a member's bucket of rank changes (public.set_member_rank). */
+  rankChangeLimit: { perHour: number; burst: number };
   /**
    * Web Push: devices a fan-out queues per transaction; rows per delivery job (sent concurrently); the push
    * services the worker may contact (normalised `host:port` entries; undefined: the database's list, by default
@@ -390,6 +396,7 @@ export function loadConfig(
     ],
     flareMaxPerHour: env.FLARE_MAX_PER_HOUR,
     tokenRateLimit: { perMinute: env.LIVEKIT_TOKENS_PER_MINUTE, burst: env.LIVEKIT_TOKEN_BURST },
+    rankChangeLimit: { perHour: env.RANK_CHANGES_PER_HOUR, burst: env.RANK_CHANGE_BURST },
     push: {
       batchSize: env.PUSH_BATCH_SIZE,
       fanoutPageSize: env.PUSH_FANOUT_PAGE_SIZE,

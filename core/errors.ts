@@ -116,6 +116,19 @@ interface PgLikeError {
   message?: string;
   detail?: string;
   hint?: string;
+  constraint?: string;
+}
+
+/**
+ * A CHECK constraint refusing a value (23514) names the rule, not the value: "squads_description_length" tells a
+ * client which field and what kind of rule. Postgres' DETAIL (the whole failing row) is never shown.
+ */
+function messageOf(e: PgLikeError, code: ErrorCode): string {
+  if (e.code?.startsWith("NX")) return e.detail || DEFAULT_MESSAGES[code];
+  if (e.code === "23514" && e.constraint && /^[a-z][a-z0-9_]{0,62}$/.test(e.constraint)) {
+    return `${DEFAULT_MESSAGES[code]}: a value breaks the check ${e.constraint}`;
+  }
+  return DEFAULT_MESSAGES[code];
 }
 
 /** SQL refusing with RATE_LIMITED puts the seconds to wait in the HINT: `retry_after=NN` (db/functions/80_rate_limits.sql). */
@@ -147,7 +160,7 @@ export function toApiError(error: unknown): ApiError {
   const e = (error ?? {}) as PgLikeError & { cause?: unknown };
   const code = e.code ? SQLSTATE_CODES[e.code] : undefined;
   if (code) {
-    const message = e.code?.startsWith("NX") ? e.detail || DEFAULT_MESSAGES[code] : DEFAULT_MESSAGES[code];
+    const message = messageOf(e, code);
     const retryAfterSeconds = code === "RATE_LIMITED" ? retryAfterOf(e) : undefined;
     const reason = e.code?.startsWith("NX") ? reasonOf(e) : undefined;
     return new ApiError(code, message, { cause: error, retryAfterSeconds, reason });

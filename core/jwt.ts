@@ -177,13 +177,16 @@ function checkJwt(token: string, secret: string): Claims {
  * Settings from the configuration that SQL rules read (current_setting), passed with every request's
  * pgSettings: the hourly flare limit (nexus.flare_max_per_hour, FLARE_MAX_PER_HOUR), the LiveKit token
  * bucket (nexus.livekit_tokens_per_minute, nexus.livekit_token_burst; db/functions/80_rate_limits.sql), the push
- * registration bucket (nexus.push_registrations_per_hour, nexus.push_registration_burst) and,
+ * registration bucket (nexus.push_registrations_per_hour, nexus.push_registration_burst), the rank change bucket
+ * (nexus.rank_changes_per_hour, nexus.rank_change_burst) and,
  * when PUSH_ALLOWED_HOSTS is set, the push services an endpoint may name (nexus.push_allowed_hosts).
  * And `statement_timeout` (STATEMENT_TIMEOUT_MS): set with the role switch, local to the request's transaction,
  * so it binds every API role on every path (GraphQL, REST, the pipelined voice path) and never the worker. A
  * role's own `ALTER ROLE … SET` would not do: it applies at login, and API requests only SET ROLE.
  */
-export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "statementTimeoutMs" | "push">): Record<string, string> {
+export function configPgSettings(
+  config: Pick<Config, "flareMaxPerHour" | "tokenRateLimit" | "rankChangeLimit" | "statementTimeoutMs" | "push">,
+): Record<string, string> {
   return {
     statement_timeout: String(config.statementTimeoutMs),
     "nexus.flare_max_per_hour": String(config.flareMaxPerHour),
@@ -191,6 +194,8 @@ export function configPgSettings(config: Pick<Config, "flareMaxPerHour" | "token
     "nexus.livekit_token_burst": String(config.tokenRateLimit.burst),
     "nexus.push_registrations_per_hour": String(config.push.registrationLimit.perHour),
     "nexus.push_registration_burst": String(config.push.registrationLimit.burst),
+    "nexus.rank_changes_per_hour": String(config.rankChangeLimit.perHour),
+    "nexus.rank_change_burst": String(config.rankChangeLimit.burst),
     ...(config.push.allowedHosts ? { "nexus.push_allowed_hosts": config.push.allowedHosts } : {}),
   };
 }

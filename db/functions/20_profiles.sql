@@ -41,6 +41,11 @@ begin
   if target.rank = new_rank then
     return target;
   end if;
+  -- Only a change is charged, and only a member's (service_role has no bucket): a script flipping a rank back and
+  -- forth wrote an audit row each time, and queued a live rights job each time the target was connected.
+  if not auth.is_service() then
+    perform nexus_private.charge_rate_limit(auth.uid(), 'rank_change', 1);
+  end if;
   old_rank := target.rank;
   update public.profiles set rank = new_rank where id = member_id returning * into target;
   perform nexus_private.audit('member.rank_changed',

@@ -1,6 +1,7 @@
 /*
  * Rescue flares (DESIGN.md §3): SCOUT and above fire; one active flare per requester; at most FLARE_MAX_PER_HOUR
- * per requester per hour; a responder acknowledges (the requester is paged); the requester resolves or cancels.
+ * per requester per hour; a responder acknowledges (the requester is paged); the requester resolves or cancels,
+ * or releases the responder (the flare is OPEN again and that member may not answer it again).
  * Firing queues the fan-out job in the same transaction as the flare, so a committed flare is always paged.
  */
 
@@ -64,12 +65,14 @@ begin
       when 'FLARE_ACKNOWLEDGED' then 'Help is on the way'
       when 'FLARE_RESOLVED' then 'Flare resolved'
       when 'FLARE_CANCELLED' then 'Flare called off'
+      when 'FLARE_RELEASED' then 'Released from a flare'
       else type end,
     'body', case type
       when 'RESCUE_FLARE' then format('%s needs %s help at %s', requester, kind, flare.location)
       when 'FLARE_ACKNOWLEDGED' then format('%s answered your %s flare at %s', responder, kind, flare.location)
       when 'FLARE_RESOLVED' then format('%s resolved their %s flare at %s', requester, kind, flare.location)
       when 'FLARE_CANCELLED' then format('%s called off their %s flare at %s', requester, kind, flare.location)
+      when 'FLARE_RELEASED' then format('%s released you from their %s flare at %s: you need not go', requester, kind, flare.location)
       else flare.location end
   ) || case when flare.responder_id is null then '{}'::jsonb
             else jsonb_build_object('responderId', flare.responder_id, 'responderCallsign', responder,
@@ -149,6 +152,10 @@ begin
   if flare.status = 'ACKNOWLEDGED' and flare.responder_id = caller then
     return flare; -- asked twice: already yours, nobody is paged again
   end if;
+  -- Who you are, not the flare's state: whatever its state, the requester turned you away from this one.
+  if exists (select 1 from nexus_private.rescue_flare_releases r where r.flare_id = flare.id and r.responder_id = caller) then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'the requester released you from this flare; you may not answer it again');
+  end if;
   if flare.status <> 'OPEN' then
     perform nexus_private.fail('CONFLICT', format('this flare is already %s', flare.status));
   end if;
@@ -159,14 +166,58 @@ begin
   returning * into flare;
 
   perform nexus_private.enqueue_push(flare.requester_id, 'FLARE_ACKNOWLEDGED',
-    nexus_private.flare_payload(flare, 'FLARE_ACKNOWLEDGED'), 'flare-acknowledged:' || flare.id);
+    nexus_private.flare_payload(flare, 'FLARE_ACKNOWLEDGED'), 'flare-acknowledged:' || flare.id || ':' || caller);
   perform nexus_private.audit('flare.acknowledged', jsonb_build_object('flare_id', flare.id));
   return flare;
 end
 $$;
 comment on function public.acknowledge_rescue_flare(uuid) is
-  E'@resultFieldName rescueFlare\nAnswer an OPEN rescue flare: you become its responder and the requester is paged. Any member but the requester.';
+  E'@resultFieldName rescueFlare\nAnswer an OPEN rescue flare: you become its responder and the requester is paged. Any member but the requester and the responders they released from it.';
 grant execute on function public.acknowledge_rescue_flare(uuid) to authenticated;
+
+/*
+ * Release: the requester sends the responder of their ACKNOWLEDGED flare away. The flare is OPEN again for any
+ * other member to answer (members list OPEN flares; nobody is paged again, they were paged when it was fired), the
+ * member released may not answer it again (acknowledge_rescue_flare), and they are told they need not go. It
+ * fires nothing, so it does not count against FLARE_MAX_PER_HOUR: a requester whose flare was taken by someone
+ * who will not come no longer has to cancel and fire again. Only the requester: not the responder (who has no
+ * use for it), not service_role (operators cancel).
+ */
+create or replace function public.release_rescue_flare(flare_id uuid) returns public.rescue_flares
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  caller uuid := nexus_private.require_member('release the responder of a rescue flare');
+  flare public.rescue_flares;
+  released uuid;
+begin
+  select * into flare from public.rescue_flares f where f.id = release_rescue_flare.flare_id for update;
+  if flare.id is null then
+    perform nexus_private.fail('NOT_FOUND', 'no such rescue flare');
+  end if;
+  if flare.requester_id is distinct from caller then
+    perform nexus_private.fail('INSUFFICIENT_CLEARANCE', 'only the member who fired a flare may release its responder');
+  end if;
+  if flare.status <> 'ACKNOWLEDGED' then
+    perform nexus_private.fail('CONFLICT', format('this flare is %s: it has no responder to release', flare.status));
+  end if;
+  released := flare.responder_id;
+
+  insert into nexus_private.rescue_flare_releases (flare_id, responder_id) values (flare.id, released)
+  on conflict do nothing;
+  update public.rescue_flares f
+     set status = 'OPEN', responder_id = null, acknowledged_at = null
+   where f.id = flare.id
+  returning * into flare;
+
+  perform nexus_private.enqueue_push(released, 'FLARE_RELEASED',
+    nexus_private.flare_payload(flare, 'FLARE_RELEASED'), 'flare-released:' || flare.id || ':' || released);
+  perform nexus_private.audit('flare.released', jsonb_build_object('flare_id', flare.id, 'responder_id', released));
+  return flare;
+end
+$$;
+comment on function public.release_rescue_flare(uuid) is
+  E'@resultFieldName rescueFlare\nSend the responder of your ACKNOWLEDGED rescue flare away: it is OPEN again for another member, the one released may not answer it again and is told. The requester only; not counted against FLARE_MAX_PER_HOUR.';
+grant execute on function public.release_rescue_flare(uuid) to authenticated;
 
 /* Resolve or cancel: the requester's own flare, while it is active. The responder, if any, is told. */
 create or replace function nexus_private.close_rescue_flare(flare_id uuid, outcome public.flare_status)

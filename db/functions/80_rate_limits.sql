@@ -10,6 +10,8 @@
  *   nexus.livekit_token_burst          LIVEKIT_TOKEN_BURST          bucket size (default 20)
  *   nexus.push_registrations_per_hour  PUSH_REGISTRATIONS_PER_HOUR  refill rate of push registrations (default 60)
  *   nexus.push_registration_burst      PUSH_REGISTRATION_BURST      bucket size (default 20)
+ *   nexus.rank_changes_per_hour        RANK_CHANGES_PER_HOUR        refill rate of rank changes (default 600)
+ *   nexus.rank_change_burst            RANK_CHANGE_BURST            bucket size (default 60)
  */
 
 /* Refuse with RATE_LIMITED, saying how long to wait (at least one second). */
@@ -47,7 +49,7 @@ grant execute on function nexus_private.rate_limit_setting(text, integer) to ano
  * RATE_LIMITED (saying when they will), or, with `refuse` false, take nothing and return false: a batch that
  * has already been granted part of what it asked for answers the rest per item (public.issue_voice_grants).
  * Called by the decisions it guards with their caller (public.issue_voice_grants, public.accept_training,
- * public.join_sim_pod, public.subscribe_push), inside their own transaction and their own security definer context, so it needs
+ * public.join_sim_pod, public.subscribe_push, public.set_member_rank), inside their own transaction and their own security definer context, so it needs
  * neither security definer nor SET clauses of its own (each costs a GUC save and restore per call); not
  * executable by the API roles, whose way in is take_rate_limit() below.
  *
@@ -76,6 +78,9 @@ begin
     when 'push_registration' then
       burst := nexus_private.rate_limit_setting('push_registration_burst', 20);
       per_second := nexus_private.rate_limit_setting('push_registrations_per_hour', 60) / 3600.0;
+    when 'rank_change' then
+      burst := nexus_private.rate_limit_setting('rank_change_burst', 60);
+      per_second := nexus_private.rate_limit_setting('rank_changes_per_hour', 600) / 3600.0;
     else
       raise exception 'charge_rate_limit: unknown action %', action;
   end case;
@@ -105,7 +110,7 @@ begin
 end
 $$;
 comment on function nexus_private.charge_rate_limit(uuid, text, integer, boolean) is
-  'Take tokens from a member''s bucket for an action (livekit_token, push_registration): true, or RATE_LIMITED with retry_after (false instead when refuse is false). Called by the decisions it guards.';
+  'Take tokens from a member''s bucket for an action (livekit_token, push_registration, rank_change): true, or RATE_LIMITED with retry_after (false instead when refuse is false). Called by the decisions it guards.';
 revoke execute on function nexus_private.charge_rate_limit(uuid, text, integer, boolean) from public;
 
 /*
@@ -134,10 +139,11 @@ create or replace function nexus_private.rate_limit_message(action text, burst d
 returns text
 language sql immutable parallel safe as $$
   select format('too many %s: at most %s at once, then %s %s; try again in %s seconds',
-    case action when 'livekit_token' then 'LiveKit tokens' when 'push_registration' then 'push registrations' else action end,
+    case action when 'livekit_token' then 'LiveKit tokens' when 'push_registration' then 'push registrations'
+                when 'rank_change' then 'rank changes' else action end,
     burst,
-    case action when 'push_registration' then round(per_second * 3600) else round(per_second * 60) end,
-    case action when 'push_registration' then 'an hour' else 'a minute' end,
+    case when action in ('push_registration', 'rank_change') then round(per_second * 3600) else round(per_second * 60) end,
+    case when action in ('push_registration', 'rank_change') then 'an hour' else 'a minute' end,
     greatest(1, retry_after))
 $$;
 grant execute on function nexus_private.rate_limit_message(text, double precision, double precision, integer) to anon, authenticated, service_role;

@@ -4,7 +4,7 @@
  * a member may reach fails this test until it is added here with its ghost check.
  */
 begin;
-select plan(69);
+select plan(70);
 
 /* What a statement gives the caller: 'empty', 'nothing' (only nulls, falses, zeros), 'refused <SQLSTATE>' or the rows. */
 create function pg_temp.outcome(statement text) returns text language plpgsql as $$
@@ -133,7 +133,7 @@ $$, array[
   'link_voice_nets(uuid,uuid)', 'unlink_voice_nets(uuid,uuid)', 'net_roster(uuid)', 'is_squad_lead(uuid)',
   -- flares and push
   'fire_rescue_flare(text,flare_type)', 'acknowledge_rescue_flare(uuid)', 'resolve_rescue_flare(uuid)',
-  'cancel_rescue_flare(uuid)', 'open_rescue_flares()', 'subscribe_push(text,text,text)', 'unsubscribe_push(text)',
+  'cancel_rescue_flare(uuid)', 'release_rescue_flare(uuid)', 'open_rescue_flares()', 'subscribe_push(text,text,text)', 'unsubscribe_push(text)',
   -- academy
   'is_mentor_of(uuid)', 'nexus_private.may_certify(uuid)', 'nexus_private.require_may_certify(uuid)',
   'certify_mentor(uuid,uuid)', 'revoke_mentor_certification(uuid,uuid)', 'request_training(uuid)',
@@ -182,6 +182,7 @@ select matches(pg_temp.outcome($$ select * from public.fire_rescue_flare('Haunte
 select matches(pg_temp.outcome($$ select * from public.acknowledge_rescue_flare((select id from flare)) $$), '^refused NX40[134]$', 'the ghost acknowledges no flare');
 select matches(pg_temp.outcome($$ select * from public.resolve_rescue_flare((select id from flare)) $$), '^refused NX40[134]$', 'the ghost resolves no flare');
 select matches(pg_temp.outcome($$ select * from public.cancel_rescue_flare((select id from flare)) $$), '^refused NX40[134]$', 'the ghost cancels no flare');
+select matches(pg_temp.outcome($$ select * from public.release_rescue_flare((select id from flare)) $$), '^refused NX40[134]$', 'the ghost releases no flare''s responder');
 select matches(pg_temp.outcome($$ select * from public.open_rescue_flares() $$), '^(refused NX40[13]|empty)$', 'the ghost (once FOUNDER) sees no open flares');
 select matches(pg_temp.outcome(format($$ select * from public.subscribe_push('https://fcm.googleapis.com/fcm/send/ghost', %L, %L) $$, tests.push_p256dh(), tests.push_auth())),
   '^refused NX401$', 'the ghost subscribes no device');
