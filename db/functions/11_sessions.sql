@@ -15,6 +15,9 @@
  *                                                             addresses (100): guessing from many addresses
  *   nexus.auth_signups_per_hour      AUTH_SIGNUPS_PER_HOUR    sign-ups per client address an hour, those refused
  *                                                             as taken included (30)
+ *   nexus.auth_max_logins_per_address  AUTH_MAX_LOGINS_PER_ADDRESS  password sign-ins, right or wrong, from one
+ *                                                             client address per 5 minutes (30)
+ *   nexus.auth_password_changes_per_hour  AUTH_PASSWORD_CHANGES_PER_HOUR  password changes per member an hour (10)
  *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
  *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
  */
@@ -321,7 +324,12 @@ end
 $$;
 
 /*
- * Sign-in with e-mail and password: a new session, or a refusal row. Past any limit of sign_in_wait (above)
+ * Sign-in with e-mail and password: a new session, or a refusal row. First, at most
+ * nexus.auth_max_logins_per_address password sign-ins (right or wrong, any account) from one client address per 5
+ * minutes: each one costs a bcrypt and, when right, a session row, so a correct password in a loop is metered too.
+ * Past it the address is RATE_LIMITED before anything is looked up or hashed (and nothing more is counted) until
+ * the oldest attempt of the 5 minutes leaves the window; concurrent sign-ins from one address take turns on it.
+ * Then, past any limit of sign_in_wait (above)
  * every attempt is RATE_LIMITED, even with the right password, until the oldest failure it counts leaves the
  * window. An unknown e-mail, or an account whose profile is gone (a deleted member), is refused like a wrong
  * password, is counted the same way and still pays for bcrypt, so the answer does not tell which accounts exist.
@@ -333,12 +341,20 @@ returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   account_email text := lower(btrim(coalesce(email, '')));
+  address text := nexus_private.limit_address(client_address);
+  max_attempts integer := nexus_private.rate_limit_setting('auth_max_logins_per_address', 30);
+  wait integer := nexus_private.auth_limit_wait('sign_in_attempt', address, max_attempts, interval '5 minutes');
   account auth.users;
   attempt record;
 begin
+  if wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+      format('too many sign-ins from this address: at most %s in 5 minutes; try again in %s seconds', max_attempts, wait), wait);
+  end if;
+  insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_attempt', address);
   select u.* into account from auth.users u
    where lower(u.email) = account_email and exists (select 1 from public.profiles p where p.id = u.id);
-  attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), password, account.password_hash);
+  attempt := nexus_private.password_attempt(account_email, address, password, account.password_hash);
   if attempt.wait is not null then
     return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', attempt.detail, attempt.wait);
   end if;
@@ -469,7 +485,9 @@ grant execute on function auth.sign_out(text) to authenticated;
  * sends the current password it must match (GoTrue's secure password change), and guessing it counts as a wrong
  * sign-in for the account from the caller's address, under the same three limits as auth.sign_in
  * (nexus_private.sign_in_wait), so neither path gives more guesses; a refusal is returned as a row (not raised)
- * so the count is kept. Returns the member and the session that carries on, or a refusal (error, reason, detail,
+ * so the count is kept. At most nexus.auth_password_changes_per_hour changes (those refused for a wrong current
+ * password included) per member an hour: each pays one or two bcrypts, so past that the change is RATE_LIMITED
+ * before any is paid, until the oldest of the hour leaves the window. A malformed new password is refused uncounted. Returns the member and the session that carries on, or a refusal (error, reason, detail,
  * retry_after) as auth.sign_in does.
  */
 do $$
@@ -486,6 +504,8 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   member uuid := nexus_private.require_member('change your password');
   account_email text := (select lower(btrim(u.email)) from auth.users u where u.id = member);
+  max_changes integer := nexus_private.rate_limit_setting('auth_password_changes_per_hour', 10);
+  wait integer;
   attempt record;
   ended integer;
   result auth.session_outcome;
@@ -497,6 +517,12 @@ begin
   if current_password is null and coalesce(current_setting('nexus.auth_password_change_requires_current', true), '') = 'true' then
     perform nexus_private.fail('BAD_REQUEST', 'send the current password (current_password) to change it', 'current_password_required');
   end if;
+  wait := nexus_private.auth_limit_wait('password_change', member::text, max_changes, interval '1 hour');
+  if wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+      format('too many password changes for this account: at most %s an hour; try again in %s seconds', max_changes, wait), wait);
+  end if;
+  insert into nexus_private.auth_limit_events (kind, subject) values ('password_change', member::text);
   if current_password is not null then
     attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), current_password,
       (select u.password_hash from auth.users u where u.id = member));
@@ -563,7 +589,8 @@ declare
   total integer := 0;
 begin
   delete from nexus_private.auth_limit_events
-   where happened_at < now() - case kind when 'sign_up' then interval '1 hour' else interval '15 minutes' end;
+   where happened_at < now() - case kind when 'sign_up' then interval '1 hour' when 'password_change' then interval '1 hour'
+                                         when 'sign_in_attempt' then interval '5 minutes' else interval '15 minutes' end;
   get diagnostics removed = row_count;
   total := total + removed;
   delete from nexus_private.sessions
