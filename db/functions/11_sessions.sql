@@ -19,6 +19,8 @@
  *                                                             client address per 5 minutes (30)
  *   nexus.auth_password_changes_per_hour  AUTH_PASSWORD_CHANGES_PER_HOUR  password changes per member an hour (10)
  *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
+ *   nexus.refresh_tokens_kept                                 rotated refresh tokens a session keeps, newest
+ *                                                             first, to recognise their reuse (10)
  *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
  */
 
@@ -377,10 +379,34 @@ language sql volatile security definer set search_path = pg_catalog, public as $
 $$;
 
 /*
+ * A session keeps its live refresh token and only its nexus.refresh_tokens_kept (10) newest rotated ones: those are
+ * what reuse is recognised by (auth.refresh_session). Older rotated tokens are deleted, so a session refreshed in a
+ * loop holds at most that many rows plus one; a token's successors are always newer than it, so every token kept
+ * still leads to the chain's head. Returns how many were deleted. The caller holds the session's row lock.
+ */
+create or replace function nexus_private.trim_refresh_tokens(session uuid) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  kept integer := nexus_private.rate_limit_setting('refresh_tokens_kept', 10);
+  removed integer;
+begin
+  delete from nexus_private.refresh_tokens t
+   where t.session_id = session and t.rotated_at is not null
+     and t.id < (select k.id from nexus_private.refresh_tokens k
+                  where k.session_id = session and k.rotated_at is not null
+                  order by k.id desc offset kept - 1 limit 1);
+  get diagnostics removed = row_count;
+  return removed;
+end
+$$;
+
+/*
  * Exchange a refresh token for a new one (and, in the server, a new access JWT). The presented token must belong
  * to a live session of a member who still has a profile. A token that was already exchanged still works for
  * nexus.refresh_token_reuse_seconds (two tabs refreshing at once); presented later, it is taken for a stolen
  * copy and the whole session is revoked, as GoTrue does. Refusals are rows, so that revocation is kept.
+ * Only the nexus.refresh_tokens_kept newest rotated tokens are remembered (trim_refresh_tokens): one older than
+ * that is unknown, refused as refresh_token_not_found, and refreshes nothing, but no longer revokes the session.
  */
 create or replace function auth.refresh_session(refresh_token text) returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
@@ -422,6 +448,7 @@ begin
   result.user_id := session.user_id;
   result.session_id := session.id;
   result.refresh_token := nexus_private.issue_refresh_token(session.id, token.id, refresh_token);
+  perform nexus_private.trim_refresh_tokens(session.id);
   return result;
 end
 $$;
@@ -578,13 +605,15 @@ $$;
 grant execute on function nexus_private.revoke_member_sessions(text) to service_role;
 
 /*
- * The worker's sweep (sessions__prune, hourly): drop limit rows past their window and sessions ended or idle for longer
- * than the idle limit, so these tables hold what is still in force.
+ * The worker's sweep (sessions__prune, hourly): drop limit rows past their window, sessions ended or idle for longer
+ * than the idle limit, and rotated refresh tokens past each session's nexus.refresh_tokens_kept newest (refreshes
+ * trim their own session; this catches chains grown before they did), so these tables hold what is still in force.
  */
 create or replace function nexus_private.prune_sign_in_state() returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   idle_days integer := nexus_private.rate_limit_setting('session_idle_days', 30);
+  kept integer := nexus_private.rate_limit_setting('refresh_tokens_kept', 10);
   removed integer;
   total integer := 0;
 begin
@@ -595,6 +624,12 @@ begin
   total := total + removed;
   delete from nexus_private.sessions
    where coalesce(revoked_at, refreshed_at) < now() - make_interval(days => idle_days);
+  get diagnostics removed = row_count;
+  total := total + removed;
+  delete from nexus_private.refresh_tokens t
+   using (select r.id, row_number() over (partition by r.session_id order by r.id desc) as newest
+            from nexus_private.refresh_tokens r where r.rotated_at is not null) ranked
+   where t.id = ranked.id and ranked.newest > kept;
   get diagnostics removed = row_count;
   return total + removed;
 end
