@@ -24,11 +24,19 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("migration 20261203170000: push endpoints in one spelling, one row per device", () => {
+const MIGRATION = "20261203170000";
+
+/** Roll back the migrations newer than `version` (later ones came after it), then `version` itself. */
+async function rollBackThrough(version: string) {
+  const newest = async () =>
+    (await pool.query<{ version: string }>("select max(version)::text as version from dbmate.schema_migrations")).rows[0]!.version;
+  expect(await newest() >= version).toBe(true);
+  while ((await newest()) >= version) await rollback(db.url);
+}
+
+describe(`migration ${MIGRATION}: push endpoints in one spelling, one row per device`, () => {
   it("rewrites old spellings, keeps the canonical row (else the newest) of a device written several ways", async () => {
-    const { rows: newest } = await pool.query<{ version: string }>("select max(version)::text as version from dbmate.schema_migrations");
-    expect(newest[0]!.version).toBe("20261203170000");
-    await rollback(db.url);
+    await rollBackThrough(MIGRATION);
     const [ada, bea, cal] = [await createMember(pool, "SCOUT"), await createMember(pool, "SCOUT"), await createMember(pool, "SCOUT")];
     const add = (user: string, endpoint: string, age: string) =>
       pool.query(
@@ -54,7 +62,7 @@ describe("migration 20261203170000: push endpoints in one spelling, one row per 
       { id: alone, user_id: ada.id, endpoint: "https://updates.push.services.mozilla.com/wpush/v2/AbC" },
     ]);
     // Migrating again changes nothing; rolling back keeps the spelling.
-    await rollback(db.url);
+    await rollBackThrough(MIGRATION);
     await migrate(db.url);
     expect((await pool.query("select id, user_id, endpoint from public.push_subscriptions order by endpoint")).rows).toEqual(rows);
   }, 60_000);
