@@ -17,6 +17,8 @@ export const DEFAULTS = {
   AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: 50,
   AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT: 100,
   AUTH_SIGNUPS_PER_HOUR: 30,
+  AUTH_MAX_LOGINS_PER_ADDRESS: 30,
+  AUTH_PASSWORD_CHANGES_PER_HOUR: 10,
   TRUST_PROXY: false,
   ALLOW_SERVICE_ROLE_TOKENS: false,
   AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT: false,
@@ -159,6 +161,8 @@ const schema = z.object({
   AUTH_MAX_FAILED_LOGINS_PER_ADDRESS: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS_PER_ADDRESS),
   AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT: positiveInt(DEFAULTS.AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT),
   AUTH_SIGNUPS_PER_HOUR: positiveInt(DEFAULTS.AUTH_SIGNUPS_PER_HOUR),
+  AUTH_MAX_LOGINS_PER_ADDRESS: positiveInt(DEFAULTS.AUTH_MAX_LOGINS_PER_ADDRESS),
+  AUTH_PASSWORD_CHANGES_PER_HOUR: positiveInt(DEFAULTS.AUTH_PASSWORD_CHANGES_PER_HOUR),
   TRUST_PROXY: optionalString.transform((value, ctx) => {
     if (value === undefined) return DEFAULTS.TRUST_PROXY as TrustProxy;
     if (value === "false") return false as TrustProxy;
@@ -264,14 +268,18 @@ export interface Config {
   /**
    * Sign-in limits (SQL reads them as nexus.auth_max_failed_logins[_per_address|_per_account] /
    * nexus.auth_signups_per_hour): wrong passwords per 15 minutes for one account from one address, from one
-   * address over all accounts, for one account over all addresses; sign-ups per address an hour. And whether
-   * HTTP requests may carry a service_role JWT (never, unless ALLOW_SERVICE_ROLE_TOKENS=true).
+   * address over all accounts, for one account over all addresses; sign-ups per address an hour; every password
+   * sign-in, right or wrong, per address per 5 minutes (nexus.auth_max_logins_per_address); password changes per
+   * member an hour (nexus.auth_password_changes_per_hour). And whether HTTP requests may carry a service_role JWT
+   * (never, unless ALLOW_SERVICE_ROLE_TOKENS=true).
    */
   auth: {
     maxFailedLogins: number;
     maxFailedLoginsPerAddress: number;
     maxFailedLoginsPerAccount: number;
     signupsPerHour: number;
+    maxLoginsPerAddress: number;
+    passwordChangesPerHour: number;
     allowServiceRoleTokens: boolean;
     /** A password change must carry the current password (GoTrue's SECURITY_UPDATE_PASSWORD_REQUIRE_CURRENT_PASSWORD). */
     passwordChangeRequiresCurrent: boolean;
@@ -368,6 +376,8 @@ export function loadConfig(
       maxFailedLoginsPerAddress: env.AUTH_MAX_FAILED_LOGINS_PER_ADDRESS,
       maxFailedLoginsPerAccount: env.AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT,
       signupsPerHour: env.AUTH_SIGNUPS_PER_HOUR,
+      maxLoginsPerAddress: env.AUTH_MAX_LOGINS_PER_ADDRESS,
+      passwordChangesPerHour: env.AUTH_PASSWORD_CHANGES_PER_HOUR,
       allowServiceRoleTokens: env.ALLOW_SERVICE_ROLE_TOKENS,
       passwordChangeRequiresCurrent: env.AUTH_PASSWORD_CHANGE_REQUIRES_CURRENT,
     },

@@ -15,7 +15,12 @@
  *                                                             addresses (100): guessing from many addresses
  *   nexus.auth_signups_per_hour      AUTH_SIGNUPS_PER_HOUR    sign-ups per client address an hour, those refused
  *                                                             as taken included (30)
+ *   nexus.auth_max_logins_per_address  AUTH_MAX_LOGINS_PER_ADDRESS  password sign-ins, right or wrong, from one
+ *                                                             client address per 5 minutes (30)
+ *   nexus.auth_password_changes_per_hour  AUTH_PASSWORD_CHANGES_PER_HOUR  password changes per member an hour (10)
  *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
+ *   nexus.refresh_tokens_kept                                 rotated refresh tokens a session keeps, newest
+ *                                                             first, to recognise their reuse (10)
  *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
  */
 
@@ -149,21 +154,34 @@ $$;
 
 /*
  * How many seconds until `subject` may try `kind` again: null while it has had fewer than `maximum` such events
- * in the last `span`. The subject is locked until the caller's transaction ends, so parallel attempts take turns
- * instead of all reading the same count; events past the window are dropped on the way.
+ * in the last `span`. `exact` (the default) locks the subject until the caller's transaction ends, so parallel
+ * attempts take turns instead of all reading the same count, and drops its events past the window on the way;
+ * without it the look is unlocked and cheap, to refuse a flood before it pays for bcrypt, and the caller looks
+ * again, exactly, after bcrypt (so the lock is never held while bcrypt runs, and waiting for it never holds a
+ * connection for long).
  */
-create or replace function nexus_private.auth_limit_wait(kind text, subject text, maximum integer, span interval)
+do $$
+begin
+  if to_regprocedure('nexus_private.auth_limit_wait(text, text, integer, interval)') is not null then
+    drop function nexus_private.auth_limit_wait(text, text, integer, interval);
+  end if;
+end
+$$;
+create or replace function nexus_private.auth_limit_wait(kind text, subject text, maximum integer, span interval,
+  exact boolean default true)
 returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   recent integer;
   oldest timestamptz;
 begin
-  perform pg_advisory_xact_lock(hashtextextended('nexus.' || kind || ':' || subject, 0));
-  delete from nexus_private.auth_limit_events e
-   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject and e.happened_at < now() - span;
+  if exact then
+    perform pg_advisory_xact_lock(hashtextextended('nexus.' || kind || ':' || subject, 0));
+    delete from nexus_private.auth_limit_events e
+     where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject and e.happened_at < now() - span;
+  end if;
   select count(*), min(e.happened_at) into recent, oldest from nexus_private.auth_limit_events e
-   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject;
+   where e.kind = auth_limit_wait.kind and e.subject = auth_limit_wait.subject and e.happened_at >= now() - span;
   if recent >= maximum then
     return nexus_private.seconds_until(oldest + span);
   end if;
@@ -321,7 +339,13 @@ end
 $$;
 
 /*
- * Sign-in with e-mail and password: a new session, or a refusal row. Past any limit of sign_in_wait (above)
+ * Sign-in with e-mail and password: a new session, or a refusal row. At most nexus.auth_max_logins_per_address
+ * password sign-ins (right or wrong, any account) from one client address per 5 minutes: each one costs a bcrypt
+ * and, when right, a session row, so a correct password in a loop is metered too. Past it the address is
+ * RATE_LIMITED before anything is looked up or hashed (nothing more is counted) until the oldest attempt of the 5
+ * minutes leaves the window. Sign-ins that passed that look together are counted one at a time after bcrypt,
+ * so exactly the limit get through (the few over it paid a bcrypt but open nothing).
+ * Past any limit of sign_in_wait (above)
  * every attempt is RATE_LIMITED, even with the right password, until the oldest failure it counts leaves the
  * window. An unknown e-mail, or an account whose profile is gone (a deleted member), is refused like a wrong
  * password, is counted the same way and still pays for bcrypt, so the answer does not tell which accounts exist.
@@ -333,12 +357,24 @@ returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   account_email text := lower(btrim(coalesce(email, '')));
+  address text := nexus_private.limit_address(client_address);
+  max_attempts integer := nexus_private.rate_limit_setting('auth_max_logins_per_address', 30);
+  wait integer := nexus_private.auth_limit_wait('sign_in_attempt', address, max_attempts, interval '5 minutes', false);
   account auth.users;
   attempt record;
 begin
-  select u.* into account from auth.users u
-   where lower(u.email) = account_email and exists (select 1 from public.profiles p where p.id = u.id);
-  attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), password, account.password_hash);
+  if wait is null then
+    select u.* into account from auth.users u
+     where lower(u.email) = account_email and exists (select 1 from public.profiles p where p.id = u.id);
+    attempt := nexus_private.password_attempt(account_email, address, password, account.password_hash);
+    -- After the locks password_attempt took (every sign-in takes them in this order).
+    wait := nexus_private.auth_limit_wait('sign_in_attempt', address, max_attempts, interval '5 minutes');
+  end if;
+  if wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+      format('too many sign-ins from this address: at most %s in 5 minutes; try again in %s seconds', max_attempts, wait), wait);
+  end if;
+  insert into nexus_private.auth_limit_events (kind, subject) values ('sign_in_attempt', address);
   if attempt.wait is not null then
     return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', attempt.detail, attempt.wait);
   end if;
@@ -361,10 +397,34 @@ language sql volatile security definer set search_path = pg_catalog, public as $
 $$;
 
 /*
+ * A session keeps its live refresh token and only its nexus.refresh_tokens_kept (10) newest rotated ones: those are
+ * what reuse is recognised by (auth.refresh_session). Older rotated tokens are deleted, so a session refreshed in a
+ * loop holds at most that many rows plus one; a token's successors are always newer than it, so every token kept
+ * still leads to the chain's head. Returns how many were deleted. The caller holds the session's row lock.
+ */
+create or replace function nexus_private.trim_refresh_tokens(session uuid) returns integer
+language plpgsql volatile security definer set search_path = pg_catalog, public as $$
+declare
+  kept integer := nexus_private.rate_limit_setting('refresh_tokens_kept', 10);
+  removed integer;
+begin
+  delete from nexus_private.refresh_tokens t
+   where t.session_id = session and t.rotated_at is not null
+     and t.id < (select k.id from nexus_private.refresh_tokens k
+                  where k.session_id = session and k.rotated_at is not null
+                  order by k.id desc offset kept - 1 limit 1);
+  get diagnostics removed = row_count;
+  return removed;
+end
+$$;
+
+/*
  * Exchange a refresh token for a new one (and, in the server, a new access JWT). The presented token must belong
  * to a live session of a member who still has a profile. A token that was already exchanged still works for
  * nexus.refresh_token_reuse_seconds (two tabs refreshing at once); presented later, it is taken for a stolen
  * copy and the whole session is revoked, as GoTrue does. Refusals are rows, so that revocation is kept.
+ * Only the nexus.refresh_tokens_kept newest rotated tokens are remembered (trim_refresh_tokens): one older than
+ * that is unknown, refused as refresh_token_not_found, and refreshes nothing, but no longer revokes the session.
  */
 create or replace function auth.refresh_session(refresh_token text) returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
@@ -406,6 +466,7 @@ begin
   result.user_id := session.user_id;
   result.session_id := session.id;
   result.refresh_token := nexus_private.issue_refresh_token(session.id, token.id, refresh_token);
+  perform nexus_private.trim_refresh_tokens(session.id);
   return result;
 end
 $$;
@@ -469,7 +530,11 @@ grant execute on function auth.sign_out(text) to authenticated;
  * sends the current password it must match (GoTrue's secure password change), and guessing it counts as a wrong
  * sign-in for the account from the caller's address, under the same three limits as auth.sign_in
  * (nexus_private.sign_in_wait), so neither path gives more guesses; a refusal is returned as a row (not raised)
- * so the count is kept. Returns the member and the session that carries on, or a refusal (error, reason, detail,
+ * so the count is kept. At most nexus.auth_password_changes_per_hour changes (those refused for a wrong current
+ * password included) per member an hour: each pays one or two bcrypts, so past that the change is RATE_LIMITED
+ * before any is paid, until the oldest of the hour leaves the window; changes that passed that look together are
+ * counted one at a time after bcrypt, so exactly the limit go through. A malformed new password is refused
+ * uncounted. Returns the member and the session that carries on, or a refusal (error, reason, detail,
  * retry_after) as auth.sign_in does.
  */
 do $$
@@ -486,7 +551,10 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   member uuid := nexus_private.require_member('change your password');
   account_email text := (select lower(btrim(u.email)) from auth.users u where u.id = member);
+  max_changes integer := nexus_private.rate_limit_setting('auth_password_changes_per_hour', 10);
+  wait integer;
   attempt record;
+  new_hash text;
   ended integer;
   result auth.session_outcome;
 begin
@@ -497,9 +565,26 @@ begin
   if current_password is null and coalesce(current_setting('nexus.auth_password_change_requires_current', true), '') = 'true' then
     perform nexus_private.fail('BAD_REQUEST', 'send the current password (current_password) to change it', 'current_password_required');
   end if;
+  wait := nexus_private.auth_limit_wait('password_change', member::text, max_changes, interval '1 hour', false);
+  if wait is null then
+    if current_password is null then
+      new_hash := crypt(new_password, gen_salt('bf', 10));
+    else
+      attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), current_password,
+        (select u.password_hash from auth.users u where u.id = member));
+      if attempt.wait is null and attempt.matched then
+        new_hash := crypt(new_password, gen_salt('bf', 10));
+      end if;
+    end if;
+    -- After the locks password_attempt took, and after bcrypt: see auth_limit_wait.
+    wait := nexus_private.auth_limit_wait('password_change', member::text, max_changes, interval '1 hour');
+  end if;
+  if wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+      format('too many password changes for this account: at most %s an hour; try again in %s seconds', max_changes, wait), wait);
+  end if;
+  insert into nexus_private.auth_limit_events (kind, subject) values ('password_change', member::text);
   if current_password is not null then
-    attempt := nexus_private.password_attempt(account_email, nexus_private.limit_address(client_address), current_password,
-      (select u.password_hash from auth.users u where u.id = member));
     if attempt.wait is not null then
       return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit', attempt.detail, attempt.wait);
     end if;
@@ -507,7 +592,7 @@ begin
       return nexus_private.session_refused('UNAUTHENTICATED', 'invalid_credentials', 'the current password is wrong');
     end if;
   end if;
-  update auth.users u set password_hash = crypt(new_password, gen_salt('bf', 10)) where u.id = member;
+  update auth.users u set password_hash = new_hash where u.id = member;
   update nexus_private.sessions s set revoked_at = now(), revoked_reason = 'password_changed'
    where s.user_id = member and s.revoked_at is null and s.id is distinct from auth.session_id();
   get diagnostics ended = row_count;
@@ -552,22 +637,31 @@ $$;
 grant execute on function nexus_private.revoke_member_sessions(text) to service_role;
 
 /*
- * The worker's sweep (sessions__prune, hourly): drop limit rows past their window and sessions ended or idle for longer
- * than the idle limit, so these tables hold what is still in force.
+ * The worker's sweep (sessions__prune, hourly): drop limit rows past their window, sessions ended or idle for longer
+ * than the idle limit, and rotated refresh tokens past each session's nexus.refresh_tokens_kept newest (refreshes
+ * trim their own session; this catches chains grown before they did), so these tables hold what is still in force.
  */
 create or replace function nexus_private.prune_sign_in_state() returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   idle_days integer := nexus_private.rate_limit_setting('session_idle_days', 30);
+  kept integer := nexus_private.rate_limit_setting('refresh_tokens_kept', 10);
   removed integer;
   total integer := 0;
 begin
   delete from nexus_private.auth_limit_events
-   where happened_at < now() - case kind when 'sign_up' then interval '1 hour' else interval '15 minutes' end;
+   where happened_at < now() - case kind when 'sign_up' then interval '1 hour' when 'password_change' then interval '1 hour'
+                                         when 'sign_in_attempt' then interval '5 minutes' else interval '15 minutes' end;
   get diagnostics removed = row_count;
   total := total + removed;
   delete from nexus_private.sessions
    where coalesce(revoked_at, refreshed_at) < now() - make_interval(days => idle_days);
+  get diagnostics removed = row_count;
+  total := total + removed;
+  delete from nexus_private.refresh_tokens t
+   using (select r.id, row_number() over (partition by r.session_id order by r.id desc) as newest
+            from nexus_private.refresh_tokens r where r.rotated_at is not null) ranked
+   where t.id = ranked.id and ranked.newest > kept;
   get diagnostics removed = row_count;
   return total + removed;
 end

@@ -66,6 +66,8 @@ export function makeAccounts(config: Config, pool: Pool) {
     "nexus.auth_max_failed_logins_per_address": String(config.auth.maxFailedLoginsPerAddress),
     "nexus.auth_max_failed_logins_per_account": String(config.auth.maxFailedLoginsPerAccount),
     "nexus.auth_signups_per_hour": String(config.auth.signupsPerHour),
+    "nexus.auth_max_logins_per_address": String(config.auth.maxLoginsPerAddress),
+    "nexus.auth_password_changes_per_hour": String(config.auth.passwordChangesPerHour),
     "nexus.auth_password_change_requires_current": String(config.auth.passwordChangeRequiresCurrent),
   };
   const settingsFor = (pgSettings: PgSettings): PgSettings => ({ ...pgSettings, ...limits });

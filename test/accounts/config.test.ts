@@ -8,7 +8,7 @@ import { startTestServer, TEST_JWT_SECRET, type TestServer } from "../support/se
 const base = { JWT_SECRET: "x".repeat(32) };
 
 describe("accounts configuration", () => {
-  it("defaults: 1 h access tokens, 10 failed sign-ins, 30 sign-ups an hour, no proxy believed, no service_role over HTTP", () => {
+  it("defaults: 1 h access tokens, 10 failed sign-ins, 30 sign-ups an hour, 30 sign-ins per 5 minutes, 10 password changes an hour, no proxy believed, no service_role over HTTP", () => {
     const config = loadConfig(base);
     expect(config.jwt.ttlSeconds).toBe(3600);
     expect(config.auth).toEqual({
@@ -16,6 +16,8 @@ describe("accounts configuration", () => {
       maxFailedLoginsPerAddress: 50,
       maxFailedLoginsPerAccount: 100,
       signupsPerHour: 30,
+      maxLoginsPerAddress: 30,
+      passwordChangesPerHour: 10,
       allowServiceRoleTokens: false,
       passwordChangeRequiresCurrent: false,
     });
@@ -32,6 +34,8 @@ describe("accounts configuration", () => {
     expect(() => loadConfig({ ...base, TRUST_PROXY: "everyone" })).toThrow(/^config: TRUST_PROXY must be false, true, a hop count/);
     expect(() => loadConfig({ ...base, ALLOW_SERVICE_ROLE_TOKENS: "yes" })).toThrow(/^config: ALLOW_SERVICE_ROLE_TOKENS must be true or false/);
     expect(() => loadConfig({ ...base, AUTH_MAX_FAILED_LOGINS: "0" })).toThrow(/^config: AUTH_MAX_FAILED_LOGINS must be a positive whole number/);
+    expect(() => loadConfig({ ...base, AUTH_MAX_LOGINS_PER_ADDRESS: "-1" })).toThrow(/^config: AUTH_MAX_LOGINS_PER_ADDRESS must be a positive whole number/);
+    expect(() => loadConfig({ ...base, AUTH_PASSWORD_CHANGES_PER_HOUR: "ten" })).toThrow(/^config: AUTH_PASSWORD_CHANGES_PER_HOUR must be a positive whole number/);
   });
 });
 
