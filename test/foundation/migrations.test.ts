@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dbmate, migrate, rollback } from "../../core/database/migrate.ts";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { dbmate, migrate, rollback, ROOT } from "../../core/database/migrate.ts";
 import { adminQuery, createTestDatabase, type TestDatabase } from "../support/db.ts";
 
 /** The shape of a schema, to compare before and after a full rollback and re-migrate. */
@@ -34,6 +36,12 @@ describe("migrations", () => {
     expect(empty.columns.filter((c: string) => !c.startsWith("dbmate."))).toEqual([]);
     await migrate(db.url);
     expect(await schemaShape(db)).toEqual(first);
+  });
+
+  it("every migration has a number of its own (dbmate knows a migration by it; two branches can pick the same one)", () => {
+    const versions = readdirSync(path.join(ROOT, "db/migrations")).filter((f) => f.endsWith(".sql")).map((f) => /^(\d{14})_/.exec(f)?.[1] ?? f);
+    expect(versions.filter((v) => !/^\d{14}$/.test(v)), "named <14 digits>_<what>.sql").toEqual([]);
+    expect(versions.filter((v, i) => versions.indexOf(v) !== i), "used twice").toEqual([]);
   });
 
   it("every public table has row level security enabled", async () => {
