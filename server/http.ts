@@ -68,7 +68,8 @@ export function clientAddressOf(trust: TrustProxy, log: Logger): (req: IncomingM
         { address, path: loggedText(requestPath({ url: (req as { originalUrl?: string }).originalUrl ?? req.url })) },
         "a request carries X-Forwarded-For but TRUST_PROXY is false, so the limits per client address count it as " +
           "its connection's address. If a proxy of yours sets that header, every client behind it is one address " +
-          "(one client's wrong passwords refuse every sign-in): set TRUST_PROXY (docs/ACCOUNTS.md). If no proxy " +
+          "(one client's wrong passwords refuse every sign-in, and AUTH_MAX_LOGINS_PER_ADDRESS sign-ins in 5 minutes " +
+          "are the whole organisation's): set TRUST_PROXY (docs/ACCOUNTS.md). If no proxy " +
           "of yours does, a client sent it and it is ignored, as it should be. Logged once.",
       );
     }
