@@ -110,6 +110,8 @@ returns auth.session_outcome
 language sql immutable as $$
   select row(null, null, null, error, reason, detail, retry_after)::auth.session_outcome
 $$;
+-- Pure: auth.change_password_and_callsign, which runs as its caller, answers its refusals with it too.
+grant execute on function nexus_private.session_refused(text, text, text, integer) to authenticated;
 
 /*
  * What the limits per client address count as one address: an IPv4 address (also when it arrives IPv4-mapped,
@@ -603,6 +605,51 @@ begin
 end
 $$;
 grant execute on function auth.change_password(text, text, text) to authenticated;
+
+/*
+ * PUT /auth/v1/user with both a new password and a new callsign: all or nothing. The change (auth.change_password,
+ * with its limits) and the rename run in one subtransaction; a rename refused as taken (unique_violation) undoes
+ * both and answers CONFLICT as a row (a callsign its check refuses, BAD_REQUEST), and the password change it paid
+ * bcrypt for still counts against
+ * nexus.auth_password_changes_per_hour, so a taken callsign cannot make bcrypt free of the limit. A refusal of the
+ * change itself (wrong current password, a limit) is a row that renames nothing. Security invoker: the rename is
+ * the caller's own update of their profile, under its policy and column grant.
+ */
+create or replace function auth.change_password_and_callsign(new_password text, current_password text, client_address text, new_callsign text)
+returns auth.session_outcome
+language plpgsql volatile set search_path = pg_catalog, public as $$
+declare
+  result auth.session_outcome;
+  broken text;
+begin
+  begin
+    result := auth.change_password(new_password, current_password, client_address);
+    if result.error is null then
+      update public.profiles set callsign = new_callsign where id = auth.uid();
+    end if;
+  exception
+    when unique_violation then
+      perform nexus_private.count_password_change();
+      return nexus_private.session_refused('CONFLICT', 'conflict', format('callsign %s is taken', new_callsign));
+    when check_violation then
+      -- The check's name, never its DETAIL (the whole row), as core/errors.ts words any other CHECK refusal.
+      get stacked diagnostics broken = constraint_name;
+      perform nexus_private.count_password_change();
+      return nexus_private.session_refused('BAD_REQUEST', 'validation_failed', format('the request is not valid: a value breaks the check %s', broken));
+  end;
+  return result;
+end
+$$;
+grant execute on function auth.change_password_and_callsign(text, text, text, text) to authenticated;
+
+/* One password change counted for the caller (their own limit only): what a rolled-back change still costs. */
+create or replace function nexus_private.count_password_change() returns void
+language sql volatile security definer set search_path = pg_catalog, public as $$
+  insert into nexus_private.auth_limit_events (kind, subject)
+  select 'password_change', p.id::text from public.profiles p where p.id = auth.uid()
+$$;
+revoke execute on function nexus_private.count_password_change() from public;
+grant execute on function nexus_private.count_password_change() to authenticated;
 
 /* The signed-in member as GoTrue's /user shows them: id, e-mail, callsign, rank, created_at. */
 create or replace function auth.current_user_account() returns table (id uuid, email text, callsign text, rank public.rank, created_at timestamptz)

@@ -54,7 +54,7 @@ interface Outcome {
 }
 
 const OUTCOME_COLUMNS = "o.user_id, o.session_id, o.refresh_token, o.error, o.reason, o.detail, o.retry_after";
-const REFUSAL_CODES: readonly ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED", "CONFLICT"];
+const REFUSAL_CODES: readonly ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED", "CONFLICT", "BAD_REQUEST"];
 
 export type Accounts = ReturnType<typeof makeAccounts>;
 
@@ -170,18 +170,16 @@ export function makeAccounts(config: Config, pool: Pool) {
       input: { password?: string; currentPassword?: string; callsign?: string },
       client: ClientInfo,
     ): Promise<Account> {
-      // One transaction for the whole request: a callsign refused (taken, too long) undoes the password change with
-      // it, so a 4xx means nothing changed. A wrong current password is a refusal row, not an error: its failure is
-      // counted (committed), and the callsign is then left as it was.
+      // All or nothing: a callsign refused (taken: auth.change_password_and_callsign; too long: an error) undoes the
+      // password change with it, so a 4xx means nothing changed, while the bcrypt it paid still counts against the
+      // change limit. A wrong current password is a refusal row, not an error: its failure is counted (committed),
+      // and the callsign is left as it was.
       const statements: CallerStatement[] = [];
       const password = [input.password, input.currentPassword ?? null, client.address ?? null];
       if (input.password !== undefined && input.callsign !== undefined) {
         statements.push({
           name: "nexus_change_password_and_callsign",
-          // A data-modifying WITH runs whether or not the query reads it; it renames only if the change was made.
-          text: `with o as materialized (select * from auth.change_password($1, $2, $3)),
-                      renamed as (update public.profiles set callsign = $4 where id = auth.uid() and exists (select 1 from o where o.error is null) returning id)
-                 select ${OUTCOME_COLUMNS} from o`,
+          text: `select ${OUTCOME_COLUMNS} from auth.change_password_and_callsign($1, $2, $3, $4) o`,
           values: [...password, input.callsign],
         });
       } else if (input.password !== undefined) {

@@ -154,4 +154,26 @@ describe("password changes per member", () => {
     );
     expect(rows[0].n).toBe(CHANGES);
   });
+
+  it("a refused callsign beside the password does not make the change free: counted, then 429, and nothing changed", async () => {
+    const holder = await account();
+    const { email, password } = await account();
+    const client = from("198.51.100.62");
+    const { data, error } = await client.auth.signInWithPassword({ email, password });
+    expect(error).toBeNull();
+    const holderCallsign = `Rate${counter - 1}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < CHANGES + 2; i++) {
+      const put = await fetch(`${app.nexus.baseUrl}/auth/v1/user`, {
+        method: "PUT",
+        headers: { "content-type": "application/json", apikey: anonKey, ...bearer(data.session!.access_token) },
+        // Taken (in another case), then one its check refuses: each paid bcrypt before the rename was refused.
+        body: JSON.stringify({ password: `new-password-${i}`, current_password: password, data: { callsign: i % 2 ? "!!" : holderCallsign.toUpperCase() } }),
+      });
+      statuses.push(put.status);
+    }
+    expect(statuses).toEqual([409, 400, 409, 429, 429]);
+    expect((await token("198.51.100.63", email, password)).status).toBe(200);
+    expect((await token("198.51.100.64", holder.email, holder.password)).status).toBe(200);
+  });
 });

@@ -124,9 +124,11 @@ $$, array[
   -- pure: same answer for every caller, nothing read about them
   'parse_rank(text)', 'parse_flare_type(text)', 'nexus_private.fail(text,text)', 'nexus_private.fail(text,text,text)', 'nexus_private.fail_rate_limited(text,integer)',
   'nexus_private.rate_limit_setting(text,integer)', 'nexus_private.flare_max_per_hour()', 'nexus_private.as_uuid(text)',
+  'nexus_private.session_refused(text,text,text,integer)',
   'nexus_private.rate_limit_message(text,double precision,double precision,integer)',
   -- the member's own
-  'auth.sign_out(text)', 'auth.change_password(text,text,text)', 'auth.current_user_account()', 'current_profile()',
+  'auth.sign_out(text)', 'auth.change_password(text,text,text)', 'auth.change_password_and_callsign(text,text,text,text)',
+  'nexus_private.count_password_change()', 'auth.current_user_account()', 'current_profile()',
   'set_member_rank(uuid,rank)', 'nexus_private.take_rate_limit(text,integer)',
   -- voice
   'can_join_net(uuid)', 'nexus_private.joinable_nets()', 'voice_access(text)', 'issue_voice_grants(text[])',
