@@ -19,8 +19,10 @@
  *                                                             client address per 5 minutes (30)
  *   nexus.auth_password_changes_per_hour  AUTH_PASSWORD_CHANGES_PER_HOUR  password changes per member an hour (10)
  *   nexus.refresh_token_reuse_seconds                         how long a rotated refresh token still works (10)
- *   nexus.refresh_tokens_kept                                 rotated refresh tokens a session keeps, newest
- *                                                             first, to recognise their reuse (10)
+ *   nexus.refresh_tokens_kept                                 rotated refresh tokens a session keeps whatever
+ *                                                             their age, newest first, to recognise their reuse (10)
+ *   nexus.refresh_token_retention_days                        how long every other rotated token is kept (7)
+ *   nexus.session_refreshes_per_hour                          refreshes of one session an hour (60)
  *   nexus.session_idle_days                                   a session not refreshed for this long ends (30)
  */
 
@@ -399,19 +401,23 @@ language sql volatile security definer set search_path = pg_catalog, public as $
 $$;
 
 /*
- * A session keeps its live refresh token and only its nexus.refresh_tokens_kept (10) newest rotated ones: those are
- * what reuse is recognised by (auth.refresh_session). Older rotated tokens are deleted, so a session refreshed in a
- * loop holds at most that many rows plus one; a token's successors are always newer than it, so every token kept
- * still leads to the chain's head. Returns how many were deleted. The caller holds the session's row lock.
+ * A session's rotated refresh tokens are what reuse is recognised by (auth.refresh_session), so they are kept a
+ * while: its nexus.refresh_tokens_kept (10) newest whatever their age, every other one until it has been rotated for
+ * nexus.refresh_token_retention_days (7). Not by count alone: whoever holds a copy of the live token sets the pace,
+ * and eleven quick refreshes would otherwise push a stolen token's twin out before its owner presented it (and the
+ * session would not be revoked). How many a session can gather in that time is bounded by
+ * nexus.session_refreshes_per_hour. A token's successors are always newer than it, so every token kept still leads
+ * to the chain's head. Returns how many were deleted. The caller holds the session's row lock.
  */
 create or replace function nexus_private.trim_refresh_tokens(session uuid) returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   kept integer := nexus_private.rate_limit_setting('refresh_tokens_kept', 10);
+  retention integer := nexus_private.rate_limit_setting('refresh_token_retention_days', 7);
   removed integer;
 begin
   delete from nexus_private.refresh_tokens t
-   where t.session_id = session and t.rotated_at is not null
+   where t.session_id = session and t.rotated_at is not null and t.rotated_at < now() - make_interval(days => retention)
      and t.id < (select k.id from nexus_private.refresh_tokens k
                   where k.session_id = session and k.rotated_at is not null
                   order by k.id desc offset kept - 1 limit 1);
@@ -425,14 +431,19 @@ $$;
  * to a live session of a member who still has a profile. A token that was already exchanged still works for
  * nexus.refresh_token_reuse_seconds (two tabs refreshing at once); presented later, it is taken for a stolen
  * copy and the whole session is revoked, as GoTrue does. Refusals are rows, so that revocation is kept.
- * Only the nexus.refresh_tokens_kept newest rotated tokens are remembered (trim_refresh_tokens): one older than
- * that is unknown, refused as refresh_token_not_found, and refreshes nothing, but no longer revokes the session.
+ * Rotated tokens are remembered for nexus.refresh_token_retention_days (trim_refresh_tokens; the 10 newest longer):
+ * one older than that is unknown, refused as refresh_token_not_found, and refreshes nothing, but no longer revokes
+ * the session. At most nexus.session_refreshes_per_hour refreshes of one session an hour (supabase-js refreshes
+ * about once per JWT_TTL); past it RATE_LIMITED until the oldest leaves the hour. A reuse is still recognised (and
+ * the session revoked) past that limit.
  */
 create or replace function auth.refresh_session(refresh_token text) returns auth.session_outcome
 language plpgsql volatile security definer set search_path = pg_catalog, public as $$
 declare
   reuse_seconds integer := nexus_private.rate_limit_setting('refresh_token_reuse_seconds', 10);
   idle_days integer := nexus_private.rate_limit_setting('session_idle_days', 30);
+  max_refreshes integer := nexus_private.rate_limit_setting('session_refreshes_per_hour', 60);
+  wait integer;
   token nexus_private.refresh_tokens;
   session nexus_private.sessions;
   result auth.session_outcome;
@@ -460,6 +471,13 @@ begin
     perform nexus_private.revoke_session(session.id, 'refresh_token_reused');
     return nexus_private.session_refused('UNAUTHENTICATED', 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');
   end if;
+  -- The session's row lock above makes its refreshes take turns: the count is exact without a lock of its own.
+  wait := nexus_private.auth_limit_wait('session_refresh', session.id::text, max_refreshes, interval '1 hour', false);
+  if wait is not null then
+    return nexus_private.session_refused('RATE_LIMITED', 'over_request_rate_limit',
+      format('too many refreshes of this session: at most %s an hour; try again in %s seconds', max_refreshes, wait), wait);
+  end if;
+  insert into nexus_private.auth_limit_events (kind, subject) values ('session_refresh', session.id::text);
 
   if token.rotated_at is null then
     update nexus_private.refresh_tokens t set rotated_at = now() where t.id = token.id;
@@ -693,11 +711,13 @@ language plpgsql volatile security definer set search_path = pg_catalog, public 
 declare
   idle_days integer := nexus_private.rate_limit_setting('session_idle_days', 30);
   kept integer := nexus_private.rate_limit_setting('refresh_tokens_kept', 10);
+  retention integer := nexus_private.rate_limit_setting('refresh_token_retention_days', 7);
   removed integer;
   total integer := 0;
 begin
   delete from nexus_private.auth_limit_events
    where happened_at < now() - case kind when 'sign_up' then interval '1 hour' when 'password_change' then interval '1 hour'
+                                         when 'session_refresh' then interval '1 hour'
                                          when 'sign_in_attempt' then interval '5 minutes' else interval '15 minutes' end;
   get diagnostics removed = row_count;
   total := total + removed;
@@ -708,7 +728,7 @@ begin
   delete from nexus_private.refresh_tokens t
    using (select r.id, row_number() over (partition by r.session_id order by r.id desc) as newest
             from nexus_private.refresh_tokens r where r.rotated_at is not null) ranked
-   where t.id = ranked.id and ranked.newest > kept;
+   where t.id = ranked.id and ranked.newest > kept and t.rotated_at < now() - make_interval(days => retention);
   get diagnostics removed = row_count;
   return total + removed;
 end
