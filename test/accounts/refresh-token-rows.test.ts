@@ -68,19 +68,24 @@ async function sessionOf(refreshToken: string): Promise<string> {
 const revokedReason = async (sessionId: string) =>
   (await app.pool.query("select revoked_reason from nexus_private.sessions where id = $1", [sessionId])).rows[0].revoked_reason;
 
+/** `times` refreshes in a row from `token`, by turns over supabase-js and GraphQL: the newest token. */
+async function refreshTimes(token: string, times: number): Promise<string> {
+  for (let i = 0; i < times; i++) {
+    if (i % 2) token = await refreshOverGraphql(token);
+    else {
+      const { data, error } = await client().auth.refreshSession({ refresh_token: token });
+      expect(error).toBeNull();
+      token = data.session!.refresh_token;
+    }
+  }
+  return token;
+}
+
 describe("refresh token rows of one session", () => {
   it("a thief sharing the live token refreshes eleven times at once; the owner's copy still revokes the session", async () => {
     const session = await signIn();
     const shared = session.refresh_token;
-    let thief = shared;
-    for (let i = 0; i < 11; i++) {
-      if (i % 2) thief = await refreshOverGraphql(thief);
-      else {
-        const { data, error } = await client().auth.refreshSession({ refresh_token: thief });
-        expect(error).toBeNull();
-        thief = data.session!.refresh_token;
-      }
-    }
+    const thief = await refreshTimes(shared, 11);
     const sessionId = await sessionOf(thief);
     await pastTheReuseWindow(sessionId);
     const owner = await client().auth.refreshSession({ refresh_token: shared });
@@ -91,15 +96,7 @@ describe("refresh token rows of one session", () => {
 
   it("60 refreshes an hour, then 429 on /auth/v1 and GraphQL; past the retention 11 rows are left and the head works", async () => {
     const session = await signIn();
-    let token = session.refresh_token;
-    for (let i = 0; i < 60; i++) {
-      if (i % 2) token = await refreshOverGraphql(token);
-      else {
-        const { data, error } = await client().auth.refreshSession({ refresh_token: token });
-        expect(error).toBeNull();
-        token = data.session!.refresh_token;
-      }
-    }
+    const token = await refreshTimes(session.refresh_token, 60);
     const sessionId = await sessionOf(token);
     expect(await rowsOf(sessionId)).toBe(61);
     const refused = await client().auth.refreshSession({ refresh_token: token });
