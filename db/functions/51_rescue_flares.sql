@@ -200,17 +200,23 @@ begin
   if flare.status <> 'ACKNOWLEDGED' then
     perform nexus_private.fail('CONFLICT', format('this flare is %s: it has no responder to release', flare.status));
   end if;
+  -- Null when the responder's profile has been deleted since (responder_id is on delete set null): the flare is
+  -- OPEN again all the same, and there is nobody to bar or tell.
   released := flare.responder_id;
 
-  insert into nexus_private.rescue_flare_releases (flare_id, responder_id) values (flare.id, released)
-  on conflict do nothing;
+  if released is not null then
+    insert into nexus_private.rescue_flare_releases (flare_id, responder_id) values (flare.id, released)
+    on conflict do nothing;
+  end if;
   update public.rescue_flares f
      set status = 'OPEN', responder_id = null, acknowledged_at = null
    where f.id = flare.id
   returning * into flare;
 
-  perform nexus_private.enqueue_push(released, 'FLARE_RELEASED',
-    nexus_private.flare_payload(flare, 'FLARE_RELEASED'), 'flare-released:' || flare.id || ':' || released);
+  if released is not null then
+    perform nexus_private.enqueue_push(released, 'FLARE_RELEASED',
+      nexus_private.flare_payload(flare, 'FLARE_RELEASED'), 'flare-released:' || flare.id || ':' || released);
+  end if;
   perform nexus_private.audit('flare.released', jsonb_build_object('flare_id', flare.id, 'responder_id', released));
   return flare;
 end

@@ -1,5 +1,5 @@
 begin;
-select plan(28);
+select plan(29);
 
 /*
  * Releasing the responder of a rescue flare (security review: whoever acknowledged first held the flare). Only
@@ -120,6 +120,21 @@ select tests.fire_flare(tests.member('requester'), 'Hurston', 'FUEL');
 select tests.authenticate_as(tests.member('griefer'));
 select lives_ok($$ select public.acknowledge_rescue_flare(id) from public.rescue_flares where requester_id = tests.member('requester') and status = 'OPEN' $$,
   'a release bars its responder from that flare only');
+reset role;
+
+-- a responder whose profile was deleted since (responder_id set null, the flare still ACKNOWLEDGED): the requester
+-- can still reopen it (review 7: the release used to fail on the null it tried to record)
+select tests.authenticate_as(tests.member('requester'));
+select public.cancel_rescue_flare(id) from public.rescue_flares where requester_id = auth.uid() and status in ('OPEN', 'ACKNOWLEDGED');
+reset role;
+select tests.fire_flare(tests.member('requester'), 'Daymar', 'REPAIR');
+select tests.authenticate_as(tests.create_user('Vanisher', 'SCOUT'));
+select public.acknowledge_rescue_flare(id) from public.rescue_flares where requester_id = tests.member('requester') and status = 'OPEN';
+reset role;
+delete from public.profiles where callsign = 'Vanisher';
+select tests.authenticate_as(tests.member('requester'));
+select is((public.release_rescue_flare((select id from public.rescue_flares where requester_id = auth.uid() and status = 'ACKNOWLEDGED'))).status,
+  'OPEN'::public.flare_status, 'a flare whose responder was deleted is released all the same');
 reset role;
 
 select * from finish();
