@@ -348,7 +348,8 @@ $$;
  * and, when right, a session row, so a correct password in a loop is metered too. Past it the address is
  * RATE_LIMITED before anything is looked up or hashed (nothing more is counted) until the oldest attempt of the 5
  * minutes leaves the window. Sign-ins that passed that look together are counted one at a time after bcrypt,
- * so exactly the limit get through (the few over it paid a bcrypt but open nothing).
+ * so exactly the limit get through (the few over it paid a bcrypt and open nothing, though their password's outcome
+ * was judged: a wrong one counts as a failure, a right one clears the address's failures, as any attempt does).
  * Past any limit of sign_in_wait (above)
  * every attempt is RATE_LIMITED, even with the right password, until the oldest failure it counts leaves the
  * window. An unknown e-mail, or an account whose profile is gone (a deleted member), is refused like a wrong
