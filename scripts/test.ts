@@ -1,8 +1,8 @@
 /**
  * `npm test`: checks the machine has what the tests need (scripts/test-tools.ts), starts a throwaway real
  * PostgreSQL (with pgTAP), migrates a template database, runs the pgTAP files
- * in db/tests with pg_prove, then vitest (each test file gets its own copy of the template), and prints one
- * closing line: "N passed, N failed".
+ * in db/tests with pg_prove, again on the PostgreSQL that `npm start` embeds, then vitest (each test file gets its
+ * own copy of the template), and prints one closing line: "N passed, N failed".
  */
 import { execFileSync, spawn } from "node:child_process";
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
