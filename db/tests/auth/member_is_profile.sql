@@ -24,18 +24,6 @@ exception when others then
   return 'refused ' || sqlstate;
 end
 $$;
-/* How many rows a write touched, or 'refused <SQLSTATE>'. */
-create function pg_temp.affected(statement text) returns text language plpgsql as $$
-declare
-  n bigint;
-begin
-  execute statement;
-  get diagnostics n = row_count;
-  return n || ' rows';
-exception when others then
-  return 'refused ' || sqlstate;
-end
-$$;
 /* Every public table a member may SELECT, with how many rows the caller sees in it. */
 create function pg_temp.visible_rows() returns table (tbl text, n bigint) language plpgsql as $$
 declare
@@ -50,7 +38,7 @@ begin
   end loop;
 end
 $$;
-grant execute on function pg_temp.outcome(text), pg_temp.affected(text), pg_temp.visible_rows() to public;
+grant execute on function pg_temp.outcome(text), pg_temp.visible_rows() to public;
 
 -- Fixtures: a ghost who was a FOUNDER, squad lead, mentor, subscriber and requester; one living member of each rank.
 select tests.create_user('Ghost', 'FOUNDER');
@@ -93,19 +81,19 @@ select is(auth.role(), 'anon', 'auth.role() is anon for a sub without a profile'
 select is(auth.session_id(), null, 'auth.session_id() is null for a sub without a profile');
 select throws_ok($$ select nexus_private.require_member('haunt') $$, 'NX401', 'UNAUTHENTICATED', 'require_member refuses the ghost');
 select throws_ok($$ select nexus_private.require_rank('VAGRANT', 'haunt') $$, 'NX401', 'UNAUTHENTICATED', 'require_rank refuses the ghost');
-select is(pg_temp.affected($$ update public.profiles set callsign = 'Haunt' $$), '0 rows', 'the ghost updates no profile');
-select is(pg_temp.affected($$ insert into public.squads (name) values ('Phantoms') $$), 'refused 42501', 'the ghost (once FOUNDER) creates no squad');
-select is(pg_temp.affected($$ update public.squads set name = 'Haunted' $$), '0 rows', 'the ghost (once lead) renames no squad');
-select is(pg_temp.affected($$ delete from public.squads $$), '0 rows', 'the ghost deletes no squad');
-select is(pg_temp.affected($$ insert into public.squad_members (squad_id, user_id, role) select squad, (select scout from ids), 'MEMBER' from refs $$),
+select is(tests.affected($$ update public.profiles set callsign = 'Haunt' $$), '0 rows', 'the ghost updates no profile');
+select is(tests.affected($$ insert into public.squads (name) values ('Phantoms') $$), 'refused 42501', 'the ghost (once FOUNDER) creates no squad');
+select is(tests.affected($$ update public.squads set name = 'Haunted' $$), '0 rows', 'the ghost (once lead) renames no squad');
+select is(tests.affected($$ delete from public.squads $$), '0 rows', 'the ghost deletes no squad');
+select is(tests.affected($$ insert into public.squad_members (squad_id, user_id, role) select squad, (select scout from ids), 'MEMBER' from refs $$),
   'refused 42501', 'the ghost adds no squad member');
-select is(pg_temp.affected($$ delete from public.squad_members $$), '0 rows', 'the ghost removes no squad member');
-select is(pg_temp.affected($$ insert into public.voice_nets (name, room_name) values ('Haunt', 'haunt') $$), 'refused 42501', 'the ghost creates no net');
-select is(pg_temp.affected($$ update public.voice_nets set name = 'Haunt' $$), '0 rows', 'the ghost renames no net');
-select is(pg_temp.affected($$ delete from public.voice_nets $$), '0 rows', 'the ghost deletes no net');
-select is(pg_temp.affected($$ insert into public.skills (name) values ('Haunting') $$), 'refused 42501', 'the ghost adds no skill');
-select is(pg_temp.affected($$ update public.skills set name = 'Haunting' $$), '0 rows', 'the ghost renames no skill');
-select is(pg_temp.affected($$ delete from public.push_subscriptions $$), '0 rows', 'the ghost deletes no subscription');
+select is(tests.affected($$ delete from public.squad_members $$), '0 rows', 'the ghost removes no squad member');
+select is(tests.affected($$ insert into public.voice_nets (name, room_name) values ('Haunt', 'haunt') $$), 'refused 42501', 'the ghost creates no net');
+select is(tests.affected($$ update public.voice_nets set name = 'Haunt' $$), '0 rows', 'the ghost renames no net');
+select is(tests.affected($$ delete from public.voice_nets $$), '0 rows', 'the ghost deletes no net');
+select is(tests.affected($$ insert into public.skills (name) values ('Haunting') $$), 'refused 42501', 'the ghost adds no skill');
+select is(tests.affected($$ update public.skills set name = 'Haunting' $$), '0 rows', 'the ghost renames no skill');
+select is(tests.affected($$ delete from public.push_subscriptions $$), '0 rows', 'the ghost deletes no subscription');
 
 -- Functions: the catalog's list, so a new one cannot slip past ------------------------------------------------
 reset role;
